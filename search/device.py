@@ -1,0 +1,30 @@
+"""Choose the torch device from a user's ``--device`` string."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from search.errors import UsageError
+
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``; a clear error otherwise."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    match = re.fullmatch(r"cuda(?::(\d+))?", name)
+    if not match:
+        raise UsageError(f"unknown device {name!r}; valid: {DEVICE_CHOICES}")
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: no CUDA GPU is available on this machine (use cpu or auto)")
+    index = int(match.group(1) or 0)
+    if index >= torch.cuda.device_count():
+        raise UsageError(
+            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return torch.device("cuda", index)

@@ -1,0 +1,51 @@
+"""Errors a user can cause, and the wrapper that turns them into one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
+
+
+class UserError(Exception):
+    """Something the user can fix (missing data, unknown study, ...): exit 1."""
+
+    exit_code = 1
+
+
+class UsageError(UserError):
+    """A bad flag or value on the command line: exit 2, like argparse."""
+
+    exit_code = 2
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(exit_code)
+
+
+def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
+    """Wrap a command's ``main``: user errors become one line on stderr, Ctrl-C exits 130.
+
+    ``--debug`` on the command line (or SNN_SEARCH_DEBUG=1) re-raises with the traceback.
+    """
+
+    @functools.wraps(main)
+    def wrapper(argv: list[str] | None = None) -> int:
+        args = sys.argv[1:] if argv is None else list(argv)
+        debug = "--debug" in args or os.environ.get("SNN_SEARCH_DEBUG") == "1"
+        try:
+            return int(main(args) or 0)
+        except UserError as error:
+            if debug:
+                traceback.print_exc()
+            print(f"error: {error}", file=sys.stderr)
+            return error.exit_code
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+
+    return wrapper

@@ -1,0 +1,143 @@
+"""The thesis's strategies as named training recipes, built from torch's own classes.
+
+A strategy fixes the switches that define it (optimiser, schedule, batch norm,
+dropout on or off); ``combined`` leaves every switch free.  Each thesis strategy
+also has a preset with the thesis's own settings.  docs/strategies.md explains
+the mapping and the choices where the thesis contradicts itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler
+
+from search.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """What a strategy fixes; None means the switch is free (searched, or set by flags)."""
+
+    description: str
+    optimizer: str | None = "adam"
+    schedule: str | None = "none"
+    batch_norm: bool | None = False
+    uses_dropout: bool | None = False
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "baseline": Strategy("Adam at a constant learning rate"),
+    "dropout": Strategy("baseline + dropout on the hidden spiking layer", uses_dropout=True),
+    "batchnorm": Strategy("baseline + batch norm after the convolutions and the hidden layer",
+                          batch_norm=True),
+    "lr_annealing": Strategy("Adam + cosine annealing over the run", schedule="cosine"),
+    "lr_scheduler": Strategy("Adam + step decay", schedule="step"),
+    "adam_plateau": Strategy("Adam + reduce-on-plateau on the validation loss", schedule="plateau"),
+    "sgd": Strategy("SGD with momentum at a constant learning rate", optimizer="sgd"),
+    "combined": Strategy("every switch free: optimiser, schedule, batch norm, dropout",
+                         optimizer=None, schedule=None, batch_norm=None, uses_dropout=None),
+}
+
+# The thesis's settings: 30 epochs, batch 64, cross-entropy; the rates of thesis.md.
+THESIS_EPOCHS = 30
+THESIS_BATCH = 64
+THESIS_PRESETS: dict[str, dict[str, Any]] = {
+    "baseline": dict(lr=1e-3),
+    "dropout": dict(lr=1e-3, dropout=0.5),
+    "batchnorm": dict(lr=1e-3, batch_norm=True),
+    "lr_annealing": dict(lr=1e-3),
+    "lr_scheduler": dict(lr=1e-3, step_size=10, gamma=0.1),
+    "adam_plateau": dict(lr=1e-3, plateau_patience=3, plateau_factor=0.1),
+    "sgd": dict(lr=0.1, momentum=0.0),  # the thesis's "plain SGD"
+}
+
+
+def _check_name(name: str) -> Strategy:
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")
+    return STRATEGIES[name]
+
+
+def strategy_config(name: str, base: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
+    """A TrainConfig for strategy ``name``: its fixed switches, then ``overrides``.
+
+    Overriding a switch that the strategy fixes is an error (use ``combined``).
+    """
+    strategy = _check_name(name)
+    fixed: dict[str, Any] = {}
+    if strategy.optimizer is not None:
+        fixed["optimizer"] = strategy.optimizer
+    if strategy.schedule is not None:
+        fixed["schedule"] = strategy.schedule
+    if strategy.batch_norm is not None:
+        fixed["batch_norm"] = strategy.batch_norm
+    if strategy.uses_dropout is False:
+        fixed["dropout"] = 0.0
+    for key, value in overrides.items():
+        if key in fixed and fixed[key] != value:
+            raise ValueError(
+                f"strategy {name!r} fixes {key}={fixed[key]!r}; use --strategy combined to choose {key}"
+            )
+    config = (base or TrainConfig()).replace(strategy=name, **fixed)
+    if strategy.uses_dropout and "dropout" not in overrides and config.network.dropout == 0.0:
+        overrides = {**overrides, "dropout": 0.5}
+    return config.replace(**overrides)
+
+
+def thesis_preset(name: str, **overrides: Any) -> TrainConfig:
+    """The thesis's own settings for one of its seven strategies."""
+    _check_name(name)
+    if name not in THESIS_PRESETS:
+        raise ValueError(f"strategy {name!r} has no thesis preset; presets: {', '.join(THESIS_PRESETS)}")
+    settings = dict(epochs=THESIS_EPOCHS, batch_size=THESIS_BATCH, **THESIS_PRESETS[name])
+    settings.update(overrides)
+    return strategy_config(name, **settings)
+
+
+def build_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    lr, wd = config.lr, config.weight_decay
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "nadam":
+        return torch.optim.NAdam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+
+
+def build_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> lr_scheduler.LRScheduler | lr_scheduler.ReduceLROnPlateau | None:
+    """The schedule of ``config``; the engine steps it once per epoch, except one-cycle (per batch)."""
+    s = config.schedule
+    if s == "none":
+        return None
+    if s == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.min_lr)
+    if s == "warm_restarts":
+        return lr_scheduler.CosineAnnealingWarmRestarts(
+            optimizer, T_0=config.restart_period, T_mult=config.restart_mult, eta_min=config.min_lr
+        )
+    if s == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if s == "exponential":
+        return lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
+    if s == "onecycle":
+        return lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+        )
+    if s == "plateau":
+        return lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=config.plateau_factor,
+            patience=config.plateau_patience, min_lr=config.min_lr,
+        )
+    raise ValueError(f"unknown schedule {s!r}")

@@ -1,0 +1,68 @@
+"""python -m search.train: train one recipe and print its per-epoch table.
+
+    python -m search.train --strategy lr_annealing --epochs 5
+    python -m search.train --strategy sgd --thesis          # the thesis's own settings
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tqdm import tqdm
+
+from search.cli import Parser, add_runtime_flags, format_table, percent, positive_int
+from search.config_flags import add_config_flags, config_from_flags
+from search.data import load_train_val
+from search.device import resolve_device
+from search.engine import EpochStats, train
+from search.errors import command
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = Parser(prog="python -m search.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--thesis", action="store_true",
+                        help="start from the strategy's thesis preset (30 epochs, batch 64, thesis rates)")
+    parser.add_argument("--train-size", type=positive_int, default=None,
+                        help="train on a stratified subset of this many images (default all 50,000)")
+    add_runtime_flags(parser)
+    add_config_flags(parser)
+    return parser.parse_args(argv)
+
+
+def epoch_row(s: EpochStats) -> list[object]:
+    rates = " ".join(f"{v:.3f}" for v in s.firing_rates.values())
+    return [s.epoch, f"{s.train_loss:.4f}", percent(s.train_acc),
+            "-" if s.val_loss is None else f"{s.val_loss:.4f}", percent(s.val_acc),
+            f"{s.lr:.2e}", f"{s.images_per_s:,.0f}", f"{s.elapsed_s:.1f}", rates]
+
+
+EPOCH_HEADERS = ["epoch", "train loss", "train acc", "val loss", "val acc", "lr", "img/s", "time s", "firing"]
+
+
+@command
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    config = config_from_flags(args, thesis=args.thesis)
+    device = resolve_device(args.device)
+    data = load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
+    print(f"config: {config.to_json()}")
+    print(f"data: {len(data.train):,} train / {len(data.val):,} validation images from {data.source}; device {device}")
+    bar = tqdm(total=config.epochs * len(data.train), unit="img", unit_scale=True, disable=None)
+    try:
+        result = train(config, data.train, data.val, device,
+                       on_epoch=lambda s: bar.write(f"epoch {s.epoch}: val acc {percent(s.val_acc)}"),
+                       progress=bar.update)
+    finally:
+        bar.close()
+    print(format_table(EPOCH_HEADERS, [epoch_row(s) for s in result.history]))
+    if result.status == "diverged":
+        print(f"diverged: {result.reason}")
+        return 1
+    print(f"final validation accuracy: {percent(result.final_val_acc)} "
+          f"(best {percent(result.best_val_acc)} at epoch {result.best_epoch}); {result.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
