@@ -1,0 +1,34 @@
+"""Writing results atomically: a crash never leaves a half-written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def _atomic(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    _atomic(path, lambda f: f.write((json.dumps(data, indent=2) + "\n").encode()))
+
+
+def save_state_dict(path: Path, state: dict[str, torch.Tensor]) -> None:
+    """A state dict that ``torch.load(path, weights_only=True)`` reads back."""
+    _atomic(path, lambda f: torch.save(state, f))

@@ -1,0 +1,169 @@
+"""The search space: the only module that calls Optuna's ``suggest_*``.
+
+Define-by-run: the strategy is drawn first, and only the parameters that strategy
+uses are drawn after it (a ``baseline`` trial has no dropout or schedule
+parameters).  ``python -m search.run --show-space`` prints :func:`describe_space`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from search.config import TrainConfig
+from search.strategies import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
+
+COMBINED_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
+COMBINED_SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
+LR_RANGE = {"sgd": (1e-3, 0.5), "rmsprop": (1e-5, 3e-3)}  # everything else: Adam-like
+ADAPTIVE_LR_RANGE = (1e-4, 1e-2)
+BATCH_SIZES = (32, 64, 128, 256)
+TIME_STEPS = (1, 8)
+TAU = (1.5, 5.0)
+SURROGATE_CHOICES = ("atan", "sigmoid", "piecewise_quadratic")
+WEIGHT_DECAY = (0.0, 1e-3)
+DROPOUT = (0.1, 0.7)
+MOMENTUM = (0.0, 0.95)
+SPACES = ("default", "full")
+
+
+@dataclass(frozen=True)
+class SpaceSettings:
+    """What a study searches over; stored with the study so a resume searches the same space."""
+
+    strategies: tuple[str, ...] = tuple(STRATEGIES)
+    space: str = "default"  # "full" adds front end, encoding, readout, threshold, detach_reset
+    epochs: int = 10
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        if unknown or not self.strategies:
+            raise ValueError(
+                f"unknown strategy {', '.join(unknown) or '(none given)'}; valid: {', '.join(STRATEGIES)}"
+            )
+        if self.space not in SPACES:
+            raise ValueError(f"unknown space {self.space!r}; valid: {', '.join(SPACES)}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+
+
+def _lr_range(optimizer: str) -> tuple[float, float]:
+    return LR_RANGE.get(optimizer, ADAPTIVE_LR_RANGE)
+
+
+def _suggest_schedule(trial: optuna.Trial, schedule: str, epochs: int) -> dict[str, Any]:
+    """Parameters of ``schedule`` only; config field names as keys."""
+    p: dict[str, Any] = {}
+    if schedule in ("cosine", "warm_restarts", "plateau"):
+        p["min_lr_ratio"] = trial.suggest_float("min_lr_ratio", 0.0, 0.1)
+    if schedule == "step":
+        p["step_size"] = trial.suggest_int("step_size", 1, max(1, epochs))
+        p["gamma"] = trial.suggest_float("step_gamma", 0.05, 0.7, log=True)
+    elif schedule == "exponential":
+        p["gamma"] = trial.suggest_float("exp_gamma", 0.6, 0.99)
+    elif schedule == "warm_restarts":
+        p["restart_period"] = trial.suggest_int("restart_period", 1, max(1, epochs // 2))
+        p["restart_mult"] = trial.suggest_int("restart_mult", 1, 2)
+    elif schedule == "plateau":
+        p["plateau_patience"] = trial.suggest_int("plateau_patience", 0, 5)
+        p["plateau_factor"] = trial.suggest_float("plateau_factor", 0.1, 0.7)
+    return p
+
+
+def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) -> TrainConfig:
+    """Draw one TrainConfig for ``trial``; every value not drawn keeps the strategy's default."""
+    name = trial.suggest_categorical("strategy", settings.strategies)
+    strategy = STRATEGIES[name]
+    choice: dict[str, Any] = {}
+    optimizer = strategy.optimizer or trial.suggest_categorical("optimizer", COMBINED_OPTIMIZERS)
+    schedule = strategy.schedule or trial.suggest_categorical("schedule", COMBINED_SCHEDULES)
+    if strategy.optimizer is None:
+        choice["optimizer"] = optimizer
+    if strategy.schedule is None:
+        choice["schedule"] = schedule
+    choice["lr"] = trial.suggest_float("lr", *_lr_range(optimizer), log=True)
+    if optimizer in ("sgd", "rmsprop"):
+        choice["momentum"] = trial.suggest_float("momentum", *MOMENTUM)
+    if strategy.batch_norm is None:
+        choice["batch_norm"] = trial.suggest_categorical("batch_norm", (False, True))
+    if strategy.uses_dropout is None:
+        choice["dropout"] = trial.suggest_float("dropout", 0.0, DROPOUT[1])
+    elif strategy.uses_dropout:
+        choice["dropout"] = trial.suggest_float("dropout", *DROPOUT)
+    schedule_params = _suggest_schedule(trial, schedule, settings.epochs)
+    ratio = schedule_params.pop("min_lr_ratio", 0.0)
+    choice.update(schedule_params, min_lr=choice["lr"] * ratio)
+    choice["batch_size"] = trial.suggest_categorical("batch_size", BATCH_SIZES)
+    choice["time_steps"] = trial.suggest_int("time_steps", *TIME_STEPS)
+    choice["tau"] = trial.suggest_float("tau", *TAU)
+    choice["surrogate"] = trial.suggest_categorical("surrogate", SURROGATE_CHOICES)
+    choice["weight_decay"] = trial.suggest_float("weight_decay", *WEIGHT_DECAY)
+    if settings.space == "full":
+        choice["front_end"] = trial.suggest_categorical("front_end", ("relu", "lif"))
+        choice["encoding"] = trial.suggest_categorical("encoding", ("direct", "poisson"))
+        choice["readout"] = trial.suggest_categorical("readout", ("membrane", "rate"))
+        choice["v_threshold"] = trial.suggest_float("v_threshold", 0.5, 2.0)
+        choice["detach_reset"] = trial.suggest_categorical("detach_reset", (True, False))
+    return strategy_config(name, epochs=settings.epochs, seed=seed, **choice)
+
+
+def thesis_trial_params(name: str, settings: SpaceSettings) -> dict[str, Any]:
+    """The Optuna parameters that make :func:`suggest_config` return the thesis preset of ``name``.
+
+    The preset runs at the study's epoch budget; its step decay keeps the thesis's
+    shape (a decay every third of the run), scaled to that budget.
+    """
+    preset = thesis_preset(name)
+    net = preset.network
+    params: dict[str, Any] = {"strategy": name, "lr": preset.lr}
+    if preset.optimizer in ("sgd", "rmsprop"):
+        params["momentum"] = preset.momentum
+    if name == "dropout":
+        params["dropout"] = net.dropout
+    if preset.schedule in ("cosine", "plateau"):
+        params["min_lr_ratio"] = 0.0
+    if preset.schedule == "step":
+        params["step_size"] = max(1, round(preset.step_size * settings.epochs / preset.epochs))
+        params["step_gamma"] = preset.gamma
+    if preset.schedule == "plateau":
+        params["plateau_patience"] = preset.plateau_patience
+        params["plateau_factor"] = preset.plateau_factor
+    params.update(batch_size=THESIS_BATCH, time_steps=net.time_steps, tau=net.tau,
+                  surrogate=net.surrogate, weight_decay=preset.weight_decay)
+    if settings.space == "full":
+        params.update(front_end=net.front_end, encoding=net.encoding, readout=net.readout,
+                      v_threshold=net.v_threshold, detach_reset=net.detach_reset)
+    return params
+
+
+def thesis_trials(settings: SpaceSettings) -> list[tuple[str, dict[str, Any]]]:
+    """(preset name, params) for each thesis strategy the study searches, in the thesis's order."""
+    return [(n, thesis_trial_params(n, settings)) for n in THESIS_PRESETS if n in settings.strategies]
+
+
+def describe_space(settings: SpaceSettings) -> str:
+    """The space as text, for ``--show-space`` and the study's note."""
+    lines = [
+        f"strategy      categorical {list(settings.strategies)}",
+        f"lr            log-uniform: sgd {LR_RANGE['sgd']}, rmsprop {LR_RANGE['rmsprop']}, "
+        f"adam/adamw/nadam {ADAPTIVE_LR_RANGE}",
+        f"momentum      uniform {MOMENTUM}, only for sgd and rmsprop",
+        f"dropout       uniform {DROPOUT} for 'dropout'; [0, {DROPOUT[1]}] for 'combined'; not sampled otherwise",
+        f"combined only: optimizer {list(COMBINED_OPTIMIZERS)}, schedule {list(COMBINED_SCHEDULES)}, "
+        "batch_norm [False, True]",
+        "schedule parameters, only where the strategy has that schedule:",
+        "  cosine, warm_restarts, plateau: min_lr_ratio uniform [0, 0.1] (min_lr = lr * ratio)",
+        f"  step: step_size int [1, {settings.epochs}], step_gamma log-uniform [0.05, 0.7]",
+        "  exponential: exp_gamma uniform [0.6, 0.99]",
+        f"  warm_restarts: restart_period int [1, {max(1, settings.epochs // 2)}], restart_mult int [1, 2]",
+        "  plateau: plateau_patience int [0, 5], plateau_factor uniform [0.1, 0.7]",
+        f"every trial: batch_size {list(BATCH_SIZES)}, time_steps int {list(TIME_STEPS)}, tau uniform {TAU}, "
+        f"surrogate {list(SURROGATE_CHOICES)}, weight_decay uniform {WEIGHT_DECAY}",
+    ]
+    if settings.space == "full":
+        lines.append("full space: front_end [relu, lif], encoding [direct, poisson], readout [membrane, rate], "
+                     "v_threshold uniform [0.5, 2.0], detach_reset [True, False]")
+    lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier)")
+    return "\n".join(lines)
