@@ -64,7 +64,7 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> opt
         if best is None or value > best[0]:
             best = (value, study)
     if best is None:
-        raise UserError(f"no study in {mask_url(url)} has a complete trial yet; run python -m search.run first")
+        raise UserError(f"no complete trial yet in any study of {mask_url(url)}; run python -m search.run first")
     return best[1]
 
 
