@@ -147,7 +147,9 @@ def main(argv: list[str]) -> int:
         print(describe_space(requested.space))
         return 0
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Our own line per trial replaces Optuna's; its warning for a trial failed by Ctrl-C
+    # (with a traceback) would only repeat what the "interrupted" line says.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     device = resolve_device(args.device)
     storage = open_storage(args.storage, create=True)
     exists = args.study in study_names(storage)
