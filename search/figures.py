@@ -27,6 +27,7 @@ PRUNED = optuna.trial.TrialState.PRUNED
 THESIS_COLOR = "#c0392b"
 SEARCH_COLOR = "#2c6fbb"
 PRUNED_COLOR = "#8c8c8c"
+BOX_MIN_TRIALS = 4  # fewer points make a box that pretends to show quartiles
 
 
 class FigureUnavailable(Exception):
@@ -143,7 +144,7 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
     fig = go.Figure()
     for strategy in order:
         values = [t.value for t in finished if t.params["strategy"] == strategy and t.state == COMPLETE]
-        if len(values) >= 2:
+        if len(values) >= BOX_MIN_TRIALS:
             fig.add_trace(go.Box(x=[position[strategy]] * len(values), y=values, name=strategy, width=0.6,
                                  boxpoints=False, line_color="#9bb7d4", fillcolor="rgba(44,111,187,0.08)",
                                  showlegend=False, hoverinfo="skip"))

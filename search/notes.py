@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import optuna_dashboard
 
-from search.space import describe_space
+from search.space import SpaceSettings, describe_space
 from search.storage import mask_url
 
 if TYPE_CHECKING:
@@ -24,6 +24,15 @@ def _counts(counts: Any) -> str:
     if isinstance(counts, dict):
         counts = list(counts.values())
     return ", ".join(str(c) for c in counts) if counts else "-"
+
+
+def space_as_list(space: SpaceSettings) -> list[str]:
+    """:func:`describe_space` as a Markdown list (a code block would not wrap its long lines)."""
+    items = []
+    for line in describe_space(space).splitlines():
+        indent = "  " if line.startswith(" ") else ""
+        items.append(f"{indent}- {line.strip()}")
+    return items
 
 
 def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *, storage_url: str | None,
@@ -70,9 +79,7 @@ def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *
         "### Search space",
         "Only the parameters a trial's strategy uses are sampled.",
         "",
-        "```text",
-        describe_space(settings.space),
-        "```",
+        *space_as_list(settings.space),
         "",
         "Results of `python -m search.final` (test accuracy, `result.json`, `model.pt`, figures) are added "
         "to this study as user attribute `final_result`, study artifacts and plots.",

@@ -151,8 +151,8 @@ def search_sections(study: optuna.Study) -> list[Section]:
         _section("strategy-accuracy", "Which strategy helps? Validation accuracy by strategy",
                  "One point per finished trial. Red stars are the thesis's own recipes, queued as the first trials "
                  "at this study's budget; blue points are trials the sampler chose; grey crosses are pruned trials "
-                 "at their best epoch before they were stopped. Boxes show the spread where a strategy has two or "
-                 "more complete trials.", figures.strategy_accuracy, trials, strategies),
+                 "at their best epoch before they were stopped. Boxes show the spread where a strategy has at least "
+                 f"{figures.BOX_MIN_TRIALS} complete trials.", figures.strategy_accuracy, trials, strategies),
         _section("optimization-history", "Optimisation history",
                  "Each complete trial's validation accuracy in the order the trials ran, and the best so far.",
                  figures.optimization_history, study),
@@ -198,8 +198,8 @@ def final_sections(study: optuna.Study, final: FinalResult | None) -> list[Secti
         return sections
     sections += [
         Section("per-class-accuracy", "Per-class test accuracy",
-                "Which garments the final network recognises, and which it confuses (shirts, pullovers and coats "
-                "are the usual suspects).",
+                "The share of each class's 1,000 test images the final network labels correctly; the confusion "
+                "matrix below shows what it takes them for instead.",
                 figures=[("fig-per-class-accuracy", figures.per_class_accuracy(r["per_class_accuracy"]))]),
         Section("confusion-matrix", "Confusion matrix",
                 "Rows: the true class; columns: the predicted class; counts of test images.",
