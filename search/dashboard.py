@@ -81,7 +81,8 @@ def url_for(host: str, port: int) -> str:
 def serve(app: object, host: str, port: int, log_requests: bool) -> WSGIServer:
     """A bound server; bind errors become one clear line."""
     try:
-        return make_server(host, port, app, handler_class=WSGIRequestHandler if log_requests else QuietHandler)  # type: ignore[arg-type]
+        handler = WSGIRequestHandler if log_requests else QuietHandler
+        return make_server(host, port, app, handler_class=handler)  # type: ignore[arg-type]
     except OSError as error:
         reason = error.strerror or str(error)
         raise UserError(f"cannot listen on {host}:{port}: {reason}; pick another --port or --host") from None

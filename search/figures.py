@@ -86,7 +86,7 @@ def intermediate_values(study: optuna.Study) -> go.Figure:
     fig = _quiet(lambda: vis.plot_intermediate_values(study))
     return fig.update_layout(
         title="Intermediate values: validation accuracy per epoch (pruned trials end early)",
-        xaxis_title="epoch", yaxis_title=OBJECTIVE_NAME, yaxis_tickformat=".1%")
+        xaxis={"title": "epoch", "dtick": 1}, yaxis_title=OBJECTIVE_NAME, yaxis_tickformat=".1%")
 
 
 def param_importances(study: optuna.Study) -> go.Figure:

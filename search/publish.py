@@ -35,7 +35,7 @@ def publish_final_result(study: optuna.Study, trial: optuna.trial.FrozenTrial, o
     curves.update_layout(title=f"Final retrain of trial {trial.number}: learning curves (all training images)")
     matrix = confusion_matrix(record["confusion_matrix"], CLASSES)
     matrix.update_layout(title=f"Final retrain of trial {trial.number}: confusion matrix (test set)")
-    for figure, graph_id in zip((curves, matrix), FINAL_FIGURE_IDS):
+    for figure, graph_id in zip((curves, matrix), FINAL_FIGURE_IDS, strict=True):
         figure.update_layout(height=DASHBOARD_HEIGHT)  # the dashboard's cards clip taller figures
         save_plotly_graph_object(study, figure, graph_object_id=graph_id)
     return (f"attached {', '.join(ids)} to study {study.study_name!r} (artifact store {ARTIFACTS_DIR}/) "

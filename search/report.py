@@ -85,6 +85,12 @@ def _count(n: object, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _seed_count(record: dict[str, Any]) -> int:
+    """result.json lists the seeds; the study's headline counts them."""
+    seeds = record.get("seeds", 1)
+    return seeds if isinstance(seeds, int) else len(seeds) or 1
+
+
 def _value(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -100,8 +106,10 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
         budget = settings.space.epochs
         finished = sum(t.state in FINISHED for t in trials)
         saved = epochs_saved(study)
-        share = f" ({100 * saved / (finished * budget):.0f}% of the {finished * budget} epochs of the finished trials)" \
-            if finished else ""
+        share = ""
+        if finished:
+            total = finished * budget
+            share = f" ({100 * saved / total:.0f}% of the {total} epochs of the finished trials)"
         data = study.user_attrs.get("data", {})
         images = f" on {data['train_size']:,} training images, validated on {data['val_size']:,}" \
             if {"train_size", "val_size"} <= set(data) else ""
@@ -125,7 +133,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
         rows.append(("final result", f"none yet: python -m search.final --study {study.study_name}"))
     else:
         r = final.record
-        seeds = r["seeds"] if isinstance(r.get("seeds"), int) else len(r.get("seeds", [])) or 1
+        seeds = _seed_count(r)
         rows.append(("final result", f"test accuracy {percent(r['test_accuracy_mean'])} ± "
                                      f"{100 * r.get('test_accuracy_std', 0.0):.2f} over {seeds} seed(s), "
                                      f"trial {r.get('trial')} retrained for {_count(r.get('epochs'), 'epoch')} "
@@ -182,11 +190,12 @@ def final_sections(study: optuna.Study, final: FinalResult | None) -> list[Secti
             "No final result yet: the best configuration has not been retrained on all 60,000 training images "
             f"and tested. Run: python -m search.final --study {study.study_name}  (then this report again)."))]
     r = final.record
-    seeds = r["seeds"] if isinstance(r.get("seeds"), int) else len(r.get("seeds", [])) or 1
+    seeds = _seed_count(r)
     thesis = r.get("thesis", {})
     section = Section("final-result", "Final result: test accuracy beside the thesis",
                       f"Trial {r.get('trial')} retrained for {_count(r.get('epochs'), 'epoch')} on "
-                      f"{_count(r.get('train_size'), 'image')} and evaluated once on the 10,000 test images (from {final.source}).")
+                      f"{_count(r.get('train_size'), 'image')} and evaluated once on the 10,000 test images "
+                      f"(from {final.source}).")
     section.figures.append(("fig-final-vs-thesis", figures.final_vs_thesis(
         r["test_accuracy_mean"], r.get("test_accuracy_std", 0.0), seeds, r.get("validation_accuracy"),
         thesis.get("baseline_test", THESIS_BASELINE_TEST), thesis.get("best_test", THESIS_BEST_TEST))))

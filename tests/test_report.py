@@ -136,7 +136,7 @@ def _tiny_study(complete: int, pruned: int) -> optuna.Study:
             params={"strategy": "baseline", "lr": 1e-3 * (i + 1)}, distributions=dists, value=0.8 + 0.01 * i,
             intermediate_values={1: 0.7, 2: 0.75, 3: 0.8 + 0.01 * i},
             user_attrs={"epochs_run": 3, "best_epoch": 3, **({"thesis_preset": "baseline"} if i == 0 else {})}))
-    for i in range(pruned):
+    for _ in range(pruned):
         study.add_trial(optuna.trial.create_trial(
             state=optuna.trial.TrialState.PRUNED, params={"strategy": "sgd", "lr": 0.3}, distributions=dists,
             intermediate_values={1: 0.2}, user_attrs={"epochs_run": 1, "best_val_acc": 0.2}))
@@ -147,7 +147,8 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db")
     by_anchor = {s.anchor: s for s in sections}
-    assert "needs at least 2 complete trials; the study has 1 complete trial" in by_anchor["param-importances"].unavailable
+    importance = by_anchor["param-importances"].unavailable
+    assert "needs at least 2 complete trials; the study has 1 complete trial" in importance
     assert by_anchor["final-result"].unavailable.startswith("No final result yet")
     assert by_anchor["intermediate-values"].figures and by_anchor["timeline"].figures
     assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
