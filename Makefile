@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TRIALS ?= 100
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup data test run bench
+.PHONY: setup data test test-deps run bench
 
 setup: $(VENV)/.installed data
 
@@ -26,7 +27,20 @@ data:
 		echo "Fashion-MNIST not found and no apt-get: run with --download on a machine with internet"; \
 	fi
 
-test: setup
+# The browser tests drive Debian's chromium through chromium-driver; without them they are skipped.
+test-deps:
+	@if [ -x $(CHROMIUM) ] && command -v chromedriver >/dev/null; then \
+		:; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "Chromium not found and no apt-get: the browser tests will be skipped"; \
+	else \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+		echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; } || echo "could not install Chromium: the browser tests will be skipped"; \
+	fi
+
+test: setup test-deps
 	$(PY) -m pytest
 
 run: setup

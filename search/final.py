@@ -28,6 +28,7 @@ from search.data import CLASSES, load_full_train, load_test_set
 from search.device import resolve_device
 from search.engine import evaluate, train
 from search.errors import UserError, command
+from search.publish import publish_final_result
 from search.results import save_state_dict, write_json
 from search.storage import DEFAULT_STORAGE, STUDIES_DIR, load_study, mask_url, open_storage, study_names
 from search.study import versions
@@ -182,6 +183,7 @@ def main(argv: list[str]) -> int:
         ["thesis best, cosine annealing (test)", percent(THESIS_BEST_TEST)],
     ]))
     print(f"wrote {out_dir / 'result.json'} and {out_dir / 'model.pt'}")
+    print(publish_final_result(study, trial, out_dir, record))
     return 0
 
 

@@ -13,6 +13,7 @@ import torch
 
 from search.data import TrainVal
 from search.engine import EpochStats, train
+from search.notes import write_study_note
 from search.space import SpaceSettings, suggest_config, thesis_trials
 
 PRUNERS = ("hyperband", "median", "sha", "none")
@@ -96,6 +97,7 @@ def create_study(storage: optuna.storages.BaseStorage, name: str, settings: Stud
     if settings.thesis:
         for preset, params in thesis_trials(settings.space):
             study.enqueue_trial(params, user_attrs={"thesis_preset": preset})
+    write_study_note(study, settings, storage)
     return study
 
 

@@ -1,0 +1,228 @@
+"""python -m search.dashboard against the fixture study: its HTTP API, and pages in headless Chromium.
+
+The browser tests use Debian's chromium and chromium-driver through selenium; nothing
+downloads a browser.  Where Chromium is absent they are skipped with the reason (and
+`make test` installs it where apt-get exists).  Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+
+from inspection_fixture import STUDY, FixtureStudy, env_with_repo, fixture_study, one_line_error, run_module
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    url: str  # http://127.0.0.1:PORT
+    study_id: int
+    output: Path  # the command's stdout
+    fixture: FixtureStudy
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    fx = fixture_study(tmp_path_factory)
+    port = free_port()
+    out = tmp_path_factory.mktemp("dashboard") / "stdout"
+    with open(out, "w") as stdout, open(out.with_name("stderr"), "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "search.dashboard", "--storage", fx.storage,
+                                    "--port", str(port)], cwd=fx.folder, env=env_with_repo(),
+                                   stdout=stdout, stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, out.read_text() + out.with_name("stderr").read_text()
+            try:
+                studies = get_json(f"{url}/api/studies")["study_summaries"]
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "the dashboard did not answer within 60 s"
+                time.sleep(0.3)
+        study_id = next(s["study_id"] for s in studies if s["study_name"] == STUDY)
+        yield Dashboard(url, study_id, out, fx)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_dashboard_listens_on_localhost_and_prints_the_url(dashboard: Dashboard) -> None:
+    port = dashboard.url.rsplit(":", 1)[1]
+    assert f"open http://127.0.0.1:{port}/dashboard/" in dashboard.output.read_text()
+
+
+def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Dashboard) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
+    detail = get_json(f"{dashboard.url}/api/studies/{dashboard.study_id}")
+    assert detail["name"] == STUDY
+    assert detail["objective_names"] == ["validation accuracy"]
+    assert [t["number"] for t in detail["trials"]] == [t.number for t in study.trials]
+    first = detail["trials"][0]
+    attrs = {a["key"]: a["value"] for a in first["user_attrs"]}
+    assert {"config", "history", "best_val_acc", "thesis_preset", "versions"} <= set(attrs)
+    assert attrs["thesis_preset"] == "baseline"
+    assert first["values"] == [study.trials[0].value]
+    assert first["intermediate_values"]
+    study_attrs = {a["key"] for a in detail["user_attrs"]}
+    assert {"settings", "data", "final_result", "final_artifacts"} <= study_attrs
+    assert "### Search space" in detail["note"]["body"]
+    figure_ids = {g["id"] for g in detail["plotly_graph_objects"]}
+    assert {"final-learning-curves", "final-confusion-matrix"} <= figure_ids
+    artifacts = {a["filename"]: a["artifact_id"] for a in detail["artifacts"]}
+    assert set(artifacts) == {"result.json", "model.pt"}
+    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/{artifacts['result.json']}") as r:
+        final = dashboard.fixture.folder / "studies" / STUDY / "final" / "result.json"
+        assert r.read() == final.read_bytes()
+
+
+def test_dashboard_errors_are_one_line(tmp_path: Path, dashboard: Dashboard) -> None:
+    missing = run_module("search.dashboard", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "does not exist" in one_line_error(missing.stderr)
+    assert list(tmp_path.iterdir()) == []
+    port = dashboard.url.rsplit(":", 1)[1]
+    busy = run_module("search.dashboard", "--storage", dashboard.fixture.storage, "--port", port,
+                      cwd=dashboard.fixture.folder)
+    assert busy.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(busy.stderr)
+
+
+# --- in a real browser --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver") or ("/usr/lib/chromium/chromedriver"
+                                              if os.path.exists("/usr/lib/chromium/chromedriver") else None)
+    if chromium is None or driver is None:
+        pytest.skip("headless Chromium not installed (Debian: apt-get install chromium chromium-driver; "
+                    "`make test-deps` does it)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed: pip install -e '.[test]'")
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(options=options, service=Service(driver))
+    chrome.set_page_load_timeout(60)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def wait_for(chrome: Any, condition: str, what: str, timeout: float = 30) -> Any:
+    """Poll a JavaScript expression until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = chrome.execute_script(f"return {condition};")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            ARTIFACTS.mkdir(exist_ok=True)
+            chrome.save_screenshot(str(ARTIFACTS / "timeout.png"))
+            pytest.fail(f"timed out waiting for {what} (screenshot in tests/artifacts/timeout.png)")
+        time.sleep(0.25)
+
+
+def console_errors(chrome: Any) -> list[str]:
+    return [entry["message"] for entry in chrome.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def full_page_screenshot(chrome: Any, path: Path) -> None:
+    height = chrome.execute_script("return document.documentElement.scrollHeight")
+    chrome.set_window_size(1400, min(int(height) + 100, 16000))
+    time.sleep(0.5)  # let plotly's responsive figures follow the new width and height
+    chrome.save_screenshot(str(path))
+    chrome.set_window_size(1400, 1000)
+
+
+RENDERED_PLOTS = "document.querySelectorAll('.js-plotly-plot .main-svg').length"
+
+
+def test_study_page_renders_in_chromium(browser: Any, dashboard: Dashboard) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
+    # History, importance, timeline and our two final figures, each drawn as SVG.
+    wait_for(browser, f"{RENDERED_PLOTS} >= 5", "the study page's charts")
+    wait_for(browser, f"document.body.innerText.includes({json.dumps(str(study.best_value))})",
+             "the best trial's value")
+    text = browser.find_element("tag name", "body").text
+    assert f"{STUDY} (id={dashboard.study_id})" in text
+    assert "Best Trial (number=" in text and "Study User Attributes" in text
+    assert "Final retrain of trial" in text  # the figures search.final saved
+    assert "result.json" in text and "model.pt" in text  # study artifacts, downloadable
+    full_page_screenshot(browser, ARTIFACTS / "dashboard-study.png")
+    assert console_errors(browser) == []
+
+
+def test_trials_and_note_pages_render_in_chromium(browser: Any, dashboard: Dashboard) -> None:
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/trials")
+    wait_for(browser, "document.body.innerText.includes('User Attributes')", "the trial list")
+    text = browser.find_element("tag name", "body").text
+    assert "Trial 0" in text and "thesis_preset" in text and "best_val_acc" in text
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-trials.png"))
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/note")
+    wait_for(browser, "document.body.innerText.includes('Search space')", "the study note")
+    text = browser.find_element("tag name", "body").text
+    assert "Budget" in text and "Data split" in text and "validation accuracy" in text
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-note.png"))
+    assert console_errors(browser) == []
+
+
+def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) -> None:
+    fx = dashboard.fixture
+    result = run_module("search.report", "--storage", fx.storage, cwd=fx.folder, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = fx.folder / "studies" / STUDY / "report.html"
+    figures = report.read_text().count('<div id="fig-')
+    assert figures == 11
+    browser.get(report.as_uri())
+    wait_for(browser, f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
+                      f"Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                      f".every(d => d.querySelector('svg.main-svg'))", "every figure of the report")
+    # Every figure drew its data (bars, markers, lines or heatmap cells), not just empty axes.
+    empty = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".filter(d => !d.querySelector('g.trace, image'))"
+        ".map(d => d.id)")
+    assert empty == []
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert [u for u in loaded if not u.startswith(("file:", "data:", "blob:"))] == []
+    assert console_errors(browser) == []
+    full_page_screenshot(browser, ARTIFACTS / "report.png")

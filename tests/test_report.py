@@ -1,0 +1,170 @@
+"""search.report's HTML, the study note, and what search.final leaves for the dashboard."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import warnings
+from pathlib import Path
+
+import optuna
+import optuna_dashboard
+import plotly.offline
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+from inspection_fixture import STUDY, FixtureStudy, fixture_study, one_line_error, run_module
+from search.artifacts import ARTIFACTS_DIR
+from search.figures import strategy_accuracy
+from search.notes import space_as_list, study_note
+from search.publish import FINAL_FIGURE_IDS
+from search.report import build_report
+from search.space import SpaceSettings
+from search.study import OBJECTIVE_NAME, StudySettings
+
+SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",
+                  "parallel-coordinate", "slice", "timeline"]
+FINAL_FIGURES = ["final-vs-thesis", "per-class-accuracy", "confusion-matrix", "final-learning-curves"]
+TITLES = ["Validation accuracy by strategy", "Optimisation history", "Intermediate values", "Parameter importance",
+          "Parallel coordinates", "Slice plots", "Timeline", "Test accuracy of the final retrain beside the thesis",
+          "Per-class test accuracy", "Confusion matrix", "Learning curves of the final retrain"]
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory: pytest.TempPathFactory) -> FixtureStudy:
+    return fixture_study(tmp_path_factory)
+
+
+def _report(folder: Path, storage: str, *extra: str) -> str:
+    result = run_module("search.report", "--storage", storage, *extra, cwd=folder, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wrote studies/fmnist-snn/report.html" in result.stdout
+    return (folder / "studies" / STUDY / "report.html").read_text()
+
+
+def test_report_holds_every_figure(fx: FixtureStudy) -> None:
+    page = _report(fx.folder, fx.storage)
+    for name in SEARCH_FIGURES + FINAL_FIGURES:
+        assert f'id="fig-{name}"' in page, name
+    for title in TITLES:
+        assert title in page, title
+    assert "Not available" not in page and "No final result yet" not in page
+    # Header: study, storage, trials by state, epochs saved, best configuration, final result.
+    for fact in ("fmnist-snn", fx.storage, "3 complete", "epochs saved by pruning", "Best configuration (trial",
+                 "86.01% baseline", "87.82% best"):
+        assert fact in page, fact
+    # Self-contained: plotly.js is inline, once, and nothing else refers to another server.
+    plotly_js = plotly.offline.get_plotlyjs()
+    assert page.count(plotly_js) == 1
+    rest = page.replace(plotly_js, "")
+    assert not re.search(r"<script[^>]+src=", rest)
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", rest)
+
+
+def test_report_of_a_study_without_final_result_says_so(fx: FixtureStudy) -> None:
+    page = _report(fx.bare_folder, fx.bare_storage, "--study", "best")
+    assert "No final result yet" in page
+    assert "python -m search.final --study fmnist-snn" in page
+    for name in SEARCH_FIGURES:
+        assert f'id="fig-{name}"' in page, name
+    for name in FINAL_FIGURES:
+        assert f'id="fig-{name}"' not in page, name
+
+
+def test_report_errors_are_one_line_and_write_nothing(tmp_path: Path, fx: FixtureStudy) -> None:
+    missing = run_module("search.report", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "does not exist" in one_line_error(missing.stderr)
+    unknown = run_module("search.report", "--storage", fx.storage, "--study", "nope", cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "studies there: fmnist-snn" in one_line_error(unknown.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_study_note_and_objective_name(fx: FixtureStudy) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=fx.storage)
+    assert study.metric_names == [OBJECTIVE_NAME]
+    note = optuna_dashboard.get_note(study)
+    settings = StudySettings.from_dict(study.user_attrs["settings"])
+    for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
+                 "### Data split", "train: 500 images, validation: 10,000 images", "thesis_preset",
+                 "baseline, dropout", *space_as_list(settings.space), fx.storage):
+        assert part in note, part
+
+
+def test_note_never_shows_a_password() -> None:
+    settings = StudySettings(space=SpaceSettings(epochs=3), pruner="median", seed=7)
+    note = study_note("s", settings, {"train_size": 100, "val_size": 50, "source": "x", "split_seed": 1},
+                      storage_url="postgresql+psycopg://optuna:s3cret@db.example/optuna", pruner="MedianPruner",
+                      sampler="TPESampler", thesis_presets=[], created=datetime.datetime(2026, 1, 1))
+    assert "s3cret" not in note
+    assert "postgresql+psycopg://optuna:***@db.example/optuna" in note
+    assert "pruner: **median** (MedianPruner)" in note and "seed 7" in note
+    assert "Not queued" in note
+
+
+def test_final_attaches_files_and_figures(fx: FixtureStudy) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=fx.storage)
+    final = json.loads((fx.folder / "studies" / STUDY / "final" / "result.json").read_text())
+    attached = study.user_attrs["final_artifacts"]
+    assert attached["trial"] == final["trial"] == study.user_attrs["final_result"]["trial"]
+    metas = {m.filename: m for m in optuna.artifacts.get_all_artifact_meta(study)}
+    assert set(metas) == {"result.json", "model.pt"}
+    store = optuna.artifacts.FileSystemArtifactStore(fx.folder / ARTIFACTS_DIR)
+    for name in ("result.json", "model.pt"):
+        assert metas[name].artifact_id == attached[name]
+        with store.open_reader(attached[name]) as stored:
+            assert stored.read() == (fx.folder / "studies" / STUDY / "final" / name).read_bytes()
+    system = study._storage.get_study_system_attrs(study._study_id)
+    for graph_id in FINAL_FIGURE_IDS:
+        assert any(k.startswith(f"dashboard:plot_data:{graph_id}:") for k in system), graph_id
+
+
+# Small studies built with the library: the report explains what it cannot draw yet.
+
+def _tiny_study(complete: int, pruned: int) -> optuna.Study:
+    study = optuna.create_study(study_name="tiny", direction="maximize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([OBJECTIVE_NAME])
+    study.set_user_attr("settings", StudySettings(space=SpaceSettings(strategies=("baseline", "sgd"),
+                                                                      epochs=3)).to_dict())
+    dists = {"strategy": CategoricalDistribution(("baseline", "sgd")), "lr": FloatDistribution(1e-4, 0.5, log=True)}
+    for i in range(complete):
+        study.add_trial(optuna.trial.create_trial(
+            params={"strategy": "baseline", "lr": 1e-3 * (i + 1)}, distributions=dists, value=0.8 + 0.01 * i,
+            intermediate_values={1: 0.7, 2: 0.75, 3: 0.8 + 0.01 * i},
+            user_attrs={"epochs_run": 3, "best_epoch": 3, **({"thesis_preset": "baseline"} if i == 0 else {})}))
+    for _ in range(pruned):
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.PRUNED, params={"strategy": "sgd", "lr": 0.3}, distributions=dists,
+            intermediate_values={1: 0.2}, user_attrs={"epochs_run": 1, "best_val_acc": 0.2}))
+    return study
+
+
+def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db")
+    by_anchor = {s.anchor: s for s in sections}
+    importance = by_anchor["param-importances"].unavailable
+    assert "needs at least 2 complete trials; the study has 1 complete trial" in importance
+    assert by_anchor["final-result"].unavailable.startswith("No final result yet")
+    assert by_anchor["intermediate-values"].figures and by_anchor["timeline"].figures
+    assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
+
+
+def test_empty_study_report_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    page, sections = build_report(_tiny_study(complete=0, pruned=0), "sqlite:///tiny.db")
+    assert all(not s.figures and s.unavailable for s in sections)
+    assert "No complete trial yet" in page
+
+
+def test_strategy_figure_marks_thesis_and_pruned_trials() -> None:
+    study = _tiny_study(complete=3, pruned=2)
+    figure = strategy_accuracy(study.get_trials(), ("baseline", "sgd"))
+    names = {trace.name for trace in figure.data}
+    assert {"thesis recipe (enqueued)", "searched trial", "pruned (best epoch before it stopped)"} <= names
+    thesis = next(t for t in figure.data if t.name == "thesis recipe (enqueued)")
+    assert list(thesis.y) == [0.8] and "thesis recipe 'baseline'" in thesis.text[0]
