@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 TRIALS ?= 100
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data test run bench
+.PHONY: setup data postgres test run bench
 
 setup: $(VENV)/.installed data
 
@@ -26,7 +26,26 @@ data:
 		echo "Fashion-MNIST not found and no apt-get: run with --download on a machine with internet"; \
 	fi
 
-test: setup
+# PostgreSQL for the storage tests, as root where apt-get exists: installs Debian's postgresql if
+# missing, starts its cluster (listening on 127.0.0.1) and creates the user optuna (password optuna)
+# and the database optuna_test.  Idempotent.  Elsewhere, or with SNN_TEST_POSTGRES_URL set, it does
+# nothing and the tests that need PostgreSQL say why they skip.
+postgres:
+	@if [ -z "$$SNN_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		if ! ls /etc/postgresql/*/main/postgresql.conf >/dev/null 2>&1; then \
+			echo "PostgreSQL: installing Debian's postgresql"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		fi; \
+		v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
+		pg_ctlcluster $$v main status >/dev/null 2>&1 || pg_ctlcluster $$v main start; \
+		su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'optuna'\"" | grep -q 1 || \
+			su postgres -c "psql -qc \"CREATE USER optuna WITH PASSWORD 'optuna'\""; \
+		su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'optuna_test'\"" | grep -q 1 || \
+			su postgres -c "createdb -O optuna optuna_test"; \
+		echo "PostgreSQL $$v: running, database optuna_test"; \
+	fi
+
+test: setup postgres
 	$(PY) -m pytest
 
 run: setup
