@@ -265,8 +265,9 @@ def main(argv: list[str]) -> int:
                          worker=identity(args.worker_index), on_trial=log)
     except KeyboardInterrupt:
         bar.close()
-        print(f"{prefix}interrupted: the running trial was marked failed and queued again; "
-              f"rerun the same command to resume", file=sys.stderr)
+        if not worker:  # the parent of the workers says it once for all of them
+            print("interrupted: the running trial was marked failed and queued again; "
+                  "rerun the same command to resume", file=sys.stderr)
         return 130
     bar.close()
     if not worker:

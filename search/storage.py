@@ -43,7 +43,8 @@ def mask_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return "<malformed storage URL>"
+        # Unparseable: still hide whatever stands where a password would.
+        return re.sub(r"(://[^/@]*?:)[^/]*@", r"\1***@", url)
 
 
 def _mask_text(text: str, url: str) -> str:
@@ -95,18 +96,22 @@ def is_new_sqlite_file(url: str) -> bool:
     return path is not None and not path.exists()
 
 
+def check_folder_writable(folder: Path, purpose: str) -> None:
+    """Raise unless ``folder`` exists and can be written, or could be created; creates nothing itself."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create {folder}/ for {purpose}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {existing}/ ({purpose}): permission denied")
+
+
 def check_can_create(url: str) -> None:
     """Raise unless the SQLite file of ``url`` could be created; creates nothing itself."""
     path = sqlite_path(url)
-    if path is None:
-        return
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UserError(f"cannot create storage {mask_url(url)}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {folder}/ (storage {mask_url(url)}): permission denied")
+    if path is not None:
+        check_folder_writable(path.parent, f"storage {mask_url(url)}")
 
 
 def _check_sqlite_file(url: str, path: Path, *, create: bool, writable: bool) -> None:

@@ -299,8 +299,10 @@ def start_workers(argv: Sequence[str], plans: Sequence[WorkerPlan]) -> list[subp
 def wait_for_workers(procs: Sequence[subprocess.Popen[bytes]]) -> tuple[list[int], bool]:
     """Wait for every worker; (their exit codes, whether the parent was interrupted).
 
-    A Ctrl-C or SIGTERM of the parent is passed on once to every worker, which ends its
-    trial cleanly (marked failed and queued again); the parent then waits for them.
+    A Ctrl-C or SIGTERM of the parent is passed on once to every worker as SIGTERM, which
+    a worker treats like Ctrl-C: its trial is marked failed and queued again.  (SIGTERM, not
+    SIGINT: a worker still starting up ends quietly instead of printing a traceback.)
+    The parent then waits for them.
     """
     interrupted = False
     while True:
@@ -312,7 +314,7 @@ def wait_for_workers(procs: Sequence[subprocess.Popen[bytes]]) -> tuple[list[int
             interrupted = True
             for p in procs:
                 if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
+                    p.send_signal(signal.SIGTERM)
 
 
 def describe_exit(code: int) -> str:

@@ -169,3 +169,61 @@ def count_states(all_trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
 
 def finished(all_trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
     return [t for t in all_trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+
+
+def fork_run(module: str, *args: str, cwd: Path, env: dict[str, str],
+             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` in a forked child of this process, in ``cwd`` with exactly ``env``.
+
+    A real process of its own (its own exit code, stdout, stderr, working folder and
+    environment) that runs the module as ``python -m`` does (``runpy``, as ``__main__``),
+    without paying the interpreter's four-second import of torch again for each of the many
+    error rows.  Only for commands that fail before training: a forked torch must not train.
+    """
+    import runpy
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as capture:
+        out_path, err_path = Path(capture) / "out", Path(capture) / "err"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 1
+            try:
+                out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT, 0o600)
+                err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT, 0o600)
+                os.dup2(out_fd, 1)
+                os.dup2(err_fd, 2)
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                os.chdir(cwd)
+                os.environ.clear()
+                os.environ.update(env)
+                sys.argv = [module, *args]
+                try:
+                    runpy.run_module(module, run_name="__main__", alter_sys=True)
+                    code = 0
+                except SystemExit as exit_:
+                    code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            except BaseException:  # anything else: the traceback is the child's stderr, as python prints it
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        deadline = time.monotonic() + timeout
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail(f"{module} {' '.join(args)} did not finish in {timeout} s")
+            time.sleep(0.02)
+        code = os.waitstatus_to_exitcode(status)
+        return subprocess.CompletedProcess([module, *args], code, out_path.read_text(), err_path.read_text())
