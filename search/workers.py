@@ -274,6 +274,12 @@ def _run_one(study: optuna.Study, storage: optuna.storages.RDBStorage, trial: op
         frozen = study.tell(trial, value, skip_if_finished=True)
     else:
         frozen = study.tell(trial, state=state, skip_if_finished=True)
+    if isinstance(error, optuna.exceptions.UpdateFinishedTrialError):
+        # This worker was taken for dead (no heartbeat for the grace period) and its trial
+        # failed and queued again by another: drop this result and go on.
+        print(f"warning: trial {trial.number} was marked failed by another worker (heartbeat "
+              "older than the grace period) and will run again; this run of it is dropped", file=sys.stderr)
+        return frozen
     if error is not None:
         raise error
     return frozen

@@ -98,3 +98,27 @@ def test_results_are_written_atomically(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(os.listdir(tmp_path / "final")) == ["model.pt", "result.json"]
     assert torch.equal(torch.load(target, weights_only=True)["w"], torch.ones(3))
     assert (tmp_path / "final" / "result.json").read_text().strip().endswith("}")
+
+
+def test_a_worker_taken_for_dead_drops_its_result_and_goes_on(tmp_path: Path) -> None:
+    """Its trial was failed (and queued again) by another worker: the late result is not an error."""
+    import optuna
+
+    from search.storage import open_storage
+    from search.workers import Heartbeat, identity, run_until_target
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db", create=True, **Heartbeat(1, 3).storage_options())
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    calls = []
+
+    def objective(trial: optuna.Trial) -> float:
+        calls.append(trial.number)
+        if len(calls) == 1:  # another worker declares this one dead in mid-trial
+            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            trial.report(0.5, 1)  # raises: the trial is finished
+        return 0.9
+
+    ran = run_until_target(study, storage, objective, target=2, worker=identity(0))
+    assert ran == 3
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert states == ["FAIL", "COMPLETE", "COMPLETE"]
