@@ -66,11 +66,11 @@ class Heartbeat:
 
     def storage_options(self) -> dict[str, Any]:
         """Keyword arguments for ``optuna.storages.RDBStorage``."""
-        return {
-            "heartbeat_interval": self.interval,
-            "grace_period": self.grace,
-            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+        return {"heartbeat_interval": self.interval, "grace_period": self.grace,
+                "heartbeat_stale_trial_callback": retry}
 
 
 def available_cores() -> int:
@@ -169,7 +169,9 @@ def _counts(study: optuna.Study) -> tuple[int, list[FrozenTrial]]:
 
 
 def _fail_stale(study: optuna.Study) -> None:
-    fail_stale_trials(study)  # a no-op on storages without heartbeat
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)  # a no-op on storages without heartbeat
 
 
 def _is_retry(trial: FrozenTrial) -> bool:
