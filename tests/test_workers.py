@@ -139,3 +139,22 @@ def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path
         assert code == 0, err
     done = finished(trials(url, "queue"))
     assert len(done) == 60 and len({t.params["x"] for t in done}) == 60
+
+
+def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from search import workers
+
+    monkeypatch.setattr(workers, "available_cores", lambda: 16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    plans = workers.plan_workers(4, "auto")
+    assert [p.device for p in plans] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+    assert {p.threads for p in plans} == {4}
+    assert [p.device for p in workers.plan_workers(2, "cuda:3")] == ["cuda:3", "cuda:3"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert [(p.device, p.threads) for p in workers.plan_workers(3, "auto")] == [("cpu", 5)] * 3
+    command = workers.worker_command(["--trials", "9", "--workers", "3"], plans[1])
+    assert command[-8:] == ["--workers", "1", "--worker-index", "1", "--threads", "4", "--device", "cuda:1"]
