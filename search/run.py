@@ -195,6 +195,15 @@ def interrupt_on_sigterm() -> None:
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.worker_index is None:
+        return search(args, argv)
+    try:
+        return search(args, argv)
+    except KeyboardInterrupt:  # stopped by its parent, which says so once for all workers
+        return 130
+
+
+def search(args: argparse.Namespace, argv: list[str]) -> int:
     requested = settings_from_args(args)
     if args.show_space:
         print(describe_space(requested.space))

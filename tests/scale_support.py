@@ -145,13 +145,18 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: flo
 
 
 def running_trial_after_finished(storage: str, name: str, finished: int = 1) -> optuna.trial.FrozenTrial | None:
-    """A RUNNING trial that has started training (its worker recorded), once ``finished`` trials are done."""
+    """A RUNNING trial in its first epoch (config recorded, no epoch finished), once ``finished`` trials are done.
+
+    In its first epoch, so that a signal sent now finds it still running.
+    """
     all_trials = trials(storage, name)
     done = sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in all_trials)
     if done < finished:
         return None
     for trial in all_trials:
-        if trial.state == optuna.trial.TrialState.RUNNING and "worker" in trial.user_attrs and trial.user_attrs.get("config"):
+        attrs = trial.user_attrs
+        if trial.state == optuna.trial.TrialState.RUNNING and "worker" in attrs and "config" in attrs \
+                and not attrs.get("history"):
             return trial
     return None
 
