@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -191,9 +192,11 @@ def open_storage(url: str, *, create: bool, writable: bool | None = None,
             engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     for attempt in range(3):
         try:
-            storage = optuna.storages.RDBStorage(
-                parsed.render_as_string(hide_password=False), engine_kwargs=engine_kwargs, **rdb_options
-            )
+            with warnings.catch_warnings():  # heartbeat_interval is "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = optuna.storages.RDBStorage(
+                    parsed.render_as_string(hide_password=False), engine_kwargs=engine_kwargs, **rdb_options
+                )
             break
         except Exception as error:  # sqlalchemy and driver errors come in many classes
             # Processes that open a new database at the same moment race to create Optuna's
