@@ -6,7 +6,7 @@ TRIALS ?= 100
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup data test test-deps run bench
+.PHONY: setup data postgres test test-deps run bench
 
 setup: $(VENV)/.installed data
 
@@ -40,7 +40,27 @@ test-deps:
 			chromium chromium-driver >/dev/null; } || echo "could not install Chromium: the browser tests will be skipped"; \
 	fi
 
-test: setup test-deps
+# PostgreSQL for the storage tests, as root where apt-get exists: installs Debian's postgresql if
+# missing, starts its cluster (listening on 127.0.0.1) and creates the user optuna (password optuna)
+# and the database optuna_test.  Idempotent.  Elsewhere, or with SNN_TEST_POSTGRES_URL set, it does
+# nothing and the tests that need PostgreSQL say why they skip.
+postgres:
+	@if [ -z "$$SNN_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ( \
+		cd /tmp && \
+		{ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+			echo "PostgreSQL: installing Debian's postgresql" && apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; } && \
+		v=$$(ls /usr/lib/postgresql | sort -V | tail -n 1) && \
+		{ [ -f /etc/postgresql/$$v/main/postgresql.conf ] || pg_createcluster $$v main >/dev/null; } && \
+		{ pg_ctlcluster $$v main status >/dev/null 2>&1 || pg_ctlcluster $$v main start; } && \
+		{ su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'optuna'\"" | grep -q 1 || \
+			su postgres -c "psql -qc \"CREATE USER optuna WITH PASSWORD 'optuna'\""; } && \
+		{ su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'optuna_test'\"" | grep -q 1 || \
+			su postgres -c "createdb -O optuna optuna_test"; } && \
+		echo "PostgreSQL $$v: running on 127.0.0.1:5432, database optuna_test" \
+	) || echo "PostgreSQL: set-up failed; the tests that need it will skip"; fi
+
+test: setup test-deps postgres
 	$(PY) -m pytest
 
 run: setup

@@ -30,7 +30,9 @@ from search.engine import evaluate, train
 from search.errors import UserError, command
 from search.publish import publish_final_result
 from search.results import save_state_dict, write_json
-from search.storage import DEFAULT_STORAGE, STUDIES_DIR, load_study, mask_url, open_storage, study_names
+from search.storage import (
+    DEFAULT_STORAGE, STUDIES_DIR, check_folder_writable, load_study, mask_url, open_storage, study_names,
+)
 from search.study import versions
 
 THESIS_BASELINE_TEST = 0.8601
@@ -107,8 +109,9 @@ def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     device = resolve_device(args.device)
-    storage = open_storage(args.storage, create=False)
+    storage = open_storage(args.storage, create=False, writable=True)  # the result goes into the study too
     study = pick_study(storage, args.study, args.storage)
+    check_folder_writable(STUDIES_DIR / study.study_name / "final", "the retrain's result.json and model.pt")
     trial = pick_trial(study, args.trial)
     searched = TrainConfig.from_dict(trial.user_attrs["config"])
     epochs = args.epochs or default_epochs(searched, trial)

@@ -34,6 +34,7 @@ class StudySettings:
     sampler: str = DEFAULT_SAMPLER
     seed: int | None = None
     thesis: bool = True
+    val_size: int | None = None  # validation images (None: the whole 10,000)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

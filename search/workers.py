@@ -1,0 +1,334 @@
+"""Several workers on one study: on one machine (``--workers K``) or on many sharing a database.
+
+Every worker runs :func:`run_until_target`, a loop of ``study.ask`` / objective / ``study.tell``
+that stops when the study holds its target of finished (complete or pruned) trials, counting
+every worker's trials, so K workers together finish exactly the target, not K times it:
+
+- before asking for a trial, a worker checks that finished + running trials leave a slot;
+- after asking, it checks again (another worker may have asked at the same moment) and, if
+  the slots are over-subscribed, puts its trial back in the queue (state WAITING) before it
+  has sampled or trained anything, and tries again a moment later;
+- while every slot is taken by a running trial, it waits instead of leaving: a running trial
+  whose worker dies is marked FAIL after the grace period and queued again with the same
+  parameters, and a waiting worker picks it up.
+
+Crash recovery is Optuna's heartbeat (RDB storages only; Optuna 5's JournalStorage has none):
+each running trial records a heartbeat every ``interval`` seconds; any worker, before each
+trial, marks FAIL the running trials whose heartbeat is older than ``grace`` seconds, and
+``RetryHeartbeatStaleTrialCallback(max_retry=1)`` queues each of them once more.  The retry
+carries Optuna's system attribute ``failed_trial``; the loop copies it into the user
+attribute ``retry_of`` so the dashboard shows which trial it repeats.
+
+Each trial records the worker that ran it in the user attribute ``worker``
+(``{"host", "pid", "index"}``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import torch
+from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.trial import FrozenTrial, TrialState
+
+from search.errors import UsageError, UserError
+
+HEARTBEAT_INTERVAL_S = 30
+GRACE_PERIOD_S = 120
+MAX_RETRY = 1
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """How often a running trial says it is alive, and how long silence means its worker died."""
+
+    interval: int = HEARTBEAT_INTERVAL_S
+    grace: int = GRACE_PERIOD_S
+
+    def __post_init__(self) -> None:
+        if self.grace <= self.interval:
+            raise UsageError(f"--grace-period ({self.grace} s) must be longer than "
+                             f"--heartbeat-interval ({self.interval} s)")
+
+    def storage_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``optuna.storages.RDBStorage``."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+        return {"heartbeat_interval": self.interval, "grace_period": self.grace,
+                "heartbeat_stale_trial_callback": retry}
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask, where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def check_worker_count(workers: int) -> None:
+    cores = available_cores()
+    if workers > cores:
+        raise UsageError(f"--workers {workers}: this machine has {cores} CPU core(s); use at most {cores}")
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """One local worker: its index, device and CPU threads."""
+
+    index: int
+    device: str
+    threads: int
+
+
+def plan_workers(count: int, device: str) -> list[WorkerPlan]:
+    """``count`` workers sharing the CPU threads; one GPU each (round robin) when there are several.
+
+    With ``--device auto`` or ``cuda`` and more than one GPU, worker i gets ``cuda:(i mod GPUs)``;
+    otherwise every worker uses ``device`` (``auto`` resolved here).
+    """
+    threads = max(1, available_cores() // count)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device == "auto":
+        device = "cuda" if gpus else "cpu"
+    plans = []
+    for i in range(count):
+        worker_device = f"cuda:{i % gpus}" if device == "cuda" and gpus > 1 else device
+        plans.append(WorkerPlan(index=i, device=worker_device, threads=threads))
+    return plans
+
+
+def identity(index: int | None) -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "index": index}
+
+
+def wait_for_user_attr(storage: optuna.storages.BaseStorage, name: str, key: str,
+                       timeout_s: float = 30.0) -> Any:
+    """The user attribute ``key`` of study ``name``, waiting while another process is still creating it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+        if key in attrs:
+            return attrs[key]
+        if time.monotonic() > deadline:
+            raise UserError(f"study {name!r} has no {key!r} attribute: it was not made by search.run, "
+                            "or its creator stopped half way; pick another --study")
+        time.sleep(0.5)
+
+
+class _HeartbeatThread:
+    """Records the heartbeat of one trial every ``interval`` seconds until stopped."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, trial_id: int) -> None:
+        self._storage = storage
+        self._trial_id = trial_id
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _HeartbeatThread:
+        interval = self._storage.get_heartbeat_interval()
+        if interval is not None:
+            self._thread = threading.Thread(target=self._beat, args=(interval,), daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self, interval: int) -> None:
+        while not self._stop.is_set():
+            try:
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception:  # a missed beat is retried; the grace period covers a few
+                pass
+            self._stop.wait(interval)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _counts(study: optuna.Study) -> tuple[int, list[FrozenTrial]]:
+    """(finished trials, running trials) of the study, as stored now."""
+    trials = study.get_trials(deepcopy=False, states=COUNTED)
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    return len(trials) - len(running), running
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)  # a no-op on storages without heartbeat
+
+
+def _is_retry(trial: FrozenTrial) -> bool:
+    return "failed_trial" in trial.system_attrs or "retry_of" in trial.user_attrs
+
+
+def _pop_retry(study: optuna.Study, storage: optuna.storages.RDBStorage) -> optuna.Trial | None:
+    """A queued retry of a failed trial, claimed for this worker; retries go before the rest of the queue.
+
+    ``study.ask`` pops the oldest queued trial, and a retry is queued last; this claims it the
+    way ``ask`` does (WAITING -> RUNNING succeeds for one worker only).
+    """
+    for waiting in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if not _is_retry(waiting):
+            continue
+        try:
+            if not storage.set_trial_state_values(waiting._trial_id, TrialState.RUNNING):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        if hasattr(study, "_thread_local"):
+            study._thread_local.cached_all_trials = None  # as ask does: samplers see the trials as of now
+        return optuna.Trial(study, waiting._trial_id)
+    return None
+
+
+def run_until_target(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    objective: Callable[[optuna.Trial], float],
+    *,
+    target: int,
+    worker: dict[str, Any],
+    timeout: float | None = None,
+    on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+    poll_s: float | None = None,
+) -> int:
+    """Run trials of ``study`` until it holds ``target`` finished trials; the number this call ran.
+
+    Stops early after ``timeout`` seconds (between trials).  An exception in ``objective``
+    (KeyboardInterrupt included) marks the trial FAIL and is raised again, like ``study.optimize``.
+    """
+    interval = storage.get_heartbeat_interval()
+    poll = poll_s if poll_s is not None else min(float(interval or 5), 5.0)
+    start = time.monotonic()
+    ran = 0
+    while timeout is None or time.monotonic() - start < timeout:
+        _fail_stale(study)
+        finished, running = _counts(study)
+        if finished >= target:
+            break
+        if finished + len(running) >= target:
+            # Every slot is taken.  Wait while a heartbeat-tracked trial runs: if its worker
+            # dies, its retry needs a worker.  Running trials without a heartbeat cannot be
+            # told apart from dead ones, so they are not waited for.
+            if interval is None or not any("worker" in t.user_attrs for t in running):
+                break
+            time.sleep(poll)
+            continue
+        trial = _pop_retry(study, storage)
+        if trial is None:
+            with warnings.catch_warnings():
+                # Optuna warns that heartbeats are meant for study.optimize; this loop records them itself.
+                warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                trial = study.ask()
+        trial_id = trial._trial_id  # the storage's id; Optuna's public API has only the number
+        if interval is not None:
+            storage.record_heartbeat(trial_id)  # at once: a worker dying now still leaves a stale trial
+        finished, running = _counts(study)
+        if finished + len(running) > target:
+            # Over-subscribed by workers that asked at the same moment: give the slot back.
+            storage.set_trial_state_values(trial_id, TrialState.WAITING)
+            time.sleep(random.uniform(0.1, 1.0))
+            continue
+        trial.set_user_attr("worker", worker)
+        stored = storage.get_trial(trial_id)
+        if "failed_trial" in stored.system_attrs:
+            trial.set_user_attr("retry_of", stored.system_attrs["failed_trial"])
+            trial.set_user_attr("history", [])
+        frozen = _run_one(study, storage, trial, objective)
+        ran += 1
+        if on_trial is not None:
+            on_trial(study, frozen)
+    return ran
+
+
+def _run_one(study: optuna.Study, storage: optuna.storages.RDBStorage, trial: optuna.Trial,
+             objective: Callable[[optuna.Trial], float]) -> FrozenTrial:
+    error: BaseException | None = None
+    value: float | None = None
+    state = TrialState.COMPLETE
+    with _HeartbeatThread(storage, trial._trial_id):
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            state = TrialState.PRUNED
+        except (Exception, KeyboardInterrupt) as caught:
+            state, error = TrialState.FAIL, caught
+    # skip_if_finished: another worker may have failed this trial as stale (a heartbeat
+    # stalled past the grace period); its retry is already queued.
+    if state == TrialState.COMPLETE:
+        frozen = study.tell(trial, value, skip_if_finished=True)
+    else:
+        frozen = study.tell(trial, state=state, skip_if_finished=True)
+    if isinstance(error, optuna.exceptions.UpdateFinishedTrialError):
+        # This worker was taken for dead (no heartbeat for the grace period) and its trial
+        # failed and queued again by another: drop this result and go on.
+        print(f"warning: trial {trial.number} was marked failed by another worker (heartbeat "
+              "older than the grace period) and will run again; this run of it is dropped", file=sys.stderr)
+        return frozen
+    if error is not None:
+        raise error
+    return frozen
+
+
+# -- Local worker processes, started and watched by the parent ``search.run --workers K``.
+
+def worker_command(argv: Sequence[str], plan: WorkerPlan) -> list[str]:
+    """The parent's command line, run as worker ``plan.index`` (later flags override earlier ones)."""
+    return [sys.executable, "-m", "search.run", *argv, "--workers", "1", "--worker-index", str(plan.index),
+            "--threads", str(plan.threads), "--device", plan.device]
+
+
+def start_workers(argv: Sequence[str], plans: Sequence[WorkerPlan]) -> list[subprocess.Popen[bytes]]:
+    """Start the workers, each in its own session: a Ctrl-C reaches them once, through the parent."""
+    procs = []
+    for plan in plans:
+        env = {**os.environ, "OMP_NUM_THREADS": str(plan.threads), "MKL_NUM_THREADS": str(plan.threads)}
+        procs.append(subprocess.Popen(worker_command(argv, plan), env=env, start_new_session=True))
+    return procs
+
+
+def wait_for_workers(procs: Sequence[subprocess.Popen[bytes]]) -> tuple[list[int], bool]:
+    """Wait for every worker; (their exit codes, whether the parent was interrupted).
+
+    A Ctrl-C or SIGTERM of the parent is passed on once to every worker as SIGTERM, which
+    a worker treats like Ctrl-C: its trial is marked failed and queued again.  (SIGTERM, not
+    SIGINT: a worker still starting up ends quietly instead of printing a traceback.)
+    The parent then waits for them.
+    """
+    interrupted = False
+    while True:
+        try:
+            return [p.wait() for p in procs], interrupted
+        except KeyboardInterrupt:
+            if interrupted:
+                continue  # already passed on; keep waiting for the workers to finish cleanly
+            interrupted = True
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"

@@ -1,0 +1,330 @@
+"""Every row of docs/errors.md, as a subprocess: the message, the exit code, and that nothing was created.
+
+The rows run in a module fixture, each test then checks one row.  Most rows run in a child
+process forked from this one that runs the command as ``python -m`` would (scale_support.fork_run:
+the same process boundary, without four seconds of torch import per row).  The rows about
+file permissions run as real ``python -m`` processes: when the tests run as root, without
+root's power to override file permissions (``setpriv``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from scale_support import (
+    HEARTBEAT, TINY, command_env, finish, fmnist_dir, fork_run, postgres_reason, postgres_url, python_module, run,
+    running_trial_after_finished, start, trials, unique, wait_for,
+)
+from search.strategies import STRATEGIES
+from search.study import PRUNERS, SAMPLERS
+from search.workers import available_cores
+
+__all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
+PASSWORD = "s3cret-pw-4711"
+UNREACHABLE = f"postgresql+psycopg://optuna:{PASSWORD}@127.0.0.1:1/optuna_test"
+POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test")
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+# Root ignores file permissions; these capabilities dropped, it obeys them like any user.
+NO_OVERRIDE = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--") if IS_ROOT else ()
+
+
+@dataclass
+class Row:
+    """One bad input: the command, and what the user must see."""
+
+    name: str
+    module: str
+    args: list[str]
+    code: int
+    says: list[str]
+    setup: Callable[[Path], dict[str, str]] | None = None  # makes files in the folder; returns env changes
+    needs: str | None = None  # "postgres", "no-cuda", "permissions"
+    debug: bool = False  # --debug: a traceback is expected
+    never: list[str] = field(default_factory=lambda: [PASSWORD])
+    within_s: float | None = None
+
+
+def make_study_db(path: Path, studies: dict[str, int]) -> str:
+    """A SQLite storage at ``path`` holding studies with that many complete trials each."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{path}"
+    for name, complete in studies.items():
+        study = optuna.create_study(study_name=name, storage=url, direction="maximize")
+        for i in range(complete):
+            study.add_trial(optuna.trial.create_trial(value=0.5 + i / 100))
+    return url
+
+
+def unwritable_studies(folder: Path) -> dict[str, str]:
+    (folder / "studies").mkdir()
+    (folder / "studies").chmod(0o555)
+    return {}
+
+
+def read_only_db(folder: Path) -> dict[str, str]:
+    make_study_db(folder / "ro.db", {"alpha": 1})
+    (folder / "ro.db").chmod(0o444)
+    return {}
+
+
+def corrupt_db(folder: Path) -> dict[str, str]:
+    (folder / "bad.db").write_bytes(b"this is not a database\n" * 200)
+    return {}
+
+
+def empty_data(folder: Path) -> dict[str, str]:
+    (folder / "nodata").mkdir()
+    return {"FMNIST_DIR": str(folder / "nodata")}
+
+
+def final_studies(folder: Path) -> dict[str, str]:
+    make_study_db(folder / "studies" / "optuna.db", {"alpha": 1, "empty": 0})
+    return {}
+
+
+def only_empty_study(folder: Path) -> dict[str, str]:
+    make_study_db(folder / "studies" / "optuna.db", {"empty": 0})
+    return {}
+
+
+def final_read_only(folder: Path) -> dict[str, str]:
+    make_study_db(folder / "db" / "s.db", {"alpha": 1})
+    (folder / "db" / "s.db").chmod(0o444)
+    return {}
+
+
+def final_unwritable_studies(folder: Path) -> dict[str, str]:
+    make_study_db(folder / "db" / "s.db", {"alpha": 1})
+    return unwritable_studies(folder)
+
+
+def rows(fmnist: Path) -> list[Row]:
+    def truncated_data(folder: Path) -> dict[str, str]:
+        (folder / "cut").mkdir()
+        with open(fmnist / "train-images-idx3-ubyte", "rb") as src:
+            (folder / "cut" / "train-images-idx3-ubyte").write_bytes(src.read(100_000))
+        shutil.copy(fmnist / "train-labels-idx1-ubyte", folder / "cut")
+        return {"FMNIST_DIR": str(folder / "cut")}
+
+    usage = "python -m search.run: error: "
+    return [
+        Row("trials-zero", "search.run", ["--trials", "0"], 2, [usage, "--trials: must be at least 1, got 0"]),
+        Row("trials-negative", "search.run", ["--trials", "-5"], 2, ["--trials: must be at least 1, got -5"]),
+        Row("trials-not-a-number", "search.run", ["--trials", "many"], 2,
+            ["--trials: expected a whole number, got 'many'"]),
+        Row("epochs-zero", "search.run", ["--epochs", "0"], 2, ["--epochs: must be at least 1, got 0"]),
+        Row("workers-zero", "search.run", ["--workers", "0"], 2, ["--workers: must be at least 1, got 0"]),
+        Row("workers-more-than-cores", "search.run", ["--workers", str(available_cores() + 1)], 2,
+            [f"this machine has {available_cores()} CPU core(s); use at most {available_cores()}"]),
+        Row("strategy-unknown", "search.run", ["--strategies", "baseline,warp"], 2,
+            ["unknown strategy warp; valid: " + ", ".join(STRATEGIES)]),
+        Row("sampler-unknown", "search.run", ["--sampler", "anneal"], 2,
+            ["argument --sampler: invalid choice: 'anneal'", *SAMPLERS]),
+        Row("pruner-unknown", "search.run", ["--pruner", "early"], 2,
+            ["argument --pruner: invalid choice: 'early'", *PRUNERS]),
+        Row("grace-not-longer-than-heartbeat", "search.run", ["--heartbeat-interval", "5", "--grace-period", "5"],
+            2, ["--grace-period (5 s) must be longer than --heartbeat-interval (5 s)"]),
+        Row("storage-malformed", "search.run", ["--storage", "studies.db"], 2,
+            ["malformed storage URL 'studies.db'; expected e.g. sqlite:///studies/optuna.db"]),
+        Row("storage-malformed-with-password", "search.run", ["--storage", f"postgresql+psycopg://u:{PASSWORD}@h:port/db"],
+            2, ["malformed storage URL"]),
+        Row("storage-unsupported-scheme", "search.run", ["--storage", "mongodb://localhost/studies"], 2,
+            ["unsupported storage scheme 'mongodb'"]),
+        Row("postgres-unreachable", "search.run", ["--storage", UNREACHABLE], 1,
+            ["error: cannot connect to postgresql at 127.0.0.1:1", "optuna:***@127.0.0.1:1", "refused"],
+            within_s=20),
+        Row("postgres-wrong-password", "search.run",
+            ["--storage", POSTGRES.replace("optuna:optuna@", f"optuna:{PASSWORD}@")], 1,
+            ["error: cannot connect to postgresql at 127.0.0.1:5432", "password authentication failed"],
+            needs="postgres", within_s=20),
+        Row("studies-folder-unwritable", "search.run", [], 1,
+            ["error: cannot write to studies/ (storage sqlite:///studies/optuna.db): permission denied"],
+            setup=unwritable_studies, needs="permissions"),
+        Row("sqlite-read-only", "search.run", ["--storage", "sqlite:///ro.db"], 1,
+            ["error: storage sqlite:///ro.db is read-only"], setup=read_only_db, needs="permissions"),
+        Row("sqlite-corrupt", "search.run", ["--storage", "sqlite:///bad.db"], 1,
+            ["error: storage sqlite:///bad.db is not a readable SQLite database"], setup=corrupt_db),
+        Row("sqlite-corrupt-debug", "search.run", ["--storage", "sqlite:///bad.db", "--debug"], 1,
+            ["error: storage sqlite:///bad.db is not a readable SQLite database"], setup=corrupt_db, debug=True),
+        Row("dataset-missing", "search.run", [], 1, ["error: Fashion-MNIST not found"], setup=empty_data),
+        Row("dataset-truncated", "search.run", [], 1, ["truncated or corrupt"], setup=truncated_data),
+        Row("device-cuda-without-gpu", "search.run", ["--device", "cuda"], 2,
+            ["--device cuda: no CUDA GPU is available on this machine"], needs="no-cuda"),
+        Row("final-no-storage-file", "search.final", [], 1,
+            ["error: storage sqlite:///studies/optuna.db does not exist"]),
+        Row("final-unknown-study", "search.final", ["--study", "nope"], 1,
+            ["error: no study 'nope' in sqlite:///studies/optuna.db; studies there: alpha, empty"],
+            setup=final_studies),
+        Row("final-no-complete-trial", "search.final", ["--study", "empty"], 1,
+            ["error: study 'empty' has no complete trial yet"], setup=final_studies),
+        Row("final-best-without-complete-trial", "search.final", ["--study", "best"], 1,
+            ["has a complete trial yet"], setup=only_empty_study),
+        Row("final-trial-out-of-range", "search.final", ["--study", "alpha", "--trial", "99"], 1,
+            ["error: study 'alpha' has trials 0..0; there is no trial 99"], setup=final_studies),
+        Row("final-read-only-storage", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"], 1,
+            ["error: storage sqlite:///db/s.db is read-only"], setup=final_read_only, needs="permissions"),
+        Row("final-studies-folder-unwritable", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
+            1, ["error: cannot write to studies/ (the retrain's result.json and model.pt): permission denied"],
+            setup=final_unwritable_studies, needs="permissions"),
+    ]
+
+
+def skip_reason(row: Row) -> str | None:
+    if row.needs == "postgres":
+        return postgres_reason(POSTGRES)
+    if row.needs == "no-cuda" and torch.cuda.is_available():
+        return "a CUDA GPU is present"
+    if row.needs == "permissions" and IS_ROOT and not shutil.which("setpriv"):
+        return "running as root without setpriv: root ignores file permissions"
+    return None
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder``, with a hash of each file's bytes."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "<dir>"
+    return out
+
+
+@dataclass
+class Outcome:
+    row: Row
+    code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory, fmnist_dir: Path) -> dict[str, Outcome]:
+    table = rows(fmnist_dir)
+    prepared = []
+    for row in table:
+        reason = skip_reason(row)
+        if reason:
+            prepared.append((Outcome(row, skipped=reason), None, None))
+            continue
+        folder = tmp_path_factory.mktemp(row.name)
+        env = command_env(fmnist_dir, **(row.setup(folder) if row.setup else {}))
+        prepared.append((Outcome(row, before=tree(folder)), folder, env))
+
+    def execute(item: tuple[Outcome, Path | None, dict[str, str] | None]) -> Outcome:
+        outcome, folder, env = item
+        if folder is None or env is None:
+            return outcome
+        row = outcome.row
+        args = [*row.args, *(TINY if row.module == "search.run" else [])]
+        start_time = time.monotonic()
+        if row.needs == "permissions":
+            result = subprocess.run([*NO_OVERRIDE, *python_module(row.module, *args)], cwd=folder, env=env,
+                                    capture_output=True, text=True, timeout=120)
+        else:
+            result = fork_run(row.module, *args, cwd=folder, env=env)
+        outcome.seconds = time.monotonic() - start_time
+        outcome.code, outcome.stdout, outcome.stderr = result.returncode, result.stdout, result.stderr
+        outcome.after = tree(folder)
+        return outcome
+
+    # The real processes two at a time in threads; the forks from this (then single-threaded) process after.
+    real = [item for item in prepared if item[0].row.needs == "permissions"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(execute, real))
+    done += [execute(item) for item in prepared if item[0].row.needs != "permissions"]
+    return {o.row.name: o for o in done}
+
+
+ROW_NAMES = [row.name for row in rows(Path("."))]
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_bad_input(name: str, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[name]
+    if outcome.skipped:
+        pytest.skip(outcome.skipped)
+    row = outcome.row
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert outcome.code == row.code, outcome.stderr
+    if row.debug:
+        assert "Traceback" in outcome.stderr and lines[-1].startswith("error: ")
+        message = lines[-1]
+    else:
+        assert "Traceback" not in outcome.stderr
+        assert len(lines) == 1, f"expected one line on stderr, got:\n{outcome.stderr}"
+        message = lines[0]
+        assert message.startswith("error: ") or message.startswith(f"python -m {row.module}: error: "), message
+    for text in row.says:
+        assert text in message, message
+    for text in row.never:
+        assert text not in outcome.stdout + outcome.stderr
+    assert outcome.after == outcome.before, "the failing command created or changed files"
+    if row.within_s is not None:
+        assert outcome.seconds < row.within_s
+
+
+def test_the_error_table_lists_every_row() -> None:
+    """docs/errors.md and this file describe the same rows."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    for name in ROW_NAMES:
+        assert f"`{name}`" in doc, f"docs/errors.md has no row {name}"
+
+
+def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path, fmnist_dir: Path) -> None:
+    """A bad input on a working PostgreSQL storage adds no study there."""
+    from search.storage import open_storage, study_names
+
+    before = study_names(open_storage(postgres_url, create=False))
+    name = unique("never")
+    for bad in (["--trials", "0"], ["--strategies", "warp"], ["--device", "cuda:7"]):
+        result = fork_run("search.run", *bad, *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
+                          env=command_env(tmp_path / "nodata"))
+        assert result.returncode == 2, result.stderr
+    result = fork_run("search.run", *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
+                      env=command_env(tmp_path / "nodata"))
+    assert result.returncode == 1 and "Fashion-MNIST not found" in result.stderr
+    assert study_names(open_storage(postgres_url, create=False)) == before
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, tmp_path: Path,
+                                                                   fmnist_dir: Path) -> None:
+    storage = f"sqlite:///{tmp_path}/studies/optuna.db"
+    args = ["--trials", "2", "--workers", str(workers), "--epochs", "2", "--train-size", "600",
+            "--val-size", "200", *HEARTBEAT]
+    env = command_env(fmnist_dir)
+    proc = start("search.run", *args, cwd=tmp_path, env=env)
+    victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn", finished=0), 120,
+                      "a trial in progress")
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), err
+    assert "Traceback" not in err
+    after = trials(storage, "fmnist-snn")
+    assert not [t for t in after if t.state.name == "RUNNING"]
+    assert {t.number: t for t in after}[victim.number].state.name == "FAIL"
+    queued = [t for t in after if t.user_attrs.get("retry_of") == victim.number]
+    assert len(queued) == 1 and queued[0].state.name == "WAITING"
+    again = run("search.run", *args, cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    final = trials(storage, "fmnist-snn")
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in final) == 2
+    assert {t.number: t for t in final}[queued[0].number].state.name in ("COMPLETE", "PRUNED")

@@ -1,0 +1,160 @@
+"""Several workers on one study reach exactly the target, on the default local storage and on PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scale_support import (
+    REPO_ROOT, TINY, command_env, finish, finished, fmnist_dir, postgres_url, run, start, trials, unique,
+)
+
+__all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
+THESIS_TRIALS = 7
+
+
+def assert_shared_exactly(all_trials: list, target: int) -> None:
+    """``target`` finished trials, none running, from two workers, each number and each queued recipe once."""
+    done = finished(all_trials)
+    assert len(done) == target, [(t.number, t.state.name) for t in all_trials]
+    assert not [t for t in all_trials if t.state.name == "RUNNING"]
+    numbers = [t.number for t in all_trials]
+    assert len(numbers) == len(set(numbers))
+    workers = {(t.user_attrs["worker"]["host"], t.user_attrs["worker"]["pid"]) for t in done}
+    assert len(workers) == 2, workers
+    # Each thesis recipe was queued once and run at most once (no trial popped by two workers).
+    presets = [t.user_attrs["thesis_preset"] for t in all_trials if "thesis_preset" in t.user_attrs]
+    assert len(presets) == THESIS_TRIALS and len(set(presets)) == THESIS_TRIALS
+
+
+def test_two_local_workers_share_the_default_storage(tmp_path: Path, fmnist_dir: Path) -> None:
+    """`--workers 2` on the default SQLite file: no "database is locked", exactly the target."""
+    result = run("search.run", "--trials", "6", "--workers", "2", *TINY, cwd=tmp_path, env=command_env(fmnist_dir))
+    assert result.returncode == 0, result.stderr
+    assert "database is locked" not in result.stderr + result.stdout
+    assert "starting 2 workers" in result.stdout
+    assert "[worker 0]" in result.stdout and "[worker 1]" in result.stdout
+    assert (tmp_path / "studies" / "optuna.db").is_file()
+    assert_shared_exactly(trials(f"sqlite:///{tmp_path}/studies/optuna.db", "fmnist-snn"), 6)
+
+
+def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, fmnist_dir: Path, postgres_url: str) -> None:
+    """Two `search.run` processes started at once on a new PostgreSQL study, as two machines would."""
+    name = unique("two-workers")
+    args = ["--trials", "6", *TINY, "--storage", postgres_url, "--study", name]
+    env = command_env(fmnist_dir, OMP_NUM_THREADS="1")
+    procs = [start("search.run", *args, "--threads", "1", cwd=tmp_path, env=env) for _ in range(2)]
+    results = [finish(p) for p in procs]
+    for code, out, err in results:
+        assert code == 0, err
+        assert "optuna:optuna@" not in out + err  # the password is masked
+    assert sorted("created" in out for _, out, _ in results) == [False, True]
+    assert_shared_exactly(trials(postgres_url, name), 6)
+
+
+RACE_SCRIPT = textwrap.dedent("""
+    import sys, time, warnings
+    import optuna
+    from search.storage import open_storage
+    from search.workers import Heartbeat, identity, run_until_target
+    warnings.filterwarnings("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    url, name, target, index = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    storage = open_storage(url, create=True, **Heartbeat(1, 3).storage_options())
+    study = optuna.load_study(study_name=name, storage=storage)
+    ran = []
+    def objective(trial):
+        ran.append(trial.number)
+        x = trial.suggest_float("x", 0, 1)
+        time.sleep(0.02)
+        return x
+    count = run_until_target(study, storage, objective, target=target, worker=identity(index), poll_s=0.2)
+    print(" ".join(map(str, ran)))
+    print(count)
+""")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_many_fast_workers_stop_at_exactly_the_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Three processes racing with a 20 ms objective: the claim check keeps the count exact."""
+    import optuna
+
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path}/race.db"
+    name, target = unique("race"), 30
+    from search.storage import open_storage
+
+    study = optuna.create_study(study_name=name, storage=open_storage(url, create=True))
+    for i in range(15):  # queued trials too, like the thesis recipes
+        study.enqueue_trial({"x": i / 100})
+    env = command_env()
+    procs = [subprocess.Popen([sys.executable, "-c", RACE_SCRIPT, url, name, str(target), str(i)], cwd=REPO_ROOT,
+                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(3)]
+    results = [finish(p, timeout=120) for p in procs]
+    for code, _, err in results:
+        assert code == 0, err
+    all_trials = trials(url, name)
+    assert len(finished(all_trials)) == target
+    assert not [t for t in all_trials if t.state.name in ("RUNNING", "FAIL")]
+    assert sum(int(out.strip().splitlines()[-1]) for _, out, _ in results) == target
+    ran = [int(n) for _, out, _ in results for n in out.strip().splitlines()[-2].split()]
+    assert len(ran) == len(set(ran)) == target  # no trial ran in two workers (a queued one popped twice)
+    queued = [t.params["x"] for t in finished(all_trials) if t.number < 15]
+    assert sorted(queued) == [i / 100 for i in range(15)]
+
+
+POP_SCRIPT = textwrap.dedent("""
+    import os, sys, warnings
+    import optuna
+    from search.storage import open_storage
+    warnings.filterwarnings("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.load_study(study_name="queue", storage=open_storage(sys.argv[1], create=True))
+    for _ in range(int(sys.argv[2])):
+        trial = study.ask()
+        trial.set_user_attr("pid", os.getpid())
+        study.tell(trial, trial.suggest_float("x", 0, 1))  # raises if another worker finished it first
+""")
+
+
+def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path) -> None:
+    """Plain SQLite lets two processes pop the same queued trial (it ignores SELECT ... FOR UPDATE);
+    the storage search.run opens starts each transaction with BEGIN IMMEDIATE, which prevents it."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path}/queue.db"
+    study = optuna.create_study(study_name="queue", storage=url)
+    for i in range(60):
+        study.enqueue_trial({"x": i / 100})
+    procs = [subprocess.Popen([sys.executable, "-c", POP_SCRIPT, url, "20"], cwd=REPO_ROOT, env=command_env(),
+                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    for proc in procs:
+        code, _, err = finish(proc, timeout=120)
+        assert code == 0, err
+    done = finished(trials(url, "queue"))
+    assert len(done) == 60 and len({t.params["x"] for t in done}) == 60
+
+
+def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from search import workers
+
+    monkeypatch.setattr(workers, "available_cores", lambda: 16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    plans = workers.plan_workers(4, "auto")
+    assert [p.device for p in plans] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+    assert {p.threads for p in plans} == {4}
+    assert [p.device for p in workers.plan_workers(2, "cuda:3")] == ["cuda:3", "cuda:3"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert [(p.device, p.threads) for p in workers.plan_workers(3, "auto")] == [("cpu", 5)] * 3
+    command = workers.worker_command(["--trials", "9", "--workers", "3"], plans[1])
+    assert command[-8:] == ["--workers", "1", "--worker-index", "1", "--threads", "4", "--device", "cuda:1"]
