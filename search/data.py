@@ -5,8 +5,9 @@ Where the files are looked for, in order:
   2. torchvision's layout under ./data (``data/FashionMNIST/raw/*-ubyte``);
   3. Debian's package ``dataset-fashion-mnist`` (/usr/share/datasets/fashion-mnist/*.gz).
 A directory may hold the four IDX files plain or gzipped, directly or in
-torchvision's ``FashionMNIST/raw/``.  Gzipped files are unpacked once into
-./data/FashionMNIST/raw/ (torchvision's layout), so the next load is plain.
+torchvision's ``FashionMNIST/raw/``.  Debian's gzipped files are unpacked once into
+./data/FashionMNIST/raw/ (torchvision's layout), so the next load is plain; those of
+an explicit folder are unpacked into a temporary folder at every load.
 ``download=True`` falls back to torchvision's download when nothing is found.
 
 The search only ever calls :func:`load_train_val`; the test images come from
@@ -115,13 +116,10 @@ def _missing_message(data_dir: str | os.PathLike[str] | None) -> str:
     )
 
 
-def _unpack(paths: list[Path]) -> list[Path]:
-    """Unpack gzipped IDX files into ./data/FashionMNIST/raw/ (torchvision's layout), atomically."""
-    target = LOCAL_DIR / "FashionMNIST" / "raw"
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        target = Path(tempfile.mkdtemp(prefix="fmnist-"))
+def _unpack(paths: list[Path], target: Path) -> list[Path]:
+    """Unpack gzipped IDX files into ``target``, each atomically; reuse files already there."""
+    created = not target.exists()
+    target.mkdir(parents=True, exist_ok=True)
     out = []
     for path in paths:
         dest = target / path.name.removesuffix(".gz")
@@ -132,10 +130,24 @@ def _unpack(paths: list[Path]) -> list[Path]:
                     shutil.copyfileobj(src, dst)
             except (OSError, EOFError) as error:
                 tmp.unlink(missing_ok=True)
+                if created and not any(target.iterdir()):
+                    target.rmdir()
                 raise DataError(f"{path} is truncated or corrupt ({error})") from None
             os.replace(tmp, dest)
         out.append(dest)
     return out
+
+
+def _read_gz(paths: list[Path], part: str, cache: bool) -> ImageSet:
+    """Read gzipped files: Debian's are unpacked once into ./data (torchvision's layout);
+    any other folder's into a temporary folder, so a cached copy never stands in for them."""
+    if cache:
+        try:
+            return _read(_unpack(paths, LOCAL_DIR / "FashionMNIST" / "raw"), part)
+        except PermissionError:
+            pass  # ./data not writable: unpack into a temporary folder instead
+    with tempfile.TemporaryDirectory(prefix="fmnist-") as tmp:
+        return _read(_unpack(paths, Path(tmp)), part)
 
 
 def _read(paths: list[Path], part: str) -> ImageSet:
@@ -165,7 +177,7 @@ def _load_part(part: str, data_dir: str | os.PathLike[str] | None, download: boo
             continue
         source = f"{label} ({paths[0].parent})"
         if paths[0].suffix == ".gz":
-            paths = _unpack(paths)
+            return _read_gz(paths, part, cache=directory == DEBIAN_DIR), source
         return _read(paths, part), source
     if download:
         from torchvision.datasets import FashionMNIST

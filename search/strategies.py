@@ -81,6 +81,8 @@ def strategy_config(name: str, base: TrainConfig | None = None, **overrides: Any
             raise ValueError(
                 f"strategy {name!r} fixes {key}={fixed[key]!r}; use --strategy combined to choose {key}"
             )
+    if strategy.uses_dropout and overrides.get("dropout", 0.5) == 0.0:
+        raise ValueError(f"strategy {name!r} needs a dropout rate above 0; use --strategy baseline for none")
     config = (base or TrainConfig()).replace(strategy=name, **fixed)
     if strategy.uses_dropout and "dropout" not in overrides and config.network.dropout == 0.0:
         overrides = {**overrides, "dropout": 0.5}
@@ -133,7 +135,8 @@ def build_scheduler(
         return lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
     if s == "onecycle":
         return lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+            cycle_momentum=False,  # keep the configured momentum (and work with AdaGrad, which has none)
         )
     if s == "plateau":
         return lr_scheduler.ReduceLROnPlateau(

@@ -258,8 +258,6 @@ def test_train_command_with_empty_data_dir_is_one_line_error(tmp_path: Path) -> 
     _assert_names_all_three_ways(line)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: an explicit folder's .gz files are shadowed by any "
-                   "same-named file already unpacked in ./data/FashionMNIST/raw (search/data.py _unpack)")
 def test_explicit_gz_folder_is_not_shadowed_by_an_old_unpack(
     train_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -79,16 +79,8 @@ def test_fixed_strategy_builds_what_it_names(name: str) -> None:
     assert (config.network.dropout > 0) is dropout_on
 
 
-ONECYCLE_ADAGRAD_BUG = pytest.mark.xfail(
-    strict=True, raises=ValueError,
-    reason="known bug: OneCycleLR cycles momentum by default and Adagrad has neither momentum nor "
-    "betas, so build_scheduler raises (search/strategies.py)",
-)
-
-
 @pytest.mark.parametrize(("optimizer", "schedule"), [
-    pytest.param(o, s, marks=ONECYCLE_ADAGRAD_BUG) if (o, s) == ("adagrad", "onecycle") else (o, s)
-    for o, s in itertools.product(OPTIMIZERS, SCHEDULES)
+    (o, s) for o, s in itertools.product(OPTIMIZERS, SCHEDULES)
 ])
 def test_combined_builds_every_optimizer_and_schedule(optimizer: str, schedule: str) -> None:
     config = strategy_config("combined", optimizer=optimizer, schedule=schedule, lr=0.02, epochs=6)
@@ -219,8 +211,6 @@ def test_strategy_refuses_to_override_what_it_fixes(name: str, override: dict) -
     strategy_config("combined", **override)  # the free strategy takes it
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: strategy_config('dropout', dropout=0.0) is accepted and "
-                   "gives a dropout strategy without dropout (search/strategies.py)")
 def test_dropout_strategy_refuses_to_switch_dropout_off() -> None:
     with pytest.raises(ValueError):
         strategy_config("dropout", dropout=0.0)
