@@ -16,7 +16,6 @@ import argparse
 import statistics
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import optuna
