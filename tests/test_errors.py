@@ -171,7 +171,7 @@ def rows(fmnist: Path) -> list[Row]:
         Row("final-no-complete-trial", "search.final", ["--study", "empty"], 1,
             ["error: study 'empty' has no complete trial yet"], setup=final_studies),
         Row("final-best-without-complete-trial", "search.final", ["--study", "best"], 1,
-            ["has a complete trial yet"], setup=only_empty_study),
+            ["no complete trial yet in any study of"], setup=only_empty_study),
         Row("final-trial-out-of-range", "search.final", ["--study", "alpha", "--trial", "99"], 1,
             ["error: study 'alpha' has trials 0..0; there is no trial 99"], setup=final_studies),
         Row("final-read-only-storage", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"], 1,
