@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
+
+import optuna
 
 from search.device import DEVICE_CHOICES
 
@@ -60,3 +63,9 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def quiet_optuna(level: int = optuna.logging.WARNING) -> None:
+    """Commands print their own lines: hide Optuna's experimental-API warnings and its INFO log."""
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(level)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-import warnings
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -25,7 +24,7 @@ import optuna
 import optuna_dashboard
 
 from search.artifacts import ARTIFACTS_DIR, open_artifact_store
-from search.cli import Parser
+from search.cli import Parser, quiet_optuna
 from search.errors import UserError, command
 from search.storage import DEFAULT_STORAGE, mask_url, open_storage, study_names
 
@@ -91,8 +90,7 @@ def serve(app: object, host: str, port: int, log_requests: bool) -> WSGIServer:
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna()
     storage = open_storage(args.storage, create=False)
     names = study_names(storage)
     store = open_artifact_store(args.artifact_dir)

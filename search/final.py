@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import warnings
 from typing import Any
 
 import optuna
 import torch
 
-from search.cli import Parser, add_runtime_flags, format_table, percent, positive_int
+from search.cli import Parser, add_runtime_flags, format_table, percent, positive_int, quiet_optuna
 from search.config import TrainConfig
 from search.data import CLASSES, load_full_train, load_test_set
 from search.device import resolve_device
@@ -105,8 +104,7 @@ def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor) -> list[li
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna()
     device = resolve_device(args.device)
     storage = open_storage(args.storage, create=False, writable=True)  # the result goes into the study too
     study = pick_study(storage, args.study, args.storage)

@@ -14,12 +14,11 @@ also changes what the sampler learns from, which this does not measure.
 from __future__ import annotations
 
 import argparse
-import warnings
 from dataclasses import dataclass
 
 import optuna
 
-from search.cli import Parser, format_table, percent
+from search.cli import Parser, format_table, percent, quiet_optuna
 from search.errors import UserError, command
 from search.storage import DEFAULT_STORAGE, load_study, open_storage
 from search.study import PRUNERS, make_pruner
@@ -67,8 +66,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Optuna storage URL (default {DEFAULT_STORAGE})")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna()
     study = load_study(open_storage(args.storage, create=False), args.study, args.storage)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     epochs = max((len(t.intermediate_values) for t in complete), default=0)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import optuna
 
 from search import figures
 from search.artifacts import ARTIFACTS_DIR
-from search.cli import Parser, percent
+from search.cli import Parser, percent, quiet_optuna
 from search.data import CLASSES
 from search.errors import command
 from search.final import THESIS_BASELINE_TEST, THESIS_BEST_TEST, pick_study
@@ -236,8 +235,7 @@ def build_report(study: optuna.Study, storage_url: str) -> tuple[str, list[Secti
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    quiet_optuna(optuna.logging.ERROR)
     storage = open_storage(args.storage, create=False)
     study = pick_study(storage, args.study, args.storage)
     page, sections = build_report(study, args.storage)

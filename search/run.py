@@ -22,14 +22,13 @@ import argparse
 import shlex
 import signal
 import sys
-import warnings
 from typing import Any
 
 import optuna
 import torch
 from tqdm import tqdm
 
-from search.cli import Parser, add_runtime_flags, percent, positive_float, positive_int
+from search.cli import Parser, add_runtime_flags, percent, positive_float, positive_int, quiet_optuna
 from search.data import VALIDATION_SIZE, load_train_val
 from search.device import resolve_device
 from search.errors import UsageError, command
@@ -208,10 +207,9 @@ def search(args: argparse.Namespace, argv: list[str]) -> int:
     if args.show_space:
         print(describe_space(requested.space))
         return 0
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # Our own line per trial replaces Optuna's; its warning for a trial failed by Ctrl-C
     # (with a traceback) would only repeat what the "interrupted" line says.
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    quiet_optuna(optuna.logging.ERROR)
     interrupt_on_sigterm()
     check_worker_count(args.workers)
     heartbeat = Heartbeat(args.heartbeat_interval, args.grace_period)
