@@ -15,11 +15,11 @@ That is exact, and about four times less arithmetic per training step at T = 4.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
+
+from models.config import SURROGATE_NAMES, NetworkConfig
 
 SURROGATES: dict[str, type[surrogate.SurrogateFunctionBase]] = {
     "atan": surrogate.ATan,
@@ -27,9 +27,7 @@ SURROGATES: dict[str, type[surrogate.SurrogateFunctionBase]] = {
     "piecewise_quadratic": surrogate.PiecewiseQuadratic,
     "erf": surrogate.Erf,
 }
-FRONT_ENDS = ("relu", "lif")
-ENCODINGS = ("direct", "poisson")
-READOUTS = ("membrane", "rate")
+assert tuple(SURROGATES) == SURROGATE_NAMES
 
 NUM_CLASSES = 10
 HIDDEN = 512
@@ -55,46 +53,6 @@ class BatchNorm2d(layer.BatchNorm2d):
             scale = scale * self.weight
             shift = shift * self.weight + self.bias
         return x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """Every knob of the network; JSON-serialisable through ``dataclasses.asdict``."""
-
-    time_steps: int = 4
-    tau: float = 2.0
-    v_threshold: float = 1.0
-    detach_reset: bool = True
-    surrogate: str = "atan"
-    batch_norm: bool = False
-    dropout: float = 0.0
-    front_end: str = "relu"
-    encoding: str = "direct"
-    readout: str = "membrane"
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.time_steps >= 1, f"time_steps must be >= 1, got {self.time_steps}"),
-            (self.tau > 1.0, f"tau must be > 1.0 (SpikingJelly's LIF), got {self.tau}"),
-            (self.v_threshold > 0.0, f"v_threshold must be > 0, got {self.v_threshold}"),
-            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (self.surrogate in SURROGATES,
-             f"unknown surrogate {self.surrogate!r}; valid: {', '.join(SURROGATES)}"),
-            (self.front_end in FRONT_ENDS,
-             f"unknown front end {self.front_end!r}; valid: {', '.join(FRONT_ENDS)}"),
-            (self.encoding in ENCODINGS,
-             f"unknown encoding {self.encoding!r}; valid: {', '.join(ENCODINGS)}"),
-            (self.readout in READOUTS,
-             f"unknown readout {self.readout!r}; valid: {', '.join(READOUTS)}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-    @property
-    def static_front(self) -> bool:
-        """True when everything before the first LIF layer sees the same input at every step."""
-        return self.encoding == "direct" and self.front_end == "relu"
 
 
 class SpikingCNN(nn.Module):

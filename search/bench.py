@@ -20,13 +20,13 @@ from spikingjelly.activation_based import functional
 from torch.utils.flop_counter import FlopCounterMode
 
 from models import SpikingCNN, build_network
-from search.cli import Parser, add_runtime_flags, format_table, positive_int
+from search.cli import add_runtime_flags, format_table, make_parser, positive_int
 from search.config import TrainConfig
 from search.config_flags import add_config_flags, config_from_flags
 from search.data import ImageSet, batches, load_train_val
 from search.device import resolve_device
 from search.errors import command
-from search.strategies import build_optimizer
+from search.optimizers import build_optimizer
 
 
 def _sync(device: torch.device) -> None:
@@ -108,14 +108,18 @@ def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broad
     return seen / (time.perf_counter() - start)
 
 
+# Settings that do not change the speed of a training step.
+NOT_TIMED = frozenset({"epochs", "lr", "schedule", "min_lr", "step_size", "gamma", "restart_period",
+                       "restart_mult", "plateau_patience", "plateau_factor", "seed"})
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = Parser(prog="python -m search.bench", description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser("search.bench", __doc__)
     parser.add_argument("--steps", type=positive_int, default=60, help="timed training batches (default 60)")
     parser.add_argument("--no-broadcast", dest="broadcast", action="store_false",
                         help="repeat a static input T times instead of broadcasting the front layers")
     add_runtime_flags(parser)
-    add_config_flags(parser)
+    add_config_flags(parser, argv, skip=NOT_TIMED)
     return parser.parse_args(argv)
 
 

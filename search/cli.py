@@ -1,4 +1,7 @@
-"""Flags and output shared by the commands."""
+"""What every command's command line shares: the parser, the storage and study flags, runtime flags, output.
+
+Nothing here imports torch or SpikingJelly, so ``--help`` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
-import optuna
-
 from search.device import DEVICE_CHOICES
+from search.paths import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, study_name_problem
 
 
 def positive_int(text: str) -> int:
@@ -32,15 +34,63 @@ def positive_float(text: str) -> float:
     return value
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def make_parser(module: str, doc: str | None) -> Parser:
+    """The parser of ``python -m <module>``: its docstring as description, ``--debug``, no abbreviated flags.
+
+    ``allow_abbrev=False``: ``--trial 5`` must not pass for ``--trials 5``.
+    """
+    parser = Parser(prog=f"python -m {module}", description=doc, allow_abbrev=False,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser
+
+
+def _study_name(text: str) -> str:
+    problem = study_name_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+    return text
+
+
+def _study_or_best(text: str) -> str:
+    return text if text == BEST_STUDY else _study_name(text)
+
+
+def add_storage_flags(parser: argparse.ArgumentParser, *, study: bool = True, best: bool = False,
+                      results: bool = False) -> None:
+    """``--storage`` and ``--study`` (default fmnist-snn everywhere); ``best`` where a command can pick;
+    ``--results-dir`` where a command reads or writes results."""
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
+                        help=f"Optuna storage URL: a SQLite file or a database server (default {DEFAULT_STORAGE})")
+    if results:
+        parser.add_argument("--results-dir", default=None, metavar="DIR",
+                            help="folder for results and artifacts (default: beside a SQLite file, "
+                                 "DIR/NAME/ for DIR/NAME.db; studies/<server>/ for a database server)")
+    if not study:
+        return
+    study_help = f"study name (default {DEFAULT_STUDY}, the study a plain search.run makes)"
+    if best:
+        study_help += (f"; '{BEST_STUDY}': the study with the best trial among those searched at the "
+                       "highest budget")
+    parser.add_argument("--study", default=DEFAULT_STUDY, metavar="NAME",
+                        type=_study_or_best if best else _study_name, help=study_help)
+
+
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
-    """--device, --data-dir, --download, --debug: how and where, not what, to train."""
+    """--device, --data-dir, --download: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
     group.add_argument("--data-dir", default=None,
                        help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)")
     group.add_argument("--download", action="store_true",
                        help="download Fashion-MNIST with torchvision if it is not found")
-    group.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -58,14 +108,14 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``prog: error: message (see --help)``, exit 2."""
-
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+def plural(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def quiet_optuna(level: int = optuna.logging.WARNING) -> None:
+def quiet_optuna(level: int | None = None) -> None:
     """Commands print their own lines: hide Optuna's experimental-API warnings and its INFO log."""
+    import optuna
+
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(level)
+    optuna.logging.set_verbosity(optuna.logging.WARNING if level is None else level)

@@ -16,6 +16,9 @@ from models import NetworkConfig
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
 SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
+# The strategies' names; what each one fixes is in search/strategies.py.
+STRATEGY_NAMES = ("baseline", "dropout", "batchnorm", "lr_annealing", "lr_scheduler", "adam_plateau", "sgd", "combined")
+DEFAULT_EPOCHS = 10
 
 
 @dataclass(frozen=True)
@@ -35,18 +38,16 @@ class TrainConfig:
     restart_mult: int = 1  # warm restarts: cycle length multiplier
     plateau_patience: int = 3
     plateau_factor: float = 0.1
-    epochs: int = 10
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 128
     seed: int = 0
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:
-        from search.strategies import STRATEGIES  # the names live with the recipes
-
         checks = [
-            (self.strategy in STRATEGIES,
-             f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGIES)}"),
+            (self.strategy in STRATEGY_NAMES,
+             f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGY_NAMES)}"),
             (self.optimizer in OPTIMIZERS,
              f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
             (self.schedule in SCHEDULES,

@@ -8,7 +8,7 @@ port over SSH (ssh -L 8080:127.0.0.1:8080 HOST) and open http://127.0.0.1:8080/.
     python -m search.dashboard
     python -m search.dashboard --storage postgresql+psycopg://user:PASSWORD@db/optuna --port 8081
 
-The same as `optuna-dashboard sqlite:///studies/optuna.db --artifact-dir studies/artifacts`,
+The same as `optuna-dashboard sqlite:///studies/optuna.db --artifact-dir studies/optuna/artifacts`,
 without creating a storage that does not exist.
 """
 
@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import sys
-from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import optuna
-import optuna_dashboard
-
-from search.artifacts import ARTIFACTS_DIR, open_artifact_store
-from search.cli import Parser, quiet_optuna
+from search.cli import add_storage_flags, make_parser, quiet_optuna
 from search.errors import UserError, command
-from search.storage import DEFAULT_STORAGE, mask_url, open_storage, study_names
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -43,16 +38,12 @@ def port_number(text: str) -> int:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = Parser(prog="python -m search.dashboard", description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Optuna storage URL (default {DEFAULT_STORAGE})")
+    parser = make_parser("search.dashboard", __doc__)
+    add_storage_flags(parser, study=False, results=True)
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    parser.add_argument("--artifact-dir", type=Path, default=ARTIFACTS_DIR,
-                        help=f"artifact store that search.final uploads to (default {ARTIFACTS_DIR})")
     parser.add_argument("--log-requests", action="store_true", help="print one line per HTTP request")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
 
 
@@ -90,14 +81,23 @@ def serve(app: object, host: str, port: int, log_requests: bool) -> WSGIServer:
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    quiet_optuna()
+    import optuna
+    import optuna_dashboard
+
+    from search.artifacts import open_artifact_store
+    from search.paths import artifacts_dir, results_root
+    from search.storage import mask_url, open_storage, study_names
+
+    quiet_optuna(optuna.logging.ERROR)  # no "less than 2 trials" warnings from the dashboard's own plots
+    logging.getLogger("optuna_dashboard").setLevel(logging.ERROR)
     storage = open_storage(args.storage, create=False)
     names = study_names(storage)
-    store = open_artifact_store(args.artifact_dir)
+    artifacts = artifacts_dir(results_root(args.storage, args.results_dir))
+    store = open_artifact_store(artifacts)
     app = optuna_dashboard.wsgi(storage, artifact_store=store)
     server = serve(app, args.host, args.port, args.log_requests)
     print(f"optuna-dashboard for {mask_url(args.storage)} ({len(names)} stud{'y' if len(names) == 1 else 'ies'}: "
-          f"{', '.join(names) or 'none yet'}), artifacts in {args.artifact_dir}/", flush=True)
+          f"{', '.join(names) or 'none yet'}), artifacts in {artifacts}/", flush=True)
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}: anyone who reaches this machine on port {args.port} "
               "can read and change these studies", file=sys.stderr, flush=True)

@@ -1,6 +1,7 @@
-"""The one training loop: search trials, final retrains, benchmarks and tests all call :func:`train`.
+"""The one training loop and evaluation: search trials, final retrains and tests call :func:`train`.
 
-It knows nothing of Optuna.  After each epoch it calls ``on_epoch`` with an
+(``search.bench`` times the same steps with a loop of its own, without evaluation or
+divergence checks.)  It knows nothing of Optuna.  After each epoch it calls ``on_epoch`` with an
 :class:`EpochStats`; a caller that wants to stop (a pruner) raises from there.
 """
 
@@ -20,8 +21,8 @@ from torch.optim import lr_scheduler
 
 from models import SpikingCNN, build_network
 from search.config import TrainConfig
-from search.data import ImageSet, batches
-from search.strategies import build_optimizer, build_scheduler
+from search.data import CLASSES, ImageSet, batches
+from search.optimizers import build_optimizer, build_scheduler
 
 EVAL_BATCH = 1000
 # A run has diverged when its running mean training loss is NaN, infinite or above
@@ -70,10 +71,6 @@ class TrainResult:
     def final_val_acc(self) -> float | None:
         return self.history[-1].val_acc if self.history else None
 
-    @property
-    def images_per_s(self) -> float:
-        return sum(s.images_per_s for s in self.history) / len(self.history) if self.history else 0.0
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -121,6 +118,19 @@ def evaluate(net: SpikingCNN, data: ImageSet, config: TrainConfig, device: torch
         predictions=predicted,
         firing_rates=firing_rates,
     )
+
+
+def per_class_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The share of each class's images labelled correctly, by class name."""
+    labels = labels.cpu()
+    return {name: float((predictions[labels == c] == c).float().mean()) for c, name in enumerate(CLASSES)}
+
+
+def confusion_counts(predictions: torch.Tensor, labels: torch.Tensor) -> list[list[int]]:
+    """Counts of (true class, predicted class): rows true, columns predicted."""
+    n = len(CLASSES)
+    counts = torch.bincount(labels.cpu() * n + predictions, minlength=n * n)
+    return counts.view(n, n).tolist()
 
 
 def _current_lr(optimizer: torch.optim.Optimizer) -> float:

@@ -7,7 +7,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import NoReturn
 
 
 class UserError(Exception):
@@ -20,11 +19,6 @@ class UsageError(UserError):
     """A bad flag or value on the command line: exit 2, like argparse."""
 
     exit_code = 2
-
-
-def fail(message: str, exit_code: int = 1) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(exit_code)
 
 
 def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:

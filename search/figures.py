@@ -19,7 +19,8 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from search.study import OBJECTIVE_NAME
+from search.settings import OBJECTIVE_NAME
+from search.trial_record import BEST_VAL_ACC, EPOCHS_RUN, is_thesis, thesis_preset_of
 
 TEMPLATE = "plotly_white"
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -122,7 +123,7 @@ def _trial_accuracy(trial: optuna.trial.FrozenTrial) -> float | None:
     """The trial's validation accuracy: its value, or for a pruned trial the best epoch before it stopped."""
     if trial.state == COMPLETE:
         return trial.value
-    best = trial.user_attrs.get("best_val_acc")
+    best = trial.user_attrs.get(BEST_VAL_ACC)
     if best is None and trial.intermediate_values:
         best = max(trial.intermediate_values.values())
     return best
@@ -154,10 +155,10 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
             return
         text = []
         for t in group:
-            preset = t.user_attrs.get("thesis_preset")
+            preset = thesis_preset_of(t)
             label = f"trial {t.number}" + (f", thesis recipe '{preset}'" if preset else "")
             if t.state == PRUNED:
-                label += f", pruned after epoch {t.user_attrs.get('epochs_run', len(t.intermediate_values))}"
+                label += f", pruned after epoch {t.user_attrs.get(EPOCHS_RUN, len(t.intermediate_values))}"
             text.append(label)
         fig.add_trace(go.Scatter(
             x=[position[t.params["strategy"]] + _jitter(t.number) for t in group],
@@ -166,8 +167,8 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
             hovertemplate="%{text}<br>validation accuracy %{y:.2%}<extra></extra>",
         ))
 
-    searched = [t for t in finished if "thesis_preset" not in t.user_attrs]
-    thesis = [t for t in finished if "thesis_preset" in t.user_attrs]
+    searched = [t for t in finished if not is_thesis(t)]
+    thesis = [t for t in finished if is_thesis(t)]
     points([t for t in searched if t.state == COMPLETE], "searched trial", SEARCH_COLOR, "circle", 9)
     points([t for t in searched if t.state == PRUNED], "pruned (best epoch before it stopped)",
            PRUNED_COLOR, "x-thin-open", 9)
@@ -182,11 +183,12 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
     )
 
 
-def final_vs_thesis(test_mean: float, test_std: float, seeds: int, validation: float | None,
+def final_vs_thesis(test_mean: float, test_std: float | None, budget: str, validation: float | None,
                    thesis_baseline: float, thesis_best: float) -> go.Figure:
-    """The final test accuracy beside the thesis's two test figures."""
+    """The final test accuracy beside the thesis's two test figures (only for a full, not a reduced, retrain)."""
+    test_std = test_std or 0.0
     labels = ["thesis baseline (test)", "thesis best, cosine annealing (test)",
-              f"this search: final retrain (test, {seeds} seed{'s' if seeds != 1 else ''})"]
+              f"this search: final retrain (test; {budget})"]
     values = [thesis_baseline, thesis_best, test_mean]
     colors = ["#b0b0b0", "#7f7f7f", SEARCH_COLOR]
     errors = [0.0, 0.0, test_std]
@@ -228,7 +230,7 @@ def confusion_matrix(matrix: list[list[int]], classes: Sequence[str]) -> go.Figu
                              yaxis={"title": "true class", "autorange": "reversed"}, height=560)
 
 
-def learning_curves(runs: Sequence[dict[str, Any]]) -> go.Figure:
+def learning_curves(runs: Sequence[dict[str, Any]], budget: str = "") -> go.Figure:
     """Training loss and accuracy per epoch of each seed of the final retrain (it has no validation set)."""
     if not any(run.get("history") for run in runs):
         raise FigureUnavailable("The final result holds no per-epoch history.")
@@ -246,5 +248,41 @@ def learning_curves(runs: Sequence[dict[str, Any]]) -> go.Figure:
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    return fig.update_layout(template=TEMPLATE, title="Learning curves of the final retrain (all training images)",
+    return fig.update_layout(template=TEMPLATE, title=f"Learning curves of the final retrain ({budget or 'its training images'})",
                              height=420)
+
+
+def forest_plot(rows: Sequence[dict[str, Any]], thesis_baseline: float, thesis_best: float, budget: str) -> go.Figure:
+    """Each configuration's test mean with its 95% interval; the thesis's printed figures as lines.
+
+    ``rows`` are :meth:`search.comparison.ComparisonRow.to_dict` records; thesis recipes are red stars,
+    searched configurations blue circles.  One seed has no interval: the point stands alone.
+    """
+    if not rows:
+        raise FigureUnavailable("The comparison holds no configuration.")
+    fig = go.Figure()
+    labels = [r["label"] for r in rows]
+    for thesis, name, color, symbol in ((True, "thesis recipe, retrained here", THESIS_COLOR, "star"),
+                                        (False, "searched configuration", SEARCH_COLOR, "circle")):
+        group = [r for r in rows if bool(r.get("thesis_preset")) == thesis]
+        if not group:
+            continue
+        low = [r["test_mean"] - r["test_ci95"][0] if r["test_ci95"][0] is not None else 0.0 for r in group]
+        high = [r["test_ci95"][1] - r["test_mean"] if r["test_ci95"][1] is not None else 0.0 for r in group]
+        fig.add_trace(go.Scatter(
+            x=[r["test_mean"] for r in group], y=[r["label"] for r in group], mode="markers", name=name,
+            marker={"color": color, "symbol": symbol, "size": 13},
+            error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
+            text=[r["settings"] for r in group],
+            hovertemplate="%{y}: %{x:.2%}<br>%{text}<extra></extra>",
+        ))
+    for value, text, dash in ((thesis_baseline, "thesis baseline, printed", "dot"),
+                              (thesis_best, "thesis best, printed", "dash")):
+        fig.add_vline(x=value, line_dash=dash, line_color="#7f7f7f", annotation_text=text,
+                      annotation_position="top")
+    return fig.update_layout(
+        template=TEMPLATE, title=f"Test accuracy, mean and 95% interval over seeds ({budget})",
+        xaxis={"title": "test accuracy", "tickformat": ".1%"},
+        yaxis={"categoryorder": "array", "categoryarray": labels[::-1]},
+        legend={"orientation": "h", "y": -0.25}, height=max(320, 60 + 45 * len(rows)),
+    )

@@ -8,16 +8,15 @@ Storage URLs in it are masked: a note is readable by anyone who can open the das
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 import optuna_dashboard
 
-from search.space import SpaceSettings, describe_space
+from search.settings import DATA_ATTR, SpaceSettings, StudySettings
+from search.space import describe_space
 from search.storage import mask_url
-
-if TYPE_CHECKING:
-    from search.study import StudySettings
+from search.trial_record import THESIS_PRESET
 
 
 def _counts(counts: Any) -> str:
@@ -71,7 +70,8 @@ def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *
     ]
     if thesis_presets:
         lines.append(f"The first {len(thesis_presets)} trials are the thesis's own recipes at this budget "
-                     f"(user attribute `thesis_preset`): {', '.join(thesis_presets)}.")
+                     f"(user attribute `thesis_preset`): {', '.join(thesis_presets)}. They are the yardstick: "
+                     "they report every epoch but are never pruned.")
     else:
         lines.append("Not queued in this study (`--no-thesis`, or none of its strategies is searched).")
     lines += [
@@ -90,10 +90,10 @@ def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *
 def write_study_note(study: optuna.Study, settings: StudySettings, storage: object) -> None:
     """Save the note of a study just created (its ``data`` user attribute and queued trials included)."""
     waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-    presets = [t.user_attrs["thesis_preset"] for t in waiting if "thesis_preset" in t.user_attrs]
+    presets = [t.user_attrs[THESIS_PRESET] for t in waiting if THESIS_PRESET in t.user_attrs]
     url = getattr(storage, "url", None)
     note = study_note(
-        study.study_name, settings, study.user_attrs.get("data", {}),
+        study.study_name, settings, study.user_attrs.get(DATA_ATTR, {}),
         storage_url=url if isinstance(url, str) else None,
         pruner=type(study.pruner).__name__, sampler=type(study.sampler).__name__,
         thesis_presets=presets, created=datetime.datetime.now(datetime.timezone.utc),

@@ -13,65 +13,22 @@ also changes what the sampler learns from, which this does not measure.
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass
-
-import optuna
-
-from search.cli import Parser, format_table, percent, quiet_optuna
+from search.cli import add_storage_flags, format_table, make_parser, percent, quiet_optuna
 from search.errors import UserError, command
-from search.storage import DEFAULT_STORAGE, load_study, open_storage
-from search.study import PRUNERS, make_pruner
-
-
-@dataclass(frozen=True)
-class Replay:
-    pruner: str
-    pruned: int
-    epochs_trained: int
-    epochs_full: int
-    best_kept: bool
-    best_found: float
-
-
-def replay(curves: list[list[float]], pruner_name: str, epochs: int) -> Replay:
-    """Feed each curve to a fresh in-memory study with ``pruner_name``; stop where it prunes."""
-    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner_name, epochs))
-    trained, pruned, survivors = 0, 0, []
-    for index, curve in enumerate(curves):
-        trial = study.ask()
-        for step, value in enumerate(curve, start=1):
-            trial.report(value, step)
-            trained += 1
-            if trial.should_prune():
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                pruned += 1
-                break
-        else:
-            study.tell(trial, max(curve))
-            survivors.append(index)
-    best = max(range(len(curves)), key=lambda i: max(curves[i]))
-    return Replay(
-        pruner=pruner_name, pruned=pruned, epochs_trained=trained,
-        epochs_full=sum(len(c) for c in curves), best_kept=best in survivors,
-        best_found=max((max(curves[i]) for i in survivors), default=0.0),
-    )
+from search.settings import PRUNERS
 
 
 @command
 def main(argv: list[str]) -> int:
-    parser = Parser(prog="python -m search.pruners", description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--study", required=True, help="a study searched with --pruner none")
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Optuna storage URL (default {DEFAULT_STORAGE})")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser = make_parser("search.pruners", __doc__)
+    add_storage_flags(parser)
     args = parser.parse_args(argv)
+    from search.pruner_replay import full_curves, replay
+    from search.storage import load_study, open_storage
+
     quiet_optuna()
     study = load_study(open_storage(args.storage, create=False), args.study, args.storage)
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    epochs = max((len(t.intermediate_values) for t in complete), default=0)
-    curves = [[t.intermediate_values[s] for s in sorted(t.intermediate_values)]
-              for t in complete if len(t.intermediate_values) == epochs]
+    curves, epochs = full_curves(study)
     if len(curves) < 5:
         raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
                         "replaying needs at least 5 from a search with --pruner none")

@@ -6,9 +6,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def _umask() -> int:
@@ -42,4 +43,6 @@ def write_text(path: Path, text: str) -> None:
 
 def save_state_dict(path: Path, state: dict[str, torch.Tensor]) -> None:
     """A state dict that ``torch.load(path, weights_only=True)`` reads back."""
+    import torch
+
     _atomic(path, lambda f: torch.save(state, f))

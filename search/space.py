@@ -7,12 +7,12 @@ parameters).  ``python -m search.run --show-space`` prints :func:`describe_space
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
 from search.config import TrainConfig
+from search.settings import SpaceSettings
 from search.strategies import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
 
 COMBINED_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
@@ -26,27 +26,6 @@ SURROGATE_CHOICES = ("atan", "sigmoid", "piecewise_quadratic")
 WEIGHT_DECAY = (0.0, 1e-3)
 DROPOUT = (0.1, 0.7)
 MOMENTUM = (0.0, 0.95)
-SPACES = ("default", "full")
-
-
-@dataclass(frozen=True)
-class SpaceSettings:
-    """What a study searches over; stored with the study so a resume searches the same space."""
-
-    strategies: tuple[str, ...] = tuple(STRATEGIES)
-    space: str = "default"  # "full" adds front end, encoding, readout, threshold, detach_reset
-    epochs: int = 10
-
-    def __post_init__(self) -> None:
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
-        if unknown or not self.strategies:
-            raise ValueError(
-                f"unknown strategy {', '.join(unknown) or '(none given)'}; valid: {', '.join(STRATEGIES)}"
-            )
-        if self.space not in SPACES:
-            raise ValueError(f"unknown space {self.space!r}; valid: {', '.join(SPACES)}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
 
 
 def _lr_range(optimizer: str) -> tuple[float, float]:

@@ -28,10 +28,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from search.errors import UsageError, UserError
+from search.paths import DEFAULT_STORAGE
 
-STUDIES_DIR = Path("studies")
-DEFAULT_STORAGE = f"sqlite:///{STUDIES_DIR}/optuna.db"
-DEFAULT_STUDY = "fmnist-snn"
 SQLITE_BUSY_TIMEOUT_S = 300
 CONNECT_TIMEOUT_S = 5
 SERVER_BACKENDS = {"postgresql": 5432, "mysql": 3306}

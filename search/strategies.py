@@ -1,7 +1,8 @@
-"""The thesis's strategies as named training recipes, built from torch's own classes.
+"""The thesis's strategies as named training recipes, and the thesis's presets.
 
 A strategy fixes the switches that define it (optimiser, schedule, batch norm,
-dropout on or off); ``combined`` leaves every switch free.  Each thesis strategy
+dropout on or off); ``combined`` leaves every switch free.  The optimisers and
+schedules themselves are built by :mod:`search.optimizers`.  Each thesis strategy
 also has a preset with the thesis's own settings.  docs/strategies.md explains
 the mapping and the choices where the thesis contradicts itself.
 """
@@ -11,10 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch.optim import lr_scheduler
-
-from search.config import TrainConfig
+from search.config import STRATEGY_NAMES, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,12 @@ STRATEGIES: dict[str, Strategy] = {
                          optimizer=None, schedule=None, batch_norm=None, uses_dropout=None),
 }
 
+assert tuple(STRATEGIES) == STRATEGY_NAMES
+
+# The thesis's printed test accuracies (thesis.md): its baseline and its best recipe (cosine annealing).
+THESIS_BASELINE_TEST = 0.8601
+THESIS_BEST_TEST = 0.8782
+
 # The thesis's settings: 30 epochs, batch 64, cross-entropy; the rates of thesis.md.
 THESIS_EPOCHS = 30
 THESIS_BATCH = 64
@@ -61,7 +65,7 @@ def _check_name(name: str) -> Strategy:
     return STRATEGIES[name]
 
 
-def strategy_config(name: str, base: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
+def strategy_config(name: str, **overrides: Any) -> TrainConfig:
     """A TrainConfig for strategy ``name``: its fixed switches, then ``overrides``.
 
     Overriding a switch that the strategy fixes is an error (use ``combined``).
@@ -83,7 +87,7 @@ def strategy_config(name: str, base: TrainConfig | None = None, **overrides: Any
             )
     if strategy.uses_dropout and overrides.get("dropout", 0.5) == 0.0:
         raise ValueError(f"strategy {name!r} needs a dropout rate above 0; use --strategy baseline for none")
-    config = (base or TrainConfig()).replace(strategy=name, **fixed)
+    config = TrainConfig().replace(strategy=name, **fixed)
     if strategy.uses_dropout and "dropout" not in overrides and config.network.dropout == 0.0:
         overrides = {**overrides, "dropout": 0.5}
     return config.replace(**overrides)
@@ -99,48 +103,18 @@ def thesis_preset(name: str, **overrides: Any) -> TrainConfig:
     return strategy_config(name, **settings)
 
 
-def build_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    lr, wd = config.lr, config.weight_decay
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "nadam":
-        return torch.optim.NAdam(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if config.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+def stretch_schedule(config: TrainConfig, epochs: int) -> TrainConfig:
+    """``config`` over ``epochs`` epochs with its schedule keeping its shape.
 
-
-def build_scheduler(
-    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
-) -> lr_scheduler.LRScheduler | lr_scheduler.ReduceLROnPlateau | None:
-    """The schedule of ``config``; the engine steps it once per epoch, except one-cycle (per batch)."""
-    s = config.schedule
-    if s == "none":
-        return None
-    if s == "cosine":
-        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.min_lr)
-    if s == "warm_restarts":
-        return lr_scheduler.CosineAnnealingWarmRestarts(
-            optimizer, T_0=config.restart_period, T_mult=config.restart_mult, eta_min=config.min_lr
-        )
-    if s == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
-    if s == "exponential":
-        return lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
-    if s == "onecycle":
-        return lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-            cycle_momentum=False,  # keep the configured momentum (and work with AdaGrad, which has none)
-        )
-    if s == "plateau":
-        return lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=config.min_lr,
-        )
-    raise ValueError(f"unknown schedule {s!r}")
+    Cosine and one-cycle follow ``config.epochs`` already; step decay keeps its decays at
+    the same fractions of the run, warm restarts their share of it.
+    """
+    if epochs == config.epochs:
+        return config
+    scale = epochs / config.epochs
+    changes: dict[str, Any] = {"epochs": epochs}
+    if config.schedule == "step":
+        changes["step_size"] = max(1, round(config.step_size * scale))
+    if config.schedule == "warm_restarts":
+        changes["restart_period"] = max(1, round(config.restart_period * scale))
+    return config.replace(**changes)

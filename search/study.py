@@ -1,55 +1,37 @@
-"""A study: its settings, pruner and sampler, the thesis trials, and the objective."""
+"""A study's life: pruner and sampler, creation with the thesis trials, resume checks, and picking one.
+
+``search.run`` calls :func:`find_study` (open the storage, read what is stored), then
+:func:`open_study` (create the study, or join the one another worker created a moment
+ago); ``search.final`` and ``search.report`` call :func:`pick_study`.
+"""
 
 from __future__ import annotations
 
-import importlib.metadata
-import math
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import optuna
-import torch
 
-from search.data import TrainVal
-from search.engine import EpochStats, train
+from search.errors import UsageError, UserError
 from search.notes import write_study_note
-from search.space import SpaceSettings, suggest_config, thesis_trials
+from search.paths import BEST_STUDY
+from search.settings import (
+    DATA_ATTR, OBJECTIVE_NAME, PRUNERS, SAMPLERS, SETTINGS_ATTR, StudyRequest, StudySettings,
+)
+from search.space import thesis_trials
+from search.storage import check_can_create, is_new_sqlite_file, load_study, mask_url, open_storage, study_names
+from search.trial_record import THESIS_PRESET
 
-PRUNERS = ("hyperband", "median", "sha", "none")
-SAMPLERS = ("tpe", "gp", "cmaes", "random", "qmc")
-DEFAULT_PRUNER = "hyperband"
-DEFAULT_SAMPLER = "tpe"
+if TYPE_CHECKING:
+    from search.data import TrainVal
+
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-OBJECTIVE_NAME = "validation accuracy"
-
-
-@dataclass(frozen=True)
-class StudySettings:
-    """What defines a study; stored in its user attribute ``settings`` when it is created."""
-
-    space: SpaceSettings
-    train_size: int | None = None
-    pruner: str = DEFAULT_PRUNER
-    sampler: str = DEFAULT_SAMPLER
-    seed: int | None = None
-    thesis: bool = True
-    val_size: int | None = None  # validation images (None: the whole 10,000)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["space"]["strategies"] = list(self.space.strategies)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StudySettings:
-        d = dict(d)
-        space = d.pop("space")
-        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"])}), **d)
+SETTINGS_WAIT_S = 10.0
 
 
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
-    """The pruner ``name``, with its resources measured in epochs. docs/pruning.md says why hyperband."""
+    """The pruner ``name``, with its resources measured in epochs. docs/search.md says why Hyperband."""
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
     if name == "median":
@@ -76,28 +58,26 @@ def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
 
 
-def versions() -> dict[str, str]:
-    return {
-        "torch": torch.__version__,
-        "spikingjelly": importlib.metadata.version("spikingjelly"),
-        "optuna": optuna.__version__,
-    }
+def study_settings(study: optuna.Study) -> StudySettings | None:
+    """The settings a study was created with; None for a study not made by search.run."""
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    return StudySettings.from_dict(stored) if isinstance(stored, dict) else None
 
 
 def create_study(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings,
                  data: TrainVal) -> optuna.Study:
-    """A new study with its settings recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
+    """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
     study = optuna.create_study(
         storage=storage, study_name=name, direction="maximize",
         sampler=make_sampler(settings.sampler, settings.seed),
         pruner=make_pruner(settings.pruner, settings.space.epochs),
     )
     study.set_metric_names([OBJECTIVE_NAME])
-    study.set_user_attr("settings", settings.to_dict())
-    study.set_user_attr("data", data.describe())
+    study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
+    study.set_user_attr(DATA_ATTR, data.describe())
     if settings.thesis:
         for preset, params in thesis_trials(settings.space):
-            study.enqueue_trial(params, user_attrs={"thesis_preset": preset})
+            study.enqueue_trial(params, user_attrs={THESIS_PRESET: preset})
     write_study_note(study, settings, storage)
     return study
 
@@ -115,66 +95,154 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=FINISHED)
 
 
-class Objective:
-    """Train one trial's config; report validation accuracy each epoch; prune when told.
-
-    Returns the best validation accuracy over the trial's epochs (the epoch is recorded,
-    and the final retrain uses it).  A diverged run is pruned with its reason recorded.
-    """
-
-    def __init__(self, settings: StudySettings, data: TrainVal, device: torch.device) -> None:
-        self.settings = settings
-        self.data = data
-        self.device = device
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        base_seed = self.settings.seed or 0
-        config = suggest_config(trial, self.settings.space, seed=base_seed + trial.number)
-        trial.set_user_attr("config", config.to_dict())
-        trial.set_user_attr("device", str(self.device))
-        trial.set_user_attr("versions", versions())
-        history: list[dict[str, Any]] = []
-        start = time.perf_counter()
-
-        def record(status: str) -> None:
-            trial.set_user_attr("status", status)
-            trial.set_user_attr("epochs_run", len(history))
-            trial.set_user_attr("wall_s", round(time.perf_counter() - start, 2))
-            if history:
-                best = max(history, key=lambda h: h["val_acc"])
-                trial.set_user_attr("best_epoch", best["epoch"])
-                trial.set_user_attr("best_val_acc", best["val_acc"])
-                trial.set_user_attr("images_per_s", round(sum(h["images_per_s"] for h in history) / len(history)))
-                trial.set_user_attr("firing_rates", history[-1]["firing_rates"])
-
-        def on_epoch(stats: EpochStats) -> None:
-            entry = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in stats.to_dict().items()}
-            history.append(entry)
-            trial.set_user_attr("history", history)
-            trial.report(stats.val_acc, stats.epoch)  # type: ignore[arg-type]
-            if trial.should_prune():
-                record("pruned")
-                raise optuna.TrialPruned(f"pruned after epoch {stats.epoch}")
-
-        try:
-            result = train(config, self.data.train, self.data.val, self.device, on_epoch=on_epoch)
-        except KeyboardInterrupt:
-            # Optuna marks this trial FAIL; queue its parameters so that a resumed run retries them.
-            record("interrupted")
-            attrs = {k: v for k, v in trial.user_attrs.items() if k == "thesis_preset"}
-            trial.study.enqueue_trial(trial.params, user_attrs={**attrs, "retry_of": trial.number})
-            raise
-        if result.status == "diverged":
-            record("diverged")
-            trial.set_user_attr("reason", result.reason)
-            raise optuna.TrialPruned(result.reason)
-        record("completed")
-        best = result.best_val_acc
-        return best if best is not None and math.isfinite(best) else 0.0
-
-
 def epochs_saved(study: optuna.Study) -> int:
     """Epochs that pruned trials did not train, against the study's per-trial budget."""
-    budget = StudySettings.from_dict(study.user_attrs["settings"]).space.epochs
+    settings = study_settings(study)
+    if settings is None:
+        return 0
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
-    return sum(budget - int(t.user_attrs.get("epochs_run", 0)) for t in pruned)
+    return sum(settings.space.epochs - int(t.user_attrs.get("epochs_run", 0)) for t in pruned)
+
+
+def wait_for_settings(storage: optuna.storages.BaseStorage, name: str, timeout_s: float = SETTINGS_WAIT_S) -> StudySettings:
+    """The settings of study ``name``, waiting while another process is still creating it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        study = optuna.load_study(study_name=name, storage=storage)
+        settings = study_settings(study)
+        if settings is not None:
+            return settings
+        if study.get_trials(deepcopy=False):
+            raise UsageError(f"study {name!r} was not made by search.run; pick another --study")
+        if time.monotonic() > deadline:
+            raise UserError(f"study {name!r} has no settings: it was not made by search.run, "
+                            "or its creator stopped half way; pick another --study")
+        time.sleep(0.5)
+
+
+@dataclass
+class FoundStudy:
+    """What :func:`find_study` learnt: the storage (None while a new SQLite file is not created yet), settings."""
+
+    url: str
+    name: str
+    request: StudyRequest
+    storage_options: dict[str, Any]
+    storage: optuna.storages.RDBStorage | None
+    settings: StudySettings
+    exists: bool
+
+    def finished(self) -> int:
+        if self.storage is None or not self.exists:
+            return 0
+        return len(finished_trials(optuna.load_study(study_name=self.name, storage=self.storage)))
+
+
+def find_study(url: str, name: str, request: StudyRequest, storage_options: dict[str, Any]) -> FoundStudy:
+    """Open the storage and read study ``name``'s settings, creating nothing.
+
+    A new SQLite file is only checked for write access here; :func:`open_study` creates it
+    once the data has loaded, so that a failure before then leaves nothing behind.
+    """
+    requested = request.new_settings()
+    storage = None
+    if is_new_sqlite_file(url):
+        check_can_create(url)
+    else:
+        storage = open_storage(url, create=True, **storage_options)
+    exists = storage is not None and name in study_names(storage)
+    settings = requested
+    if exists:
+        assert storage is not None
+        settings = request.resolve(name, wait_for_settings(storage, name))
+    return FoundStudy(url, name, request, storage_options, storage, settings, exists)
+
+
+def open_study(found: FoundStudy, data: TrainVal | None) -> tuple[optuna.Study, bool]:
+    """The study, created now if it did not exist (``data`` is then required); (study, whether it existed)."""
+    storage = found.storage or open_storage(found.url, create=True, **found.storage_options)
+    found.storage = storage
+    exists = found.exists
+    if not exists:
+        assert data is not None, "a new study records its data split"
+        try:
+            create_study(storage, found.name, found.settings, data)
+        except optuna.exceptions.DuplicatedStudyError:
+            # Another worker created it a moment ago: join it, as if it had existed.
+            exists = True
+            found.settings = found.request.resolve(found.name, wait_for_settings(storage, found.name))
+    found.exists = exists
+    return attach(storage, found.name, found.settings), exists
+
+
+def stored_settings(storage: optuna.storages.BaseStorage, name: str, url: str) -> StudySettings:
+    """The settings of an existing study (``--show-space`` of a stored study); a clear error otherwise."""
+    settings = study_settings(load_study(storage, name, url))
+    if settings is None:
+        raise UserError(f"study {name!r} was not made by search.run (it has no settings)")
+    return settings
+
+
+def budget_of(study: optuna.Study) -> tuple[int | None, int | None, int | None]:
+    """(epochs per trial, training images, validation images) of a study made by search.run."""
+    settings = study_settings(study)
+    data = study.user_attrs.get(DATA_ATTR, {})
+    epochs = settings.space.epochs if settings else None
+    return epochs, data.get("train_size"), data.get("val_size")
+
+
+def describe_budget(budget: tuple[int | None, int | None, int | None]) -> str:
+    epochs, train, val = budget
+    fmt = lambda n: "?" if n is None else f"{n:,}"  # noqa: E731
+    return f"{fmt(train)} training images x {fmt(epochs)} epochs, validated on {fmt(val)}"
+
+
+def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tuple[optuna.Study, str | None]:
+    """The study ``name``, or for ``best`` the study whose best trial is best among like-budget studies.
+
+    ``best`` compares validation accuracies only between studies searched at the same budget
+    (epochs per trial, training and validation images): it takes the highest budget that has
+    a complete trial, then the best study there.  Returns the study and, for ``best``, a line
+    saying what was compared.
+    """
+    if name != BEST_STUDY:
+        return load_study(storage, name, url), None
+    candidates: list[tuple[tuple[int, int, int], float, optuna.Study]] = []
+    for study_name in study_names(storage):
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        if len(study.directions) != 1:
+            continue
+        try:
+            value = study.best_value
+        except ValueError:
+            continue
+        epochs, train, val = budget_of(study)
+        candidates.append((((train or 0) * (epochs or 0), train or 0, val or 0), value, study))
+    if not candidates:
+        raise UserError(f"no complete trial yet in any study of {mask_url(url)}; run python -m search.run first")
+    top = max(c[0] for c in candidates)
+    alike = [c for c in candidates if c[0] == top]
+    _, value, chosen = max(alike, key=lambda c: c[1])
+    others = len(candidates) - len(alike)
+    why = (f"--study best: picked {chosen.study_name!r} (best validation accuracy {100 * value:.2f}%) "
+           f"among {len(alike)} stud{'y' if len(alike) == 1 else 'ies'} searched at the highest budget, "
+           f"{describe_budget(budget_of(chosen))}")
+    if others:
+        why += f"; {others} stud{'y' if others == 1 else 'ies'} at other budgets not compared"
+    return chosen, why
+
+
+def show_space(url: str, name: str, request: StudyRequest) -> str:
+    """The space of study ``name`` as stored, when the storage holds it; else the space it would be created with."""
+    from search.space import describe_space
+    from search.storage import sqlite_path
+
+    path = sqlite_path(url)
+    settings = request.new_settings()
+    source = f"study {name!r} does not exist yet: the space it would be created with"
+    if path is None or path.is_file():
+        storage = open_storage(url, create=False)
+        if name in study_names(storage):
+            settings = request.resolve(name, stored_settings(storage, name, url))
+            source = f"study {name!r} as stored in {mask_url(url)}"
+    return f"{source}\n{describe_space(settings.space)}"

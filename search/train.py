@@ -7,30 +7,26 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from tqdm import tqdm
-
-from search.cli import Parser, add_runtime_flags, format_table, percent, positive_int
+from search.cli import add_runtime_flags, format_table, make_parser, percent, positive_int
 from search.config_flags import add_config_flags, config_from_flags
-from search.data import load_train_val
-from search.device import resolve_device
-from search.engine import EpochStats, train
 from search.errors import command
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = Parser(prog="python -m search.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser("search.train", __doc__)
     parser.add_argument("--thesis", action="store_true",
                         help="start from the strategy's thesis preset (30 epochs, batch 64, thesis rates)")
     parser.add_argument("--train-size", type=positive_int, default=None,
                         help="train on a stratified subset of this many images (default all 50,000)")
     add_runtime_flags(parser)
-    add_config_flags(parser)
+    add_config_flags(parser, argv, thesis_flag=True)
     return parser.parse_args(argv)
 
 
-def epoch_row(s: EpochStats) -> list[object]:
+def epoch_row(s: Any) -> list[object]:
+    """One row of the per-epoch table, from an ``EpochStats``."""
     rates = " ".join(f"{v:.3f}" for v in s.firing_rates.values())
     return [s.epoch, f"{s.train_loss:.4f}", percent(s.train_acc),
             "-" if s.val_loss is None else f"{s.val_loss:.4f}", percent(s.val_acc),
@@ -44,6 +40,12 @@ EPOCH_HEADERS = ["epoch", "train loss", "train acc", "val loss", "val acc", "lr"
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     config = config_from_flags(args, thesis=args.thesis)
+    from tqdm import tqdm  # torch and SpikingJelly load only once the flags are fine
+
+    from search.data import load_train_val
+    from search.device import resolve_device
+    from search.engine import train
+
     device = resolve_device(args.device)
     data = load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     print(f"config: {config.to_json()}")

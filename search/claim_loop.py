@@ -1,6 +1,7 @@
-"""Several workers on one study: on one machine (``--workers K``) or on many sharing a database.
+"""The claim loop every worker runs: trials until the study holds its target, with heartbeats.
 
-Every worker runs :func:`run_until_target`, a loop of ``study.ask`` / objective / ``study.tell``
+Several workers share one study: on one machine (``--workers K``, processes started by
+:mod:`search.worker_processes`) or on many sharing a database.  Every worker runs :func:`run_until_target`, a loop of ``study.ask`` / objective / ``study.tell``
 that stops when the study holds its target of finished (complete or pruned) trials, counting
 every worker's trials, so K workers together finish exactly the target, not K times it:
 
@@ -19,6 +20,15 @@ trial, marks FAIL the running trials whose heartbeat is older than ``grace`` sec
 carries Optuna's system attribute ``failed_trial``; the loop copies it into the user
 attribute ``retry_of`` so the dashboard shows which trial it repeats.
 
+Why a loop of our own and not ``study.optimize(..., callbacks=[MaxTrialsCallback(n)])``: that
+callback is checked only after a trial ends, so K workers that start together each begin a
+trial and the study overshoots the target by up to K - 1; ``optimize`` records heartbeats but
+never waits for a stale trial's retry (a worker leaves while the last slots are held by a dead
+worker's trial, and nobody runs its retry); and it pops queued trials oldest first, so a retry
+waits behind the whole queue.  The loop below uses only ``ask``/``tell`` and the storage's own
+heartbeat calls, except where noted (a trial's storage id, and dropping the sampler's trial cache
+as ``ask`` does).
+
 Each trial records the worker that ran it in the user attribute ``worker``
 (``{"host", "pid", "index"}``).
 """
@@ -27,28 +37,25 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
-import torch
 from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from search.errors import UsageError, UserError
+from search.errors import UsageError
+from search.trial_record import HISTORY, RETRY_OF, WORKER
 
 HEARTBEAT_INTERVAL_S = 30
 GRACE_PERIOD_S = 120
 MAX_RETRY = 1
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
 
@@ -73,62 +80,8 @@ class Heartbeat:
                 "heartbeat_stale_trial_callback": retry}
 
 
-def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask, where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def check_worker_count(workers: int) -> None:
-    cores = available_cores()
-    if workers > cores:
-        raise UsageError(f"--workers {workers}: this machine has {cores} CPU core(s); use at most {cores}")
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """One local worker: its index, device and CPU threads."""
-
-    index: int
-    device: str
-    threads: int
-
-
-def plan_workers(count: int, device: str) -> list[WorkerPlan]:
-    """``count`` workers sharing the CPU threads; one GPU each (round robin) when there are several.
-
-    With ``--device auto`` or ``cuda`` and more than one GPU, worker i gets ``cuda:(i mod GPUs)``;
-    otherwise every worker uses ``device`` (``auto`` resolved here).
-    """
-    threads = max(1, available_cores() // count)
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if device == "auto":
-        device = "cuda" if gpus else "cpu"
-    plans = []
-    for i in range(count):
-        worker_device = f"cuda:{i % gpus}" if device == "cuda" and gpus > 1 else device
-        plans.append(WorkerPlan(index=i, device=worker_device, threads=threads))
-    return plans
-
-
 def identity(index: int | None) -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "index": index}
-
-
-def wait_for_user_attr(storage: optuna.storages.BaseStorage, name: str, key: str,
-                       timeout_s: float = 30.0) -> Any:
-    """The user attribute ``key`` of study ``name``, waiting while another process is still creating it."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
-        if key in attrs:
-            return attrs[key]
-        if time.monotonic() > deadline:
-            raise UserError(f"study {name!r} has no {key!r} attribute: it was not made by search.run, "
-                            "or its creator stopped half way; pick another --study")
-        time.sleep(0.5)
 
 
 class _HeartbeatThread:
@@ -175,7 +128,7 @@ def _fail_stale(study: optuna.Study) -> None:
 
 
 def _is_retry(trial: FrozenTrial) -> bool:
-    return "failed_trial" in trial.system_attrs or "retry_of" in trial.user_attrs
+    return "failed_trial" in trial.system_attrs or RETRY_OF in trial.user_attrs
 
 
 def _pop_retry(study: optuna.Study, storage: optuna.storages.RDBStorage) -> optuna.Trial | None:
@@ -227,7 +180,7 @@ def run_until_target(
             # Every slot is taken.  Wait while a heartbeat-tracked trial runs: if its worker
             # dies, its retry needs a worker.  Running trials without a heartbeat cannot be
             # told apart from dead ones, so they are not waited for.
-            if interval is None or not any("worker" in t.user_attrs for t in running):
+            if interval is None or not any(WORKER in t.user_attrs for t in running):
                 break
             time.sleep(poll)
             continue
@@ -246,11 +199,11 @@ def run_until_target(
             storage.set_trial_state_values(trial_id, TrialState.WAITING)
             time.sleep(random.uniform(0.1, 1.0))
             continue
-        trial.set_user_attr("worker", worker)
+        trial.set_user_attr(WORKER, worker)
         stored = storage.get_trial(trial_id)
         if "failed_trial" in stored.system_attrs:
-            trial.set_user_attr("retry_of", stored.system_attrs["failed_trial"])
-            trial.set_user_attr("history", [])
+            trial.set_user_attr(RETRY_OF, stored.system_attrs["failed_trial"])
+            trial.set_user_attr(HISTORY, [])
         frozen = _run_one(study, storage, trial, objective)
         ran += 1
         if on_trial is not None:
@@ -285,50 +238,3 @@ def _run_one(study: optuna.Study, storage: optuna.storages.RDBStorage, trial: op
     if error is not None:
         raise error
     return frozen
-
-
-# -- Local worker processes, started and watched by the parent ``search.run --workers K``.
-
-def worker_command(argv: Sequence[str], plan: WorkerPlan) -> list[str]:
-    """The parent's command line, run as worker ``plan.index`` (later flags override earlier ones)."""
-    return [sys.executable, "-m", "search.run", *argv, "--workers", "1", "--worker-index", str(plan.index),
-            "--threads", str(plan.threads), "--device", plan.device]
-
-
-def start_workers(argv: Sequence[str], plans: Sequence[WorkerPlan]) -> list[subprocess.Popen[bytes]]:
-    """Start the workers, each in its own session: a Ctrl-C reaches them once, through the parent."""
-    procs = []
-    for plan in plans:
-        env = {**os.environ, "OMP_NUM_THREADS": str(plan.threads), "MKL_NUM_THREADS": str(plan.threads)}
-        procs.append(subprocess.Popen(worker_command(argv, plan), env=env, start_new_session=True))
-    return procs
-
-
-def wait_for_workers(procs: Sequence[subprocess.Popen[bytes]]) -> tuple[list[int], bool]:
-    """Wait for every worker; (their exit codes, whether the parent was interrupted).
-
-    A Ctrl-C or SIGTERM of the parent is passed on once to every worker as SIGTERM, which
-    a worker treats like Ctrl-C: its trial is marked failed and queued again.  (SIGTERM, not
-    SIGINT: a worker still starting up ends quietly instead of printing a traceback.)
-    The parent then waits for them.
-    """
-    interrupted = False
-    while True:
-        try:
-            return [p.wait() for p in procs], interrupted
-        except KeyboardInterrupt:
-            if interrupted:
-                continue  # already passed on; keep waiting for the workers to finish cleanly
-            interrupted = True
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"

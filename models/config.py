@@ -1,0 +1,54 @@
+"""NetworkConfig: every knob of the spiking CNN, typed and frozen, with no torch import.
+
+Kept apart from :mod:`models.snn` so that a command's ``--help`` and a study's settings
+can be read without loading torch and SpikingJelly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SURROGATE_NAMES = ("atan", "sigmoid", "piecewise_quadratic", "erf")
+FRONT_ENDS = ("relu", "lif")
+ENCODINGS = ("direct", "poisson")
+READOUTS = ("membrane", "rate")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Every knob of the network; JSON-serialisable through ``dataclasses.asdict``."""
+
+    time_steps: int = 4
+    tau: float = 2.0
+    v_threshold: float = 1.0
+    detach_reset: bool = True
+    surrogate: str = "atan"
+    batch_norm: bool = False
+    dropout: float = 0.0
+    front_end: str = "relu"
+    encoding: str = "direct"
+    readout: str = "membrane"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.time_steps >= 1, f"time_steps must be >= 1, got {self.time_steps}"),
+            (self.tau > 1.0, f"tau must be > 1.0 (SpikingJelly's LIF), got {self.tau}"),
+            (self.v_threshold > 0.0, f"v_threshold must be > 0, got {self.v_threshold}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.surrogate in SURROGATE_NAMES,
+             f"unknown surrogate {self.surrogate!r}; valid: {', '.join(SURROGATE_NAMES)}"),
+            (self.front_end in FRONT_ENDS,
+             f"unknown front end {self.front_end!r}; valid: {', '.join(FRONT_ENDS)}"),
+            (self.encoding in ENCODINGS,
+             f"unknown encoding {self.encoding!r}; valid: {', '.join(ENCODINGS)}"),
+            (self.readout in READOUTS,
+             f"unknown readout {self.readout!r}; valid: {', '.join(READOUTS)}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def static_front(self) -> bool:
+        """True when everything before the first LIF layer sees the same input at every step."""
+        return self.encoding == "direct" and self.front_end == "relu"

@@ -1,0 +1,81 @@
+"""The final retrain: a searched config trained on all training images, tested once per seed.
+
+Each (configuration, seed) run is written to its own JSON file the moment it ends
+(:class:`RunStore`), so a long retrain or comparison that is stopped (Ctrl-C, a crash,
+``kill -9``) resumes where it was: finished runs are read back, not repeated.  A file
+that belongs to another study, trial or budget, or that cannot be read, is refused by
+name rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from search.config import TrainConfig
+from search.data import ImageSet
+from search.engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
+from search.errors import UserError
+from search.results import save_state_dict, write_json
+from search.retrain_result import RetrainRun
+
+
+def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, device: torch.device,
+             on_epoch: Callable[[EpochStats], None] | None = None) -> tuple[RetrainRun, torch.nn.Module]:
+    """Train ``config`` (its own seed) on ``train_set``, then read the test set once."""
+    result = train(config, train_set, None, device, on_epoch=on_epoch)
+    if result.status == "diverged" or result.model is None:
+        raise UserError(f"the retrain with seed {config.seed} diverged: {result.reason}")
+    start = time.perf_counter()
+    test = evaluate(result.model, test_set, config, device)  # the one and only look at the test set
+    run = RetrainRun(
+        seed=config.seed, test_accuracy=test.accuracy, test_loss=test.loss,
+        per_class_accuracy=per_class_accuracy(test.predictions, test_set.labels),
+        confusion_matrix=confusion_counts(test.predictions, test_set.labels),
+        train_seconds=round(result.seconds, 2), test_seconds=round(time.perf_counter() - start, 2),
+        history=[s.to_dict() for s in result.history],
+    )
+    return run, result.model
+
+
+class RunStore:
+    """The finished seeds of one retrained trial, one JSON file each in ``folder/runs/``.
+
+    Every file carries a fingerprint (study, trial, config, budget); a file with another
+    fingerprint, or one that cannot be read, stops a resume with its name.
+    """
+
+    def __init__(self, folder: Path, fingerprint: dict[str, Any]) -> None:
+        self.folder = folder
+        self.fingerprint = fingerprint
+
+    def path(self, seed: int) -> Path:
+        return self.folder / "runs" / f"seed-{seed}.json"
+
+    def load(self, seed: int) -> RetrainRun | None:
+        path = self.path(seed)
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            run = RetrainRun.from_dict(data["run"])
+            fingerprint = data["fingerprint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UserError(f"cannot resume: {path} is not a readable run record (corrupt?); "
+                            "move it away to retrain that seed") from None
+        if fingerprint != self.fingerprint or run.seed != seed:
+            raise UserError(f"cannot resume: {path} belongs to another retrain (study "
+                            f"{fingerprint.get('study')!r}, trial {fingerprint.get('trial')}); "
+                            "move it away or pick another --results-dir")
+        return run
+
+    def save(self, run: RetrainRun, model: torch.nn.Module | None = None) -> None:
+        """Record a finished seed; the first seed's weights go to ``model.pt`` beside it."""
+        if model is not None:
+            save_state_dict(self.folder / "model.pt", model.state_dict())
+        write_json(self.path(run.seed), {"fingerprint": self.fingerprint, "run": run.to_dict()})

@@ -1,0 +1,116 @@
+"""What defines a study (:class:`StudySettings`) and what a command asked for (:class:`StudyRequest`).
+
+Both are plain data, free of Optuna and torch: ``--help`` and the resume check read them
+without loading either.  A study stores its settings in the user attribute ``settings``
+when it is created; a resume compares the request with them (:meth:`StudyRequest.resolve`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
+from search.errors import UsageError
+
+PRUNERS = ("hyperband", "median", "sha", "none")
+SAMPLERS = ("tpe", "gp", "cmaes", "random", "qmc")
+SPACES = ("default", "full")
+DEFAULT_PRUNER = "hyperband"
+DEFAULT_SAMPLER = "tpe"
+OBJECTIVE_NAME = "validation accuracy"
+SETTINGS_ATTR = "settings"  # study user attribute: StudySettings.to_dict()
+DATA_ATTR = "data"  # study user attribute: TrainVal.describe()
+
+
+@dataclass(frozen=True)
+class SpaceSettings:
+    """What a study searches over; stored with the study so a resume searches the same space."""
+
+    strategies: tuple[str, ...] = STRATEGY_NAMES
+    space: str = "default"  # "full" adds front end, encoding, readout, threshold, detach_reset
+    epochs: int = DEFAULT_EPOCHS
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
+        if unknown or not self.strategies:
+            raise ValueError(
+                f"unknown strategy {', '.join(unknown) or '(none given)'}; valid: {', '.join(STRATEGY_NAMES)}"
+            )
+        if self.space not in SPACES:
+            raise ValueError(f"unknown space {self.space!r}; valid: {', '.join(SPACES)}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What defines a study; stored in its user attribute ``settings`` when it is created."""
+
+    space: SpaceSettings
+    train_size: int | None = None
+    pruner: str = DEFAULT_PRUNER
+    sampler: str = DEFAULT_SAMPLER
+    seed: int | None = None
+    thesis: bool = True
+    val_size: int | None = None  # validation images (None: the whole 10,000)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["space"]["strategies"] = list(self.space.strategies)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudySettings:
+        d = dict(d)
+        space = d.pop("space")
+        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"])}), **d)
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """The study-defining and runtime choices a command was given; None means "not given"."""
+
+    epochs: int | None = None
+    train_size: int | None = None
+    strategies: tuple[str, ...] | None = None
+    space: str | None = None
+    val_size: int | None = None
+    thesis: bool | None = None
+    pruner: str | None = None
+    sampler: str | None = None
+    seed: int | None = None
+
+    def new_settings(self) -> StudySettings:
+        """The settings of a study created from this request (defaults where nothing was given)."""
+        try:
+            space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=self.space or "default",
+                                  epochs=self.epochs or DEFAULT_EPOCHS)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        return StudySettings(space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
+                             sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
+                             thesis=True if self.thesis is None else self.thesis, val_size=self.val_size)
+
+    def resolve(self, study_name: str, stored: StudySettings) -> StudySettings:
+        """The stored settings with this request's runtime choices; a conflicting study-defining choice is an error."""
+        self.new_settings()  # the request's own values are valid
+        given = {
+            "--epochs": (self.epochs, stored.space.epochs, stored.space.epochs),
+            "--train-size": (self.train_size, stored.train_size, stored.train_size or "all"),
+            "--strategies": (self.strategies, stored.space.strategies, ",".join(stored.space.strategies)),
+            "--space": (self.space, stored.space.space, stored.space.space),
+            "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
+        }
+        conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
+                     if asked is not None and asked != have]
+        if conflicts:
+            raise UsageError(
+                f"study {study_name!r} was created with {', '.join(conflicts)}; "
+                "resume it with those values or start another with --study NAME"
+            )
+        return StudySettings(
+            space=stored.space, train_size=stored.train_size, thesis=stored.thesis,
+            pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
+            seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
+        )

@@ -1,0 +1,95 @@
+"""What a trial records in its user attributes: the keys, and a typed reader of them.
+
+The objective writes these attributes; ``search.run``'s summary, the final retrain,
+the report, its figures and the pruner replay read them through :class:`TrialRecord`
+instead of spelling string keys.  optuna-dashboard shows them as they are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial
+
+# Trial user-attribute keys.
+CONFIG = "config"  # the full TrainConfig as a dict (TrainConfig.from_dict rebuilds it)
+HISTORY = "history"  # one dict per epoch: EpochStats.to_dict, rounded
+STATUS = "status"  # completed | pruned | diverged | interrupted
+EPOCHS_RUN = "epochs_run"
+WALL_S = "wall_s"
+BEST_EPOCH = "best_epoch"
+BEST_VAL_ACC = "best_val_acc"
+IMAGES_PER_S = "images_per_s"
+FIRING_RATES = "firing_rates"  # of the last epoch, per LIF layer
+REASON = "reason"  # why a diverged trial was stopped
+DEVICE = "device"
+VERSIONS = "versions"
+THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
+RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
+WORKER = "worker"  # {"host", "pid", "index"}
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial's user attributes, typed; every field but ``number`` and ``state`` may be missing."""
+
+    number: int
+    state: optuna.trial.TrialState
+    params: dict[str, Any]
+    config: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status: str | None = None
+    epochs_run: int = 0
+    wall_s: float = 0.0
+    best_epoch: int | None = None
+    best_val_acc: float | None = None
+    thesis_preset: str | None = None
+    retry_of: int | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, trial: FrozenTrial) -> TrialRecord:
+        a = trial.user_attrs
+        return cls(
+            number=trial.number, state=trial.state, params=dict(trial.params),
+            config=a.get(CONFIG), history=list(a.get(HISTORY) or []), status=a.get(STATUS),
+            epochs_run=int(a.get(EPOCHS_RUN) or 0), wall_s=float(a.get(WALL_S) or 0.0),
+            best_epoch=a.get(BEST_EPOCH), best_val_acc=a.get(BEST_VAL_ACC),
+            thesis_preset=a.get(THESIS_PRESET), retry_of=a.get(RETRY_OF), reason=a.get(REASON),
+        )
+
+    @property
+    def strategy(self) -> str:
+        return str(self.params.get("strategy", "?"))
+
+    @property
+    def is_thesis(self) -> bool:
+        return self.thesis_preset is not None
+
+    @property
+    def trained(self) -> bool:
+        """True when the trial holds a config and at least one epoch: something the final retrain can rebuild."""
+        return self.config is not None and bool(self.history)
+
+
+def is_thesis(trial: FrozenTrial) -> bool:
+    return THESIS_PRESET in trial.user_attrs
+
+
+def thesis_preset_of(trial: FrozenTrial) -> str | None:
+    return trial.user_attrs.get(THESIS_PRESET)
+
+
+def record_result(trial: optuna.Trial, status: str, history: list[dict[str, Any]], wall_s: float) -> None:
+    """Write what a trial has done so far: status, epochs, wall time and the best epoch."""
+    trial.set_user_attr(STATUS, status)
+    trial.set_user_attr(EPOCHS_RUN, len(history))
+    trial.set_user_attr(WALL_S, round(wall_s, 2))
+    if history:
+        best = max(history, key=lambda h: h["val_acc"])
+        trial.set_user_attr(BEST_EPOCH, best["epoch"])
+        trial.set_user_attr(BEST_VAL_ACC, best["val_acc"])
+        trial.set_user_attr(IMAGES_PER_S, round(sum(h["images_per_s"] for h in history) / len(history)))
+        trial.set_user_attr(FIRING_RATES, history[-1]["firing_rates"])
