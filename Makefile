@@ -60,7 +60,9 @@ postgres:
 		echo "PostgreSQL $$v: running on 127.0.0.1:5432, database optuna_test" \
 	) || echo "PostgreSQL: set-up failed; the tests that need it will skip"; fi
 
+# lint-imports checks the layering contracts of pyproject.toml ([tool.importlinter]).
 test: setup test-deps postgres
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 run: setup
