@@ -55,7 +55,8 @@ def make_parser(module: str, doc: str | None) -> Parser:
 def _study_name(text: str) -> str:
     problem = study_name_problem(text)
     if problem is not None:
-        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise argparse.ArgumentTypeError(f"{problem}, got {shown!r}")
     return text
 
 

@@ -29,7 +29,7 @@ from search.claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S
 from search.cli import add_runtime_flags, add_storage_flags, make_parser, positive_float, positive_int
 from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.errors import command
-from search.paths import DEFAULT_STORAGE
+from search.paths import BEST_STUDY, DEFAULT_STORAGE
 from search.settings import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS, SPACES, StudyRequest
 
 VALIDATION_IMAGES = 10_000
@@ -75,7 +75,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--show-space", action="store_true",
                         help="print the search space of the study (stored, or as it would be created) and exit")
     add_runtime_flags(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.study == BEST_STUDY:
+        parser.error(f"argument --study: '{BEST_STUDY}' is reserved (search.final and search.report "
+                     "use it to pick a study); choose another name")
+    return args
 
 
 def request_from(args: argparse.Namespace) -> StudyRequest:
