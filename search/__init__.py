@@ -1,9 +1,9 @@
 """snn-search: hyperparameter search for spiking networks on Fashion-MNIST.
 
-Library modules: ``config`` (TrainConfig), ``data`` (loading and splits),
-``strategies`` (named recipes), ``engine`` (the training loop), ``space``
-(the Optuna search space), ``study`` (storage and objective).  Commands:
-``python -m search.train``, ``search.bench``, ``search.run``, ``search.final``.
+Commands (``python -m search.<name>``): ``run`` (the search), ``final`` (retrain and
+test once; comparisons), ``train`` (one recipe), ``bench`` (speed), ``pruners`` (replay
+curves through each pruner), ``dashboard`` (optuna-dashboard), ``report`` (one HTML
+page).  Every other module is library code; README.md's layout table says what each holds.
 """
 
 __version__ = "0.1.0"
