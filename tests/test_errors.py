@@ -28,9 +28,9 @@ from scale_support import (
     HEARTBEAT, TINY, command_env, finish, fmnist_dir, fork_run, postgres_reason, postgres_url, python_module, run,
     running_trial_after_finished, start, trials, unique, wait_for,
 )
-from search.strategies import STRATEGIES
-from search.study import PRUNERS, SAMPLERS
-from search.workers import available_cores
+from search.config import STRATEGY_NAMES
+from search.settings import PRUNERS, SAMPLERS
+from search.worker_processes import available_cores
 
 __all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
 PASSWORD = "s3cret-pw-4711"
@@ -130,7 +130,7 @@ def rows(fmnist: Path) -> list[Row]:
         Row("workers-more-than-cores", "search.run", ["--workers", str(available_cores() + 1)], 2,
             [f"this machine has {available_cores()} CPU core(s); use at most {available_cores()}"]),
         Row("strategy-unknown", "search.run", ["--strategies", "baseline,warp"], 2,
-            ["unknown strategy warp; valid: " + ", ".join(STRATEGIES)]),
+            ["unknown strategy warp; valid: " + ", ".join(STRATEGY_NAMES)]),
         Row("sampler-unknown", "search.run", ["--sampler", "anneal"], 2,
             ["argument --sampler: invalid choice: 'anneal'", *SAMPLERS]),
         Row("pruner-unknown", "search.run", ["--pruner", "early"], 2,

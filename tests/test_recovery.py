@@ -105,7 +105,7 @@ def test_a_worker_taken_for_dead_drops_its_result_and_goes_on(tmp_path: Path) ->
     import optuna
 
     from search.storage import open_storage
-    from search.workers import Heartbeat, identity, run_until_target
+    from search.claim_loop import Heartbeat, identity, run_until_target
 
     storage = open_storage(f"sqlite:///{tmp_path}/s.db", create=True, **Heartbeat(1, 3).storage_options())
     study = optuna.create_study(study_name="s", storage=storage, direction="maximize")

@@ -12,9 +12,10 @@ import torch
 from conftest import assert_one_line_error, run_module
 from models import build_network
 from search.config import TrainConfig
-from search.space import SpaceSettings, suggest_config
+from search.objective import Objective
+from search.settings import SpaceSettings, StudySettings
+from search.space import suggest_config
 from search.strategies import STRATEGIES, THESIS_PRESETS
-from search.study import Objective, StudySettings
 
 SMALL = ["--epochs", "2", "--train-size", "2000"]
 COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay"}

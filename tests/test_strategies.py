@@ -11,14 +11,8 @@ from torch.optim import lr_scheduler
 
 from models import NetworkConfig
 from search.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from search.strategies import (
-    STRATEGIES,
-    THESIS_PRESETS,
-    build_optimizer,
-    build_scheduler,
-    strategy_config,
-    thesis_preset,
-)
+from search.optimizers import build_optimizer, build_scheduler
+from search.strategies import STRATEGIES, THESIS_PRESETS, strategy_config, thesis_preset
 
 OPTIMIZER_CLASSES = {
     "adam": torch.optim.Adam,

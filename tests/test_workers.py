@@ -60,7 +60,7 @@ RACE_SCRIPT = textwrap.dedent("""
     import sys, time, warnings
     import optuna
     from search.storage import open_storage
-    from search.workers import Heartbeat, identity, run_until_target
+    from search.claim_loop import Heartbeat, identity, run_until_target
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url, name, target, index = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
