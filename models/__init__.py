@@ -3,19 +3,27 @@
 from models.snn import (
     ENCODINGS,
     FRONT_ENDS,
+    NEURONS,
     READOUTS,
+    SPIKING_NEURONS,
+    SURROGATE_ALPHA,
     SURROGATES,
     NetworkConfig,
     SpikingCNN,
     build_network,
+    parameter_count,
 )
 
 __all__ = [
     "ENCODINGS",
     "FRONT_ENDS",
+    "NEURONS",
     "READOUTS",
+    "SPIKING_NEURONS",
+    "SURROGATE_ALPHA",
     "SURROGATES",
     "NetworkConfig",
     "SpikingCNN",
     "build_network",
+    "parameter_count",
 ]

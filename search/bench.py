@@ -7,6 +7,7 @@ run, so the ratio to what the hardware does is visible.
 
     python -m search.bench                      # default network: relu front end, T = 4, batch 128
     python -m search.bench --no-broadcast       # the same network repeating its input T times
+    python -m search.bench --augment crop_flip  # with per-image crop and flip on each training batch
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from spikingjelly.activation_based import functional
 from torch.utils.flop_counter import FlopCounterMode
 
 from models import SpikingCNN, build_network
+from search.augment import augment_batch
 from search.cli import Parser, add_runtime_flags, format_table, positive_int
 from search.config import TrainConfig
 from search.config_flags import add_config_flags, config_from_flags
@@ -70,7 +72,9 @@ def time_training(net: SpikingCNN, config: TrainConfig, data: ImageSet, device: 
         seen = 0
         while seen < n * config.batch_size:
             for images, labels in batches(data, config.batch_size, generator):
-                loss = F.cross_entropy(net(images, broadcast=broadcast), labels)
+                images = augment_batch(images, config.augment, generator)
+                loss = F.cross_entropy(net(images, broadcast=broadcast), labels,
+                                       label_smoothing=config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -136,7 +140,8 @@ def main(argv: list[str]) -> int:
     broadcast = "broadcast" if args.broadcast and config.network.static_front else "repeated over T"
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
           f"front end {config.network.front_end}, encoding {config.network.encoding}, "
-          f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}; input {broadcast}")
+          f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}; input {broadcast}; "
+          f"augment {config.augment}")
     print(format_table(
         ["measure", "value"],
         [

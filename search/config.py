@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import NetworkConfig
+from search.augment import check_policy
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
 SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
@@ -39,11 +40,14 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
+    augment: str = "none"  # training-batch augmentation policy (search.augment.AUGMENTATIONS)
+    label_smoothing: float = 0.0  # of the training loss only; evaluation loss is plain cross-entropy
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:
         from search.strategies import STRATEGIES  # the names live with the recipes
 
+        check_policy(self.augment)
         checks = [
             (self.strategy in STRATEGIES,
              f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGIES)}"),
@@ -63,6 +67,7 @@ class TrainConfig:
             (self.plateau_patience >= 0, f"plateau_patience must be >= 0, got {self.plateau_patience}"),
             (0 < self.plateau_factor < 1, f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
             (self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}"),
+            (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
         ]
         for ok, message in checks:
             if not ok:

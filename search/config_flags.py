@@ -9,7 +9,8 @@ import argparse
 import dataclasses
 from typing import Any
 
-from models import ENCODINGS, FRONT_ENDS, READOUTS, SURROGATES, NetworkConfig
+from models import ENCODINGS, FRONT_ENDS, NEURONS, READOUTS, SURROGATES, NetworkConfig
+from search.augment import AUGMENTATIONS
 from search.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from search.errors import UsageError
 from search.strategies import STRATEGIES, strategy_config, thesis_preset
@@ -22,12 +23,21 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "front_end": FRONT_ENDS,
     "encoding": ENCODINGS,
     "readout": READOUTS,
+    "neuron": NEURONS,
+    "augment": AUGMENTATIONS,
 }
+# Fields whose default is None: the type of a value typed on the command line.
+TYPES: dict[str, type] = {"alpha": float}
 HELP = {
     "strategy": "training recipe (see docs/strategies.md)",
     "time_steps": "time steps T the input is presented for",
     "amp": "bfloat16 mixed precision (CUDA only)",
     "seed": "seed of weights, shuffling, dropout and Poisson spikes",
+    "augment": "training-batch augmentation (see search/augment.py)",
+    "label_smoothing": "label smoothing of the training loss, in [0, 1)",
+    "neuron": "spiking neuron: lif, or plif (learnable time constant, initialised from tau)",
+    "alpha": "surrogate gradient sharpness, > 0 (None: the surrogate's own default)",
+    "width": "multiplier of the channels (32, 64) and the hidden layer (512), > 0",
 }
 ALIASES = {"time_steps": ["-T"]}
 # Set by commands in their own way (the search sets them per trial or per study).
@@ -52,7 +62,7 @@ def add_config_flags(parser: argparse.ArgumentParser, skip: set[str] = frozenset
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs["type"] = type(default)
+            kwargs["type"] = TYPES.get(f.name, type(default))
             kwargs["metavar"] = f.name.upper() if f.name not in CHOICES else None
             if f.name in CHOICES:
                 kwargs["choices"] = CHOICES[f.name]
