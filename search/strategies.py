@@ -99,6 +99,30 @@ def thesis_preset(name: str, **overrides: Any) -> TrainConfig:
     return strategy_config(name, **settings)
 
 
+def stretch_schedule(config: TrainConfig, epochs: int) -> TrainConfig:
+    """``config`` run for ``epochs`` epochs with its learning-rate schedule keeping its shape.
+
+    For a final retrain longer (or shorter) than the trial that chose the config.
+    Cosine and one-cycle already span ``config.epochs``, so they stretch by
+    themselves.  Step decay decays at the same fractions of the run (``step_size``
+    scaled, at least 1); warm restarts restart at the same fractions (``restart_period``
+    scaled, at least 1; the cycle multiplier stays); exponential decay ends at the same
+    rate (``gamma ** (old / new)`` per epoch).  Reduce-on-plateau and a constant rate
+    are left as they are: plateau reacts to the loss, not to the epoch count.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    factor = epochs / config.epochs
+    changes: dict[str, Any] = {"epochs": epochs}
+    if config.schedule == "step":
+        changes["step_size"] = max(1, round(config.step_size * factor))
+    elif config.schedule == "warm_restarts":
+        changes["restart_period"] = max(1, round(config.restart_period * factor))
+    elif config.schedule == "exponential":
+        changes["gamma"] = config.gamma ** (1 / factor)
+    return config.replace(**changes)
+
+
 def build_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     lr, wd = config.lr, config.weight_decay
     if config.optimizer == "adam":
