@@ -92,6 +92,19 @@ def time_training(net: SpikingCNN, config: TrainConfig, data: ImageSet, device: 
     return seen / (time.perf_counter() - start)
 
 
+def time_augmentation(config: TrainConfig, data: ImageSet, device: torch.device, runs: int = 200) -> float:
+    """Seconds that ``augment_batch`` takes per training batch (0 for ``augment="none"``)."""
+    generator = torch.Generator().manual_seed(0)
+    images, _ = next(batches(data, config.batch_size, generator))
+    augment_batch(images, config.augment, generator)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(runs):
+        augment_batch(images, config.augment, generator)
+    _sync(device)
+    return (time.perf_counter() - start) / runs
+
+
 @torch.no_grad()
 def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broadcast: bool) -> float:
     net.eval()
@@ -135,6 +148,7 @@ def main(argv: list[str]) -> int:
     flops = train_step_flops(net, config, images, labels, args.broadcast)
     train_ips = time_training(net, config, data.train, device, args.steps, args.broadcast)
     eval_ips = time_evaluation(net, data.val, device, args.broadcast)
+    augment_s = time_augmentation(config, data.train, device)
     peak = matmul_gflops(device)
     achieved = flops * train_ips / 1e9
     broadcast = "broadcast" if args.broadcast and config.network.static_front else "repeated over T"
@@ -151,6 +165,8 @@ def main(argv: list[str]) -> int:
             ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
             ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
             ["achieved / matmul", f"{achieved / peak:.0%}"],
+            [f"augmentation ({config.augment}) ms per batch", f"{augment_s * 1e3:.2f}"],
+            ["augmentation / training step", f"{augment_s * train_ips / config.batch_size:.1%}"],
         ],
     ))
     return 0
