@@ -114,6 +114,24 @@ def test_label_smoothing_loss_matches_torch() -> None:
     assert torch.allclose(smooth, by_hand)
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: TrainConfig(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\), got 1.0"),
+    (lambda: TrainConfig(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\), got -0.1"),
+    (lambda: TrainConfig(label_smoothing=float("nan")), r"label_smoothing must be in \[0, 1\), got nan"),
+    (lambda: NetworkConfig(width=0), "width must be a number > 0, got 0"),
+    (lambda: NetworkConfig(width=-1.0), "width must be a number > 0, got -1.0"),
+    (lambda: NetworkConfig(width="2"), "width must be a number > 0, got '2'"),
+    (lambda: NetworkConfig(width=True), "width must be a number > 0, got True"),
+    (lambda: NetworkConfig(width=float("inf")), "width must be a number > 0, got inf"),
+    (lambda: NetworkConfig(neuron="izhikevich"), "unknown neuron 'izhikevich'; valid: lif, plif"),
+    (lambda: NetworkConfig(alpha=0.0), "alpha must be a number > 0"),
+    (lambda: NetworkConfig(alpha="sharp"), "alpha must be a number > 0"),
+])
+def test_bad_values_in_python_and_json(make, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 # Stretched schedules: the final retrain runs longer than the trial that chose the config.
 
 def _epoch_rates(config: TrainConfig, steps_per_epoch: int = 1) -> list[float]:
