@@ -7,6 +7,7 @@ run, so the ratio to what the hardware does is visible.
 
     python -m search.bench                      # default network: relu front end, T = 4, batch 128
     python -m search.bench --no-broadcast       # the same network repeating its input T times
+    python -m search.bench --augment crop_flip  # with per-image crop and flip on each training batch
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from spikingjelly.activation_based import functional
 from torch.utils.flop_counter import FlopCounterMode
 
 from models import SpikingCNN, build_network
+from search.augment import augment_batch
 from search.cli import add_runtime_flags, format_table, make_parser, positive_int
 from search.config import TrainConfig
 from search.config_flags import add_config_flags, config_from_flags
@@ -70,7 +72,9 @@ def time_training(net: SpikingCNN, config: TrainConfig, data: ImageSet, device: 
         seen = 0
         while seen < n * config.batch_size:
             for images, labels in batches(data, config.batch_size, generator):
-                loss = F.cross_entropy(net(images, broadcast=broadcast), labels)
+                images = augment_batch(images, config.augment, generator)
+                loss = F.cross_entropy(net(images, broadcast=broadcast), labels,
+                                       label_smoothing=config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -86,6 +90,19 @@ def time_training(net: SpikingCNN, config: TrainConfig, data: ImageSet, device: 
     seen = run(steps)
     _sync(device)
     return seen / (time.perf_counter() - start)
+
+
+def time_augmentation(config: TrainConfig, data: ImageSet, device: torch.device, runs: int = 200) -> float:
+    """Seconds that ``augment_batch`` takes per training batch (0 for ``augment="none"``)."""
+    generator = torch.Generator().manual_seed(0)
+    images, _ = next(batches(data, config.batch_size, generator))
+    augment_batch(images, config.augment, generator)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(runs):
+        augment_batch(images, config.augment, generator)
+    _sync(device)
+    return (time.perf_counter() - start) / runs
 
 
 @torch.no_grad()
@@ -135,12 +152,14 @@ def main(argv: list[str]) -> int:
     flops = train_step_flops(net, config, images, labels, args.broadcast)
     train_ips = time_training(net, config, data.train, device, args.steps, args.broadcast)
     eval_ips = time_evaluation(net, data.val, device, args.broadcast)
+    augment_s = time_augmentation(config, data.train, device)
     peak = matmul_gflops(device)
     achieved = flops * train_ips / 1e9
     broadcast = "broadcast" if args.broadcast and config.network.static_front else "repeated over T"
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
           f"front end {config.network.front_end}, encoding {config.network.encoding}, "
-          f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}; input {broadcast}")
+          f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}; input {broadcast}; "
+          f"augment {config.augment}")
     print(format_table(
         ["measure", "value"],
         [
@@ -150,6 +169,8 @@ def main(argv: list[str]) -> int:
             ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
             ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
             ["achieved / matmul", f"{achieved / peak:.0%}"],
+            [f"augmentation ({config.augment}) ms per batch", f"{augment_s * 1e3:.2f}"],
+            ["augmentation / training step", f"{augment_s * train_ips / config.batch_size:.1%}"],
         ],
     ))
     return 0

@@ -19,6 +19,13 @@ SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle
 # The strategies' names; what each one fixes is in search/strategies.py.
 STRATEGY_NAMES = ("baseline", "dropout", "batchnorm", "lr_annealing", "lr_scheduler", "adam_plateau", "sgd", "combined")
 DEFAULT_EPOCHS = 10
+# Training-batch augmentation policies (search/augment.py applies them).
+AUGMENTATIONS = ("none", "flip", "crop_flip", "crop_flip_erase")
+
+
+def check_policy(policy: str) -> None:
+    if policy not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {policy!r}; valid: {', '.join(AUGMENTATIONS)}")
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,12 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
+    augment: str = "none"  # training-batch augmentation policy (search.augment.AUGMENTATIONS)
+    label_smoothing: float = 0.0  # of the training loss only; evaluation loss is plain cross-entropy
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:
+        check_policy(self.augment)
         checks = [
             (self.strategy in STRATEGY_NAMES,
              f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGY_NAMES)}"),
@@ -64,6 +74,7 @@ class TrainConfig:
             (self.plateau_patience >= 0, f"plateau_patience must be >= 0, got {self.plateau_patience}"),
             (0 < self.plateau_factor < 1, f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
             (self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}"),
+            (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from models import ENCODINGS, FRONT_ENDS, READOUTS, SURROGATE_NAMES, NetworkConfig
-from search.config import OPTIMIZERS, SCHEDULES, STRATEGY_NAMES, TrainConfig
+from models import ENCODINGS, FRONT_ENDS, NEURONS, READOUTS, SURROGATE_NAMES, NetworkConfig
+from search.config import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, STRATEGY_NAMES, TrainConfig
 from search.errors import UsageError
 from search.strategies import strategy_config, thesis_preset
 
@@ -25,7 +25,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "front_end": FRONT_ENDS,
     "encoding": ENCODINGS,
     "readout": READOUTS,
+    "neuron": NEURONS,
+    "augment": AUGMENTATIONS,
 }
+# Fields whose default is None: the type of a value typed on the command line.
+TYPES: dict[str, type] = {"alpha": float}
 HELP = {
     "strategy": "training recipe (see docs/strategies.md)",
     "optimizer": "optimiser",
@@ -54,6 +58,11 @@ HELP = {
     "front_end": "activation of the convolutions: ReLU (computed once) or LIF (spiking, T times)",
     "encoding": "input encoding: the image at every step (direct) or Poisson spikes",
     "readout": "output: mean membrane potential, or spike rate",
+    "augment": "training-batch augmentation (see search/augment.py)",
+    "label_smoothing": "label smoothing of the training loss, in [0, 1)",
+    "neuron": "spiking neuron: lif, or plif (learnable time constant, initialised from tau)",
+    "alpha": "surrogate gradient sharpness, > 0 (None: the surrogate's own default)",
+    "width": "multiplier of the channels (32, 64) and the hidden layer (512), > 0",
 }
 ALIASES = {"time_steps": ["-T"]}
 # Set by commands in their own way (the search sets them per trial or per study).
@@ -97,7 +106,7 @@ def add_config_flags(parser: argparse.ArgumentParser, argv: Sequence[str] = (), 
         if isinstance(f.default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs["type"] = type(f.default)
+            kwargs["type"] = TYPES.get(f.name, type(f.default))
             kwargs["metavar"] = f.name.upper() if f.name not in CHOICES else None
             if f.name in CHOICES:
                 kwargs["choices"] = CHOICES[f.name]

@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
-from spikingjelly.activation_based import functional, monitor, neuron
+from spikingjelly.activation_based import functional, monitor
 from torch import nn
 from torch.optim import lr_scheduler
 
-from models import SpikingCNN, build_network
+from models import SPIKING_NEURONS, SpikingCNN, build_network
+from search.augment import augment_batch
 from search.config import TrainConfig
 from search.data import CLASSES, ImageSet, batches
 from search.optimizers import build_optimizer, build_scheduler
@@ -99,7 +100,7 @@ def evaluate(net: SpikingCNN, data: ImageSet, config: TrainConfig, device: torch
     loss_sum = torch.zeros((), device=device)
     predictions, sizes = [], []
     # SpikingJelly's monitor records each LIF layer's mean output (its firing rate) per batch.
-    with monitor.OutputMonitor(net, neuron.LIFNode, lambda s: s.float().mean()) as rates:
+    with monitor.OutputMonitor(net, SPIKING_NEURONS, lambda s: s.float().mean()) as rates:
         for images, labels in batches(data, EVAL_BATCH):
             with _autocast(config, device):
                 logits = net(images)
@@ -153,9 +154,10 @@ def _train_epoch(
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, (images, labels) in enumerate(batches(data, config.batch_size, generator)):
+        images = augment_batch(images, config.augment, generator)  # before encoding: the broadcast stays exact
         with _autocast(config, device):
             logits = net(images)
-        loss = F.cross_entropy(logits.float(), labels)
+        loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -11,7 +11,8 @@ from typing import Any
 
 import optuna
 
-from search.config import TrainConfig
+from models import NEURONS, SURROGATE_ALPHA
+from search.config import AUGMENTATIONS, TrainConfig
 from search.settings import SpaceSettings
 from search.strategies import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
 
@@ -26,6 +27,13 @@ SURROGATE_CHOICES = ("atan", "sigmoid", "piecewise_quadratic")
 WEIGHT_DECAY = (0.0, 1e-3)
 DROPOUT = (0.1, 0.7)
 MOMENTUM = (0.0, 0.95)
+# Training practice, drawn for every strategy; the thesis presets pin none / 0 / lif.
+AUGMENT_CHOICES = AUGMENTATIONS
+LABEL_SMOOTHING = (0.0, 0.2)
+NEURON_CHOICES = NEURONS
+# Full space only. Alpha is searched as a multiple of the drawn surrogate's own default.
+WIDTH = (0.5, 2.0, 0.25)  # low, high, step
+ALPHA_SCALE = (0.25, 4.0)  # log-uniform
 
 
 def _lr_range(optimizer: str) -> tuple[float, float]:
@@ -79,12 +87,20 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
     choice["tau"] = trial.suggest_float("tau", *TAU)
     choice["surrogate"] = trial.suggest_categorical("surrogate", SURROGATE_CHOICES)
     choice["weight_decay"] = trial.suggest_float("weight_decay", *WEIGHT_DECAY)
+    choice["augment"] = trial.suggest_categorical("augment", AUGMENT_CHOICES)
+    choice["label_smoothing"] = trial.suggest_float("label_smoothing", *LABEL_SMOOTHING)
+    choice["neuron"] = trial.suggest_categorical("neuron", NEURON_CHOICES)
     if settings.space == "full":
         choice["front_end"] = trial.suggest_categorical("front_end", ("relu", "lif"))
         choice["encoding"] = trial.suggest_categorical("encoding", ("direct", "poisson"))
         choice["readout"] = trial.suggest_categorical("readout", ("membrane", "rate"))
         choice["v_threshold"] = trial.suggest_float("v_threshold", 0.5, 2.0)
         choice["detach_reset"] = trial.suggest_categorical("detach_reset", (True, False))
+        low, high, step = WIDTH
+        choice["width"] = trial.suggest_float("width", low, high, step=step)
+        scale = trial.suggest_float("alpha_scale", *ALPHA_SCALE, log=True)
+        # Scale 1 is the surrogate's own default, stored as None like every config that never set alpha.
+        choice["alpha"] = None if scale == 1.0 else SURROGATE_ALPHA[choice["surrogate"]] * scale
     return strategy_config(name, epochs=settings.epochs, seed=seed, **choice)
 
 
@@ -92,7 +108,10 @@ def thesis_trial_params(name: str, settings: SpaceSettings) -> dict[str, Any]:
     """The Optuna parameters that make :func:`suggest_config` return the thesis preset of ``name``.
 
     The preset runs at the study's epoch budget; its step decay keeps the thesis's
-    shape (a decay every third of the run), scaled to that budget.
+    shape (a decay every third of the run), scaled to that budget.  The training
+    practice the space adds (augmentation, label smoothing, neuron type; in the full
+    space width and alpha) is pinned to the preset's own values (none, 0, lif, 1,
+    the surrogate's default), so the comparison with the thesis stays faithful.
     """
     preset = thesis_preset(name)
     net = preset.network
@@ -110,10 +129,12 @@ def thesis_trial_params(name: str, settings: SpaceSettings) -> dict[str, Any]:
         params["plateau_patience"] = preset.plateau_patience
         params["plateau_factor"] = preset.plateau_factor
     params.update(batch_size=THESIS_BATCH, time_steps=net.time_steps, tau=net.tau,
-                  surrogate=net.surrogate, weight_decay=preset.weight_decay)
+                  surrogate=net.surrogate, weight_decay=preset.weight_decay,
+                  augment=preset.augment, label_smoothing=preset.label_smoothing, neuron=net.neuron)
     if settings.space == "full":
         params.update(front_end=net.front_end, encoding=net.encoding, readout=net.readout,
-                      v_threshold=net.v_threshold, detach_reset=net.detach_reset)
+                      v_threshold=net.v_threshold, detach_reset=net.detach_reset, width=net.width,
+                      alpha_scale=1.0 if net.alpha is None else net.alpha / SURROGATE_ALPHA[net.surrogate])
     return params
 
 
@@ -140,9 +161,17 @@ def describe_space(settings: SpaceSettings) -> str:
         "  plateau: plateau_patience int [0, 5], plateau_factor uniform [0.1, 0.7]",
         f"every trial: batch_size {list(BATCH_SIZES)}, time_steps int {list(TIME_STEPS)}, tau uniform {TAU}, "
         f"surrogate {list(SURROGATE_CHOICES)}, weight_decay uniform {WEIGHT_DECAY}",
+        f"every trial (training practice, not a thesis strategy): augment {list(AUGMENT_CHOICES)}, "
+        f"label_smoothing uniform {LABEL_SMOOTHING}, neuron {list(NEURON_CHOICES)} (plif: learnable tau)",
+        "thesis presets (queued first) keep augment none, label_smoothing 0, neuron lif, width 1, "
+        "the surrogate's own alpha",
     ]
     if settings.space == "full":
         lines.append("full space: front_end [relu, lif], encoding [direct, poisson], readout [membrane, rate], "
-                     "v_threshold uniform [0.5, 2.0], detach_reset [True, False]")
+                     "v_threshold uniform [0.5, 2.0], detach_reset [True, False], "
+                     f"width [{WIDTH[0]}, {WIDTH[1]}] step {WIDTH[2]} (channels 32/64/512 x width), "
+                     f"alpha_scale log-uniform {ALPHA_SCALE} (alpha = surrogate's default x scale)")
+    else:
+        lines.append("width stays 1 (the thesis's network); --space full searches width and alpha")
     lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier)")
     return "\n".join(lines)

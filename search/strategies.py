@@ -104,17 +104,24 @@ def thesis_preset(name: str, **overrides: Any) -> TrainConfig:
 
 
 def stretch_schedule(config: TrainConfig, epochs: int) -> TrainConfig:
-    """``config`` over ``epochs`` epochs with its schedule keeping its shape.
+    """``config`` run for ``epochs`` epochs with its learning-rate schedule keeping its shape.
 
-    Cosine and one-cycle follow ``config.epochs`` already; step decay keeps its decays at
-    the same fractions of the run, warm restarts their share of it.
+    For a final retrain longer (or shorter) than the trial that chose the config.
+    Cosine and one-cycle already span ``config.epochs``, so they stretch by
+    themselves.  Step decay decays at the same fractions of the run (``step_size``
+    scaled, at least 1); warm restarts restart at the same fractions (``restart_period``
+    scaled, at least 1; the cycle multiplier stays); exponential decay ends at the same
+    rate (``gamma ** (old / new)`` per epoch).  Reduce-on-plateau and a constant rate
+    are left as they are: plateau reacts to the loss, not to the epoch count.
     """
-    if epochs == config.epochs:
-        return config
-    scale = epochs / config.epochs
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    factor = epochs / config.epochs
     changes: dict[str, Any] = {"epochs": epochs}
     if config.schedule == "step":
-        changes["step_size"] = max(1, round(config.step_size * scale))
-    if config.schedule == "warm_restarts":
-        changes["restart_period"] = max(1, round(config.restart_period * scale))
+        changes["step_size"] = max(1, round(config.step_size * factor))
+    elif config.schedule == "warm_restarts":
+        changes["restart_period"] = max(1, round(config.restart_period * factor))
+    elif config.schedule == "exponential":
+        changes["gamma"] = config.gamma ** (1 / factor)
     return config.replace(**changes)

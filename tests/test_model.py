@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
 from models import ENCODINGS, FRONT_ENDS, READOUTS, NetworkConfig, build_network
+from search.augment import augment_batch
 from search.data import TrainVal, to_unit_float
 
 
@@ -108,7 +109,9 @@ def _forward_backward(net, x: torch.Tensor, y: torch.Tensor, broadcast: bool):
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["nobn", "bn"])
 @pytest.mark.parametrize("readout", READOUTS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-def test_broadcast_equals_repeated_input(batch_norm: bool, readout: str, dtype: torch.dtype) -> None:
+@pytest.mark.parametrize(("neuron_type", "augment"), [("lif", "none"), ("plif", "none"), ("lif", "crop_flip_erase")])
+def test_broadcast_equals_repeated_input(batch_norm: bool, readout: str, dtype: torch.dtype,
+                                         neuron_type: str, augment: str) -> None:
     """Computing the static front layers once and broadcasting over T is exact: outputs and gradients.
 
     Both are compared tightly in float64, and in float32 without batch norm (where the
@@ -118,10 +121,14 @@ def test_broadcast_equals_repeated_input(batch_norm: bool, readout: str, dtype: 
     batch norm cancels so much that the repeated path's gradients drift by up to a few
     percent from a float64 reference (the broadcast path's by about 1e-5). There the
     test only asks that the spikes agree almost everywhere.
+
+    It holds for PLIF neurons (their learned time constant gets the same gradient) and
+    for an augmented training batch (augmentation happens before encoding).
     """
-    net = _net(seed=1, batch_norm=batch_norm, readout=readout, time_steps=4, **SPIKY).to(dtype)
+    net = _net(seed=1, batch_norm=batch_norm, readout=readout, time_steps=4, neuron=neuron_type, **SPIKY).to(dtype)
     net.train()
     x, y = _images(16, seed=2).to(dtype), torch.arange(16) % 10
+    x = augment_batch(x, augment, torch.Generator().manual_seed(3))
     spikes = []
     hook = net.hidden_lif.register_forward_hook(lambda m, i, o: spikes.append(o.detach()))
     out_b, grads_b = _forward_backward(net, x, y, broadcast=True)

@@ -18,7 +18,8 @@ from search.space import suggest_config
 from search.strategies import STRATEGIES, THESIS_PRESETS
 
 SMALL = ["--epochs", "2", "--train-size", "2000"]
-COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay"}
+COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay",
+                 "augment", "label_smoothing", "neuron"}
 TRIAL_ATTRS = {"config", "history", "best_epoch", "best_val_acc", "wall_s", "images_per_s",
                "firing_rates", "device", "versions", "status", "epochs_run"}
 
@@ -160,7 +161,7 @@ def test_a_bad_region_is_pruned_with_its_curve_stored(small_data, cpu) -> None:
     study = optuna.create_study(direction="maximize",
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
     good = {"strategy": "baseline", "lr": 2e-3, "batch_size": 64, "time_steps": 4, "tau": 2.0,
-            "surrogate": "atan", "weight_decay": 0.0}
+            "surrogate": "atan", "weight_decay": 0.0, "augment": "none", "label_smoothing": 0.0, "neuron": "lif"}
     bad = {**good, "strategy": "sgd", "lr": 1e-3, "momentum": 0.0}  # plain SGD this slow learns nothing in 3 epochs
     study.enqueue_trial(good)
     study.enqueue_trial(bad)

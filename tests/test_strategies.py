@@ -232,12 +232,12 @@ def _unusual_config() -> TrainConfig:
     """Every field away from its default, with floats that do not print short."""
     network = NetworkConfig(time_steps=7, tau=1.7 + 1e-9, v_threshold=0.3 / 7, detach_reset=False,
                             surrogate="erf", batch_norm=True, dropout=1 / 3, front_end="lif",
-                            encoding="poisson", readout="rate")
+                            encoding="poisson", readout="rate", neuron="plif", alpha=2.5 / 3, width=0.75)
     return TrainConfig(strategy="combined", optimizer="rmsprop", lr=0.1 / 3, momentum=0.95,
                        weight_decay=1.234e-7, schedule="warm_restarts", min_lr=3e-8, step_size=3,
                        gamma=0.7, restart_period=4, restart_mult=2, plateau_patience=5,
                        plateau_factor=0.25, epochs=17, batch_size=96, seed=123456789, amp=True,
-                       network=network)
+                       augment="crop_flip_erase", label_smoothing=0.1 / 3, network=network)
 
 
 @pytest.mark.parametrize("make", [
