@@ -11,11 +11,14 @@ from typing import Any
 import optuna
 import torch
 
+from models import parameter_count
 from search.data import TrainVal
 from search.engine import EpochStats, train
 from search.settings import StudySettings
 from search.space import suggest_config
-from search.trial_record import CONFIG, DEVICE, HISTORY, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result
+from search.trial_record import (
+    CONFIG, DEVICE, HISTORY, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result,
+)
 
 
 def versions() -> dict[str, str]:
@@ -47,6 +50,7 @@ class Objective:
         trial.set_user_attr(CONFIG, config.to_dict())
         trial.set_user_attr(DEVICE, str(self.device))
         trial.set_user_attr(VERSIONS, versions())
+        trial.set_user_attr(PARAMETERS, parameter_count(config.network))
         history: list[dict[str, Any]] = []
         start = time.perf_counter()
         # The thesis's recipes are the yardstick: they report like every trial but are never pruned.
