@@ -22,9 +22,10 @@ from collections.abc import Mapping
 SILENT_LAYER = "hidden_lif"
 # Spikes per neuron per time step below which the hidden layer counts as silent.
 SILENT_RATE = 1e-3
-# Optimiser steps before silence is judged (docs/energy.md: recipes that woke up
-# did so within 93 steps; this leaves a margin of more than two).
-SILENT_MIN_STEPS = 200
+# Optimiser steps before silence is judged: twice the 96 steps after which the
+# slowest recipe measured to wake up was firing (docs/energy.md), and no more than
+# one epoch of all 50,000 training images at the largest batch of the space (196).
+SILENT_MIN_STEPS = 192
 # The reason recorded on a trial pruned for silence (the start of its message).
 SILENT = "silent"
 

@@ -17,7 +17,7 @@ from search.silence import SILENT, SILENT_LAYER, SILENT_MIN_STEPS, is_silent, si
 from search.strategies import strategy_config
 
 N_IMAGES = 8
-# v_threshold no current of an Adam-trained ReLU front reaches in 200 steps (docs/energy.md).
+# A v_threshold that kept the hidden layer silent for all of 64 measured steps (docs/energy.md).
 FAR_ABOVE_REACH = 1e5
 
 
