@@ -17,7 +17,7 @@ import optuna
 import plotly.colors
 import plotly.graph_objects as go
 
-from search.energy import ENERGY_ATTR, OBJECTIVE_FIELD, EnergyCost
+from search.energy import ENERGY_ATTR, EnergyCost
 from search.figures import TEMPLATE, THESIS_COLOR, FigureUnavailable
 
 COLOR_BY = ("front_end", "time_steps")
@@ -86,8 +86,8 @@ def _hover(trial: optuna.trial.FrozenTrial, cost: EnergyCost) -> str:
         f"trial {trial.number}" + (f" (thesis {trial.user_attrs['thesis_preset']})"
                                    if trial.user_attrs.get("thesis_preset") else ""),
         f"accuracy {trial.values[0]:.2%}",
-        f"compute {cost.compute_energy_pj_per_image / PJ_PER_UJ:.2f} µJ/image "
-        f"(memory {cost.memory_energy_pj_per_image / PJ_PER_UJ:.1f} µJ)",
+        (f"compute {cost.compute_energy_pj_per_image / PJ_PER_UJ:.2f} µJ/image "
+         f"(memory {cost.memory_energy_pj_per_image / PJ_PER_UJ:.1f} µJ)"),
         f"MACs {cost.macs_per_image:,.0f}, ACs {cost.acs_per_image:,.0f}",
         f"front end {net.get('front_end', '?')}, T {net.get('time_steps', '?')}",
         f"firing: {rates}",
@@ -132,9 +132,9 @@ def accuracy_energy_figure(
                 mode="markers",
                 name=f"{group}, thesis recipe" if thesis else group,
                 legendgroup=group,
-                marker=dict(color=colors[group], size=15 if thesis else 9,
-                            symbol="star" if thesis else "circle",
-                            line=dict(color=THESIS_COLOR if thesis else "white", width=2 if thesis else 1)),
+                marker={"color": colors[group], "size": 15 if thesis else 9,
+                        "symbol": "star" if thesis else "circle",
+                        "line": {"color": FRONT_COLOR if thesis else "white", "width": 1.5 if thesis else 1}},
                 hovertext=[_hover(t, c) for t, c in zip(members, costs)],  # type: ignore[arg-type]
                 hoverinfo="text",
             ))
@@ -144,7 +144,7 @@ def accuracy_energy_figure(
             x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in infeasible],  # type: ignore[union-attr]
             y=[t.values[0] for t in infeasible],
             mode="markers", name="over the energy budget",
-            marker=dict(color=INFEASIBLE_COLOR, size=9, symbol="x"),
+            marker={"color": INFEASIBLE_COLOR, "size": 9, "symbol": "x"},
             hovertext=[_hover(t, energy_of(t)) for t in infeasible],  # type: ignore[arg-type]
             hoverinfo="text",
         ))
@@ -153,17 +153,22 @@ def accuracy_energy_figure(
         fig.add_trace(go.Scatter(
             x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in front],  # type: ignore[union-attr]
             y=[t.values[0] for t in front],
-            mode="lines", line=dict(color=FRONT_COLOR, width=1.5, dash="dot", shape="hv"),
+            mode="lines", line={"color": FRONT_COLOR, "width": 1.5, "dash": "dot", "shape": "hv"},
             name=f"Pareto front ({len(front)} trial{'s' if len(front) != 1 else ''})",
             hoverinfo="skip",
         ))
     if budget_pj is not None:
-        fig.add_vline(x=budget_pj / PJ_PER_UJ, line=dict(color=THESIS_COLOR, dash="dash"),
-                      annotation_text="energy budget", annotation_position="top right")
+        # A trace, not add_vline: shapes on a log axis take log10 coordinates.
+        accuracies = [t.values[0] for t in measured]
+        fig.add_trace(go.Scatter(
+            x=[budget_pj / PJ_PER_UJ] * 2, y=[min(accuracies), max(accuracies)], mode="lines",
+            line={"color": THESIS_COLOR, "dash": "dash"}, name=f"energy budget ({budget_pj / PJ_PER_UJ:g} µJ)",
+            hoverinfo="skip",
+        ))
     return fig.update_layout(
         template=TEMPLATE,
         title="Accuracy against energy per image (45 nm estimate, MAC + AC)",
-        xaxis=dict(title="compute energy per image (µJ, log scale)", type="log"),
-        yaxis=dict(title="validation accuracy", tickformat=".1%"),
-        legend=dict(title="colour: " + ("front end" if color_by == "front_end" else "time steps")),
+        xaxis={"title": "compute energy per image (µJ, log scale)", "type": "log"},
+        yaxis={"title": "validation accuracy", "tickformat": ".1%"},
+        legend={"title": "colour: " + ("front end" if color_by == "front_end" else "time steps")},
     )

@@ -9,11 +9,24 @@ from conftest import head
 
 from models import NetworkConfig, build_network
 from search.data import TrainVal
-from search.energy import ENERGY_ATTR, OBJECTIVE_FIELD, EnergyCost, energy_sample, measure_energy
+from search.energy import (
+    ENERGY_ATTR,
+    OBJECTIVE_FIELD,
+    EnergyCost,
+    energy_sample,
+    measure_energy,
+)
 from search.energy_figures import accuracy_energy_figure, pareto_front
 from search.engine import train
 from search.figures import FigureUnavailable
-from search.silence import SILENT, SILENT_LAYER, SILENT_MIN_STEPS, is_silent, silent_reason, steps_taken
+from search.silence import (
+    SILENT,
+    SILENT_LAYER,
+    SILENT_MIN_STEPS,
+    is_silent,
+    silent_reason,
+    steps_taken,
+)
 from search.strategies import strategy_config
 
 N_IMAGES = 8
@@ -142,6 +155,7 @@ def test_accuracy_energy_figure_from_synthetic_trials() -> None:
     assert "relu front end, thesis recipe" in names
     assert "over the energy budget" in names
     assert "Pareto front (3 trials)" in names
+    assert "energy budget (35 µJ)" in names
     by_t = accuracy_energy_figure(trials, color_by="time_steps")
     assert {"T = 4", "T = 8"} <= {trace.name for trace in by_t.data}
 
