@@ -87,6 +87,11 @@ def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bo
     """The configurations to retrain: the best trial when nothing is asked, else top K, thesis and picks."""
     name = study.study_name
     all_trials = study.get_trials(deepcopy=False)
+    if len(study.directions) > 1 and (top is not None or not trials):
+        front = ", ".join(f"{t.number} ({100 * t.values[0]:.2f}%, {t.values[1] / 1e6:.1f} uJ)"
+                          for t in sorted(study.best_trials, key=lambda t: t.number))
+        raise UserError(f"study {name!r} has two objectives and no single best trial: pick one of its "
+                        f"Pareto front with --trial N: {front or 'none complete yet'}")
     complete = sorted((t for t in all_trials if t.state == COMPLETE and t.value is not None),
                       key=lambda t: t.value, reverse=True)  # type: ignore[arg-type, return-value]
     chosen: list[optuna.trial.FrozenTrial] = []

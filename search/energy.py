@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from spikingjelly.activation_based import functional, monitor, neuron
+from spikingjelly.activation_based import functional, monitor
 from spikingjelly.activation_based.op_counter import (
     SimpleEnergyConfig,
     SimpleEnergyCostConfig,
@@ -28,11 +28,11 @@ from spikingjelly.activation_based.op_counter import (
     is_binary_tensor,
 )
 
-from models import SpikingCNN
+from models import SPIKING_NEURONS, SpikingCNN
 from search.data import ImageSet, to_unit_float
+from search.trial_record import ENERGY_ATTR  # noqa: F401 (where the objective stores an EnergyCost)
 
 # The trial user attribute (and result.json key) that holds EnergyCost.to_dict().
-ENERGY_ATTR = "energy"
 # The EnergyCost field an objective minimises and --max-energy bounds (pJ per image).
 OBJECTIVE_FIELD = "compute_energy_pj_per_image"
 # Images of the fixed sample (the first of the validation part, or of the test set).
@@ -148,7 +148,7 @@ def measure_energy(
     devices = [device] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices), \
-                monitor.OutputMonitor(net, neuron.LIFNode, lambda s: s) as outputs:
+                monitor.OutputMonitor(net, SPIKING_NEURONS, lambda s: s) as outputs:
             torch.manual_seed(seed)
             for start in range(0, images.shape[0], COUNT_BATCH):
                 batch = images[start : start + COUNT_BATCH].to(device)

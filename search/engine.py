@@ -182,12 +182,15 @@ def train(
     device: torch.device,
     on_epoch: Callable[[EpochStats], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    inspect: Callable[[SpikingCNN], None] | None = None,
 ) -> TrainResult:
     """Train ``config`` on ``train_data``, evaluating on ``val_data`` (if any) after each epoch.
 
     A NaN, infinite or exploding training loss (see DIVERGED_LOSS) ends the run with
     status ``"diverged"``; nothing is raised.  Without validation data (the final retrain), reduce-on-plateau follows
-    the training loss.  ``progress`` is told the number of images of each batch.
+    the training loss.  ``progress`` is told the number of images of each batch;
+    ``inspect`` sees the network after each epoch, before ``on_epoch`` (the search measures
+    its energy there, so that a trial pruned in that epoch has its cost).
     """
     generator = seed_everything(config.seed)
     net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
@@ -229,6 +232,8 @@ def train(
         )
         result.history.append(stats)
         result.seconds = time.perf_counter() - start
+        if inspect is not None:
+            inspect(net)
         if on_epoch is not None:
             on_epoch(stats)
     result.seconds = time.perf_counter() - start

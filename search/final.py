@@ -101,6 +101,13 @@ def main(argv: list[str]) -> int:
     last = results[-1] if len(results) == 1 else None
     if last is not None:
         print(per_class_table(last))
+    for result in results:
+        energy = result.runs[0].energy
+        if energy:
+            print(f"trial {result.trial}, seed {result.runs[0].seed}: compute energy "
+                  f"{energy['compute_energy_pj_per_image'] / 1e6:.2f} uJ per test image "
+                  f"({energy['macs_per_image']:,.0f} MACs, {energy['synops_per_image']:,.0f} synaptic ops; "
+                  "docs/energy.md)")
     reduced = any(b.reduced for b in budgets)
     budget_text = budgets[0].describe() if len({b.epochs for b in budgets}) == 1 else \
         f"{len(train_set):,} training images, {args.seeds} seed(s), epochs per row" + \

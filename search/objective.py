@@ -13,12 +13,17 @@ import torch
 
 from models import parameter_count
 from search.data import TrainVal
+from search.energy import EnergyCost, energy_sample, measure_energy
 from search.engine import EpochStats, train
 from search.settings import StudySettings
+from search.silence import silent_reason, steps_taken
 from search.space import suggest_config
 from search.trial_record import (
-    CONFIG, DEVICE, HISTORY, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result,
+    CONFIG, DEVICE, ENERGY_ATTR, HISTORY, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result,
 )
+
+
+ENERGY_CONSTRAINT = "energy_pj_over_budget"  # the constraint of --max-energy: energy minus budget, <= 0 is feasible
 
 
 def versions() -> dict[str, str]:
@@ -30,11 +35,16 @@ def versions() -> dict[str, str]:
 
 
 class Objective:
-    """Train one trial's config; report validation accuracy each epoch; prune when told.
+    """Train one trial's config; report validation accuracy each epoch; prune when told; count its energy.
 
     The thesis's enqueued recipes (user attribute ``thesis_preset``) run to the end whatever
-    the pruner says, so that every comparison with them compares finished curves.  Returns the best validation accuracy over the trial's epochs (the epoch is recorded,
-    and the final retrain uses it).  A diverged run is pruned with its reason recorded.
+    the pruner says, so that every comparison with them compares finished curves.  Returns the
+    best validation accuracy over the trial's epochs (the epoch is recorded, and the final
+    retrain uses it), or with ``--objective accuracy,energy`` the pair (accuracy,
+    compute energy per image).  A diverged run, and one whose hidden layer stays silent
+    (search/silence.py), is pruned with its reason recorded.  Every trial records its
+    energy (search/energy.py) on a fixed sample of validation images; a constrained study
+    (``--max-energy``) records it each epoch and sets the trial's constraint from it.
     """
 
     def __init__(self, settings: StudySettings, data: TrainVal, device: torch.device,
@@ -43,10 +53,12 @@ class Objective:
         self.data = data
         self.device = device
         self.on_epoch = on_epoch  # (trial number, stats): progress display
+        self.energy_images = energy_sample(data.val).to(device)  # the fixed sample every trial is counted on
 
-    def __call__(self, trial: optuna.Trial) -> float:
-        base_seed = self.settings.seed or 0
-        config = suggest_config(trial, self.settings.space, seed=base_seed + trial.number)
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        settings = self.settings
+        base_seed = settings.seed or 0
+        config = suggest_config(trial, settings.space, seed=base_seed + trial.number)
         trial.set_user_attr(CONFIG, config.to_dict())
         trial.set_user_attr(DEVICE, str(self.device))
         trial.set_user_attr(VERSIONS, versions())
@@ -55,9 +67,23 @@ class Objective:
         start = time.perf_counter()
         # The thesis's recipes are the yardstick: they report like every trial but are never pruned.
         reference = THESIS_PRESET in trial.user_attrs
+        cost: list[EnergyCost] = []  # the latest measurement
 
         def record(status: str) -> None:
             record_result(trial, status, history, time.perf_counter() - start)
+            if cost:
+                trial.set_user_attr(ENERGY_ATTR, cost[-1].to_dict())
+                if settings.max_energy_pj is not None:
+                    # Feasible when <= 0; the sampler prefers feasible trials, best_trial picks among them.
+                    trial.set_constraint(ENERGY_CONSTRAINT, cost[-1].energy_pj_per_image - settings.max_energy_pj)
+
+        def measure(net: torch.nn.Module) -> None:
+            cost[:] = [measure_energy(net, self.energy_images)]  # type: ignore[arg-type]
+
+        def stop(status: str, reason: str) -> None:
+            record(status)
+            trial.set_user_attr(REASON, reason)
+            raise optuna.TrialPruned(reason)
 
         def on_epoch(stats: EpochStats) -> None:
             entry = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in stats.to_dict().items()}
@@ -65,13 +91,20 @@ class Objective:
             trial.set_user_attr(HISTORY, history)
             if self.on_epoch is not None:
                 self.on_epoch(trial.number, stats)
+            silent = silent_reason(stats.firing_rates,
+                                   steps_taken(stats.epoch, len(self.data.train), config.batch_size))
+            if silent is not None:
+                stop("silent", silent)
+            if settings.multi_objective:
+                return  # Optuna has no pruning for several objectives; only silence and divergence stop a trial
             trial.report(stats.val_acc, stats.epoch)  # type: ignore[arg-type]
             if not reference and trial.should_prune():
                 record("pruned")
                 raise optuna.TrialPruned(f"pruned after epoch {stats.epoch}")
 
         try:
-            result = train(config, self.data.train, self.data.val, self.device, on_epoch=on_epoch)
+            result = train(config, self.data.train, self.data.val, self.device, on_epoch=on_epoch,
+                           inspect=measure if settings.measures_energy_each_epoch else None)
         except KeyboardInterrupt:
             # Optuna marks this trial FAIL; queue its parameters so that a resumed run retries them.
             record("interrupted")
@@ -79,9 +112,12 @@ class Objective:
             trial.study.enqueue_trial(trial.params, user_attrs={**attrs, RETRY_OF: trial.number})
             raise
         if result.status == "diverged":
-            record("diverged")
-            trial.set_user_attr(REASON, result.reason)
-            raise optuna.TrialPruned(result.reason)
+            stop("diverged", result.reason)
+        if not cost and result.model is not None:
+            measure(result.model)
         record("completed")
         best = result.best_val_acc
-        return best if best is not None and math.isfinite(best) else 0.0
+        accuracy = best if best is not None and math.isfinite(best) else 0.0
+        if settings.multi_objective:
+            return accuracy, cost[-1].energy_pj_per_image
+        return accuracy

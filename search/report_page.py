@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 
 from search import figures
+from search.energy_figures import accuracy_energy_figure
 from search.cli import percent
 from search.report_html import Section, facts_table, grid_table, render_page
 from search.retrain_result import RetrainResult
@@ -99,6 +100,11 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
         ]
     best_html = "<p>No complete trial yet: no best configuration.</p>"
     complete = study.get_trials(deepcopy=False, states=(figures.COMPLETE,))
+    if len(study.directions) > 1:
+        front = sorted(study.best_trials, key=lambda t: t.number)
+        rows.append(("Pareto front", ", ".join(f"#{t.number} ({percent(t.values[0])}, {t.values[1] / 1e6:.1f} uJ)"
+                                               for t in front) or "none yet"))
+        complete = []
     if complete:
         best = study.best_trial
         record = TrialRecord.of(best)
@@ -133,6 +139,8 @@ def _section(anchor: str, title: str, explanation: str, build: Any, *args: Any, 
         section.figures.append((f"fig-{anchor}", build(*args)))
     except figures.FigureUnavailable as reason:
         section.unavailable = f"Not available: {reason}"
+    except (ValueError, RuntimeError) as reason:  # Optuna's single-objective plots on a two-objective study
+        section.unavailable = f"Not available for this study: {reason}"
     return section
 
 
@@ -166,6 +174,11 @@ def search_sections(study: optuna.Study) -> list[Section]:
                  wide=True),
         _section("timeline", "Timeline", "When each trial ran and how it ended (complete, pruned, failed, running).",
                  figures.timeline, study),
+        _section("accuracy-energy", "Accuracy against energy",
+                 "Validation accuracy against the estimated compute energy per image (SpikingJelly's counters, "
+                 "45 nm costs; docs/energy.md) of every trial that recorded it, log scale. Stars: the thesis's "
+                 "recipes; the line: the Pareto front; grey crosses: over the energy budget.",
+                 lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None)),
     ]
 
 

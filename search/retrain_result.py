@@ -61,6 +61,7 @@ class RetrainRun:
     train_seconds: float
     test_seconds: float
     history: list[dict[str, Any]] = field(default_factory=list)
+    energy: dict[str, Any] | None = None  # EnergyCost.to_dict() on the first test images (search/energy.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ again, once, by another worker (docs/distributed.md).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import signal
@@ -30,9 +31,23 @@ from search.cli import add_runtime_flags, add_storage_flags, make_parser, positi
 from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.errors import command
 from search.paths import BEST_STUDY, DEFAULT_STORAGE
-from search.settings import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS, SPACES, StudyRequest
+from search.settings import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS, SPACES, StudyRequest, parse_objective
 
 VALIDATION_IMAGES = 10_000
+
+
+def _objective(text: str) -> str:
+    try:
+        return parse_objective(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _energy_budget(text: str) -> float:
+    value = positive_float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number of picojoules, got {text!r}")
+    return value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -51,6 +66,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help="'full' also searches front end, encoding, readout, threshold (default 'default')")
     group.add_argument("--no-thesis", dest="thesis", action="store_false", default=None,
                        help="do not queue the thesis's seven recipes as the first trials")
+    group.add_argument("--objective", type=_objective, default=None, metavar="accuracy[,energy]",
+                       help="'accuracy' (default), or 'accuracy,energy': a two-objective (Pareto) search that "
+                            "also minimises the compute energy per image; Optuna prunes no such trial")
+    group.add_argument("--max-energy", type=_energy_budget, default=None, metavar="PJ",
+                       help="an energy budget: compute energy per image in picojoules (docs/energy.md); "
+                            "the best trial is the best within it, and pruning stays on")
     group.add_argument("--val-size", type=positive_int, default=None,
                        help=f"validate on a stratified subset of this many images (default all "
                             f"{VALIDATION_IMAGES:,}; smaller for quick tests)")
@@ -88,7 +109,7 @@ def request_from(args: argparse.Namespace) -> StudyRequest:
         strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     return StudyRequest(epochs=args.epochs, train_size=args.train_size, strategies=strategies, space=args.space,
                         val_size=args.val_size, thesis=args.thesis, pruner=args.pruner, sampler=args.sampler,
-                        seed=args.seed)
+                        seed=args.seed, objective=args.objective, max_energy_pj=args.max_energy)
 
 
 def final_command(study: str, storage: str) -> str:
@@ -178,6 +199,12 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
           f"{done} of {args.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
           f"images; {settings.space.epochs} epochs per trial; pruner {settings.pruner}, sampler {settings.sampler}; "
           f"device {device}" + (f", {args.threads} threads" if args.threads else ""))
+    if settings.multi_objective:
+        print(f"{prefix}two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "
+              "such a study; only a silent hidden layer or a diverged loss stops one early")
+    elif settings.max_energy_pj is not None:
+        print(f"{prefix}energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "
+              "are infeasible; the sampler prefers feasible ones and the best trial is the best feasible one")
     from search.objective import Objective
     from search.progress import SearchProgress
 

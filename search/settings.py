@@ -19,6 +19,11 @@ SPACES = ("default", "full")
 DEFAULT_PRUNER = "hyperband"
 DEFAULT_SAMPLER = "tpe"
 OBJECTIVE_NAME = "validation accuracy"
+ENERGY_NAME = "compute energy per image (pJ)"
+# What a study optimises: validation accuracy alone, or accuracy and energy (a Pareto search).
+ACCURACY = "accuracy"
+ACCURACY_ENERGY = "accuracy,energy"
+OBJECTIVE_PARTS = ("accuracy", "energy")
 SETTINGS_ATTR = "settings"  # study user attribute: StudySettings.to_dict()
 DATA_ATTR = "data"  # study user attribute: TrainVal.describe()
 
@@ -54,6 +59,17 @@ class StudySettings:
     seed: int | None = None
     thesis: bool = True
     val_size: int | None = None  # validation images (None: the whole 10,000)
+    objective: str = ACCURACY  # or ACCURACY_ENERGY: maximise accuracy, minimise energy per image
+    max_energy_pj: float | None = None  # energy budget per image: a constrained single-objective study
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.objective == ACCURACY_ENERGY
+
+    @property
+    def measures_energy_each_epoch(self) -> bool:
+        """A constrained study records the cost of a trial pruned mid-way, so the sampler sees it."""
+        return self.max_energy_pj is not None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -80,6 +96,8 @@ class StudyRequest:
     pruner: str | None = None
     sampler: str | None = None
     seed: int | None = None
+    objective: str | None = None
+    max_energy_pj: float | None = None
 
     def new_settings(self) -> StudySettings:
         """The settings of a study created from this request (defaults where nothing was given)."""
@@ -88,9 +106,17 @@ class StudyRequest:
                                   epochs=self.epochs or DEFAULT_EPOCHS)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        objective = self.objective or ACCURACY
+        if objective == ACCURACY_ENERGY and (self.sampler or DEFAULT_SAMPLER) == "cmaes":
+            raise UsageError("--sampler cmaes has no multi-objective mode; use tpe (the default) or random "
+                             "with --objective accuracy,energy")
+        if objective == ACCURACY_ENERGY and self.max_energy_pj is not None:
+            raise UsageError("--max-energy bounds a single-objective study; with --objective accuracy,energy "
+                             "the energy is an objective already (drop one of the two)")
         return StudySettings(space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
                              sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
-                             thesis=True if self.thesis is None else self.thesis, val_size=self.val_size)
+                             thesis=True if self.thesis is None else self.thesis, val_size=self.val_size,
+                             objective=objective, max_energy_pj=self.max_energy_pj)
 
     def resolve(self, study_name: str, stored: StudySettings) -> StudySettings:
         """The stored settings with this request's runtime choices; a conflicting study-defining choice is an error."""
@@ -101,6 +127,8 @@ class StudyRequest:
             "--strategies": (self.strategies, stored.space.strategies, ",".join(stored.space.strategies)),
             "--space": (self.space, stored.space.space, stored.space.space),
             "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
+            "--objective": (self.objective, stored.objective, stored.objective),
+            "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
         }
         conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
                      if asked is not None and asked != have]
@@ -113,4 +141,19 @@ class StudyRequest:
             space=stored.space, train_size=stored.train_size, thesis=stored.thesis,
             pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
             seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
+            objective=stored.objective, max_energy_pj=stored.max_energy_pj,
         )
+
+
+def parse_objective(text: str) -> str:
+    """``accuracy`` or ``accuracy,energy`` (in either order); a ValueError naming what is wrong."""
+    parts = [p.strip() for p in text.split(",")]
+    for part in parts:
+        if part not in OBJECTIVE_PARTS:
+            raise ValueError(f"unknown objective {part!r}; valid: accuracy, or accuracy,energy")
+    for part in set(parts):
+        if parts.count(part) > 1:
+            raise ValueError(f"objective {part!r} is given twice")
+    if "accuracy" not in parts:
+        raise ValueError("the objective must include accuracy: accuracy, or accuracy,energy")
+    return ACCURACY_ENERGY if "energy" in parts else ACCURACY

@@ -17,7 +17,7 @@ from search.errors import UsageError, UserError
 from search.notes import write_study_note
 from search.paths import BEST_STUDY
 from search.settings import (
-    DATA_ATTR, OBJECTIVE_NAME, PRUNERS, SAMPLERS, SETTINGS_ATTR, StudyRequest, StudySettings,
+    DATA_ATTR, ENERGY_NAME, OBJECTIVE_NAME, PRUNERS, SAMPLERS, SETTINGS_ATTR, StudyRequest, StudySettings,
 )
 from search.space import thesis_trials
 from search.storage import check_can_create, is_new_sqlite_file, load_study, mask_url, open_storage, study_names
@@ -68,11 +68,11 @@ def create_study(storage: optuna.storages.BaseStorage, name: str, settings: Stud
                  data: TrainVal) -> optuna.Study:
     """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
     study = optuna.create_study(
-        storage=storage, study_name=name, direction="maximize",
+        storage=storage, study_name=name, directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
         sampler=make_sampler(settings.sampler, settings.seed),
         pruner=make_pruner(settings.pruner, settings.space.epochs),
     )
-    study.set_metric_names([OBJECTIVE_NAME])
+    study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
     study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
     study.set_user_attr(DATA_ATTR, data.describe())
     if settings.thesis:

@@ -29,6 +29,7 @@ VERSIONS = "versions"
 THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
 WORKER = "worker"  # {"host", "pid", "index"}
+ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/energy.py)
 PARAMETERS = "parameters"  # trainable parameters of the trial's network
 
 
