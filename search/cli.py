@@ -10,6 +10,7 @@ from typing import NoReturn
 import optuna
 
 from search.device import DEVICE_CHOICES
+from search.kernels import NEURON_BACKENDS
 
 
 def positive_int(text: str) -> int:
@@ -33,9 +34,13 @@ def positive_float(text: str) -> float:
 
 
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
-    """--device, --data-dir, --download, --debug: how and where, not what, to train."""
+    """--device, --neuron-backend, --data-dir, --download, --debug: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
+    # Checked against the device by search.kernels.apply_neuron_backend (a one-line error, exit 2).
+    group.add_argument("--neuron-backend", default="auto", metavar="{" + ",".join(NEURON_BACKENDS) + "}",
+                       help="SpikingJelly's kernel for the LIF neurons (default auto: native CUDA, "
+                            "else Triton, else torch on a GPU; torch on the CPU)")
     group.add_argument("--data-dir", default=None,
                        help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)")
     group.add_argument("--download", action="store_true",

@@ -39,6 +39,7 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
+    compile: bool = False  # torch.compile the network for training (see docs/performance.md)
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:

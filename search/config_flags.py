@@ -27,6 +27,7 @@ HELP = {
     "strategy": "training recipe (see docs/strategies.md)",
     "time_steps": "time steps T the input is presented for",
     "amp": "bfloat16 mixed precision (CUDA only)",
+    "compile": "torch.compile the network for training (same numbers; speed see docs/performance.md)",
     "seed": "seed of weights, shuffling, dropout and Poisson spikes",
 }
 ALIASES = {"time_steps": ["-T"]}

@@ -19,6 +19,7 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from models import SpikingCNN, build_network
+from search.compilation import compile_network
 from search.config import TrainConfig
 from search.data import ImageSet, batches
 from search.strategies import build_optimizer, build_scheduler
@@ -136,15 +137,20 @@ def _train_epoch(
     scheduler: object,
     generator: torch.Generator,
     progress: Callable[[int], None] | None,
+    model: nn.Module | None = None,
 ) -> tuple[float, float, int]:
-    """One pass over ``data``; returns (mean loss, accuracy, images seen); the loss is NaN if it diverged."""
+    """One pass over ``data``; returns (mean loss, accuracy, images seen); the loss is NaN if it diverged.
+
+    ``model`` runs the forward pass (``net`` compiled, see search.compilation); ``net`` itself by default.
+    """
+    model = net if model is None else model
     net.train()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, (images, labels) in enumerate(batches(data, config.batch_size, generator)):
         with _autocast(config, device):
-            logits = net(images)
+            logits = model(images)
         loss = F.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -179,6 +185,7 @@ def train(
     """
     generator = seed_everything(config.seed)
     net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
+    model = compile_network(net, device) if config.compile else net
     optimizer = build_optimizer(config, net.parameters())
     steps_per_epoch = max(1, len(train_data) // config.batch_size + (len(train_data) % config.batch_size > 1))
     scheduler = build_scheduler(config, optimizer, steps_per_epoch)
@@ -188,7 +195,7 @@ def train(
         lr = _current_lr(optimizer)
         epoch_start = time.perf_counter()
         train_loss, train_acc, seen = _train_epoch(
-            net, train_data, config, device, optimizer, scheduler, generator, progress
+            net, train_data, config, device, optimizer, scheduler, generator, progress, model
         )
         if device.type == "cuda":
             torch.cuda.synchronize(device)

@@ -1,0 +1,62 @@
+"""``TrainConfig.compile``: torch.compile of the network for training, or eager when it cannot run.
+
+Compiling changes speed, not numbers (tests/test_compile.py), so where torch.compile
+cannot work (no C++ compiler for Inductor on the CPU, no Triton on a GPU) training
+falls back to eager execution with one warning line on stderr instead of refusing:
+a study or a final retrain then gives the same results, only slower.
+
+Recompiles: the compiled graph depends on T (a Python constant of the network) and,
+unless marked dynamic, on the batch size.  The batch dimension is compiled as dynamic
+from the start (``dynamic=None`` with ``mark_dynamic`` would still specialise the first
+call; ``dynamic=True`` does not), so the last, smaller batch of an epoch and a trial
+with another batch size reuse the graph; a new T compiles once more.  Evaluation stays
+eager: it runs once per epoch under ``no_grad`` with monitors attached, and compiling
+it would add a graph per mode for little gain.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+
+import torch
+from torch import nn
+
+from search.kernels import triton_available
+
+# Each distinct T in a process compiles once; keep dynamo from giving up (and silently
+# running eager) in a long study that visits many values of T.
+RECOMPILE_LIMIT = 64
+
+
+@functools.cache
+def compile_unavailable(device_type: str) -> str | None:
+    """Why torch.compile cannot run on this device type here, or None when it can."""
+    if device_type == "cuda":
+        return None if triton_available() else "Triton is not installed (torch.compile needs it on a GPU)"
+    from torch._inductor import config as inductor_config
+
+    compiler = inductor_config.cpp.cxx[-1] or "g++"
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler ({compiler}) found on PATH (torch.compile needs one on the CPU)"
+    return None
+
+
+@functools.cache
+def _warn_once(reason: str) -> None:
+    print(f"warning: --compile ignored, training runs eager: {reason}", file=sys.stderr)
+
+
+def compile_network(net: nn.Module, device: torch.device) -> nn.Module:
+    """``torch.compile(net)`` for training, or ``net`` itself (with one warning) where that cannot run.
+
+    The returned module shares ``net``'s parameters and buffers; keep using ``net`` for
+    evaluation, saving and ``functional.reset_net``.
+    """
+    reason = compile_unavailable(device.type)
+    if reason is not None:
+        _warn_once(reason)
+        return net
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    return torch.compile(net, dynamic=True)
