@@ -6,27 +6,53 @@ GFLOP/s, and this machine's fp32 matrix-multiply GFLOP/s measured in the same
 run, so the ratio to what the hardware does is visible.
 
     python -m search.bench                      # default network: relu front end, T = 4, batch 128
+    python -m search.bench --naive              # also the naive pipeline, in the same run, and the ratio
     python -m search.bench --no-broadcast       # the same network repeating its input T times
+    python -m search.bench --compile            # torch.compile the network (compile time shown apart)
+    python -m search.bench --front-end lif --profile   # torch.profiler's top operators of a training step
+    python -m search.bench --sweep              # one table: batch size x T, batch norm, LIF front end
+
+The naive pipeline is the way SpikingJelly's tutorials feed the network: a
+torchvision-style dataset that converts each image on its own (PIL, ToTensor)
+through a DataLoader, the image repeated T times in front of every layer, NCHW.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from spikingjelly.activation_based import functional
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
+from torchvision.transforms import ToTensor
 
 from models import SpikingCNN, build_network
 from search.cli import Parser, add_runtime_flags, format_table, positive_int
+from search.compilation import compile_network
 from search.config import TrainConfig
 from search.config_flags import add_config_flags, config_from_flags
 from search.data import ImageSet, batches, load_train_val
 from search.device import resolve_device
 from search.errors import command
+from search.kernels import apply_neuron_backend, neuron_backend_in_use
 from search.strategies import build_optimizer
+
+# Settings that change what a run learns, not what a step costs: no flags here.
+NOT_SPEED = {"epochs", "lr", "momentum", "weight_decay", "schedule", "min_lr", "step_size", "gamma",
+             "restart_period", "restart_mult", "plateau_patience", "plateau_factor", "seed"}
+SWEEP_BATCHES = (32, 64, 128, 256)
+SWEEP_TIME_STEPS = (1, 4, 8)
+WARMUP_STEPS = 5
+PROFILE_ROWS = 15
+
+Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
 
 
 def _sync(device: torch.device) -> None:
@@ -48,8 +74,7 @@ def matmul_gflops(device: torch.device, n: int = 2048, seconds: float = 2.0) -> 
     return 2 * n**3 * runs / (time.perf_counter() - start) / 1e9
 
 
-def train_step_flops(net: SpikingCNN, config: TrainConfig, images: torch.Tensor, labels: torch.Tensor,
-                     broadcast: bool) -> float:
+def train_step_flops(net: SpikingCNN, images: torch.Tensor, labels: torch.Tensor, broadcast: bool) -> float:
     """Counted FLOPs of one forward and backward pass, per image."""
     with FlopCounterMode(display=False) as counter:
         loss = F.cross_entropy(net(images, broadcast=broadcast), labels)
@@ -59,37 +84,75 @@ def train_step_flops(net: SpikingCNN, config: TrainConfig, images: torch.Tensor,
     return counter.get_total_flops() / len(labels)
 
 
-def time_training(net: SpikingCNN, config: TrainConfig, data: ImageSet, device: torch.device,
-                  steps: int, broadcast: bool) -> float:
-    """Training images per second over ``steps`` batches after a warm-up."""
-    optimizer = build_optimizer(config, net.parameters())
+def _endless(make: callable) -> Batches:  # type: ignore[valid-type]
+    while True:
+        yield from make()
+
+
+class _PerImageDataset(Dataset):
+    """What torchvision's FashionMNIST does per item: a PIL image, then ToTensor (no normalisation:
+    the network normalises its input itself)."""
+
+    def __init__(self, data: ImageSet) -> None:
+        self.images, self.labels = data.images.cpu(), data.labels.cpu()
+        self.transform = ToTensor()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        image = Image.fromarray(np.asarray(self.images[i]), mode="L")
+        return self.transform(image), int(self.labels[i])
+
+
+def naive_batches(data: ImageSet, batch_size: int, device: torch.device) -> Batches:
+    loader = DataLoader(_PerImageDataset(data), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(0))
+    for images, labels in _endless(lambda: loader):
+        yield images.to(device), labels.to(device)
+
+
+def fast_batches(data: ImageSet, batch_size: int) -> Batches:
     generator = torch.Generator().manual_seed(0)
+    return _endless(lambda: batches(data, batch_size, generator))
+
+
+def time_training(net: SpikingCNN, model: nn.Module, config: TrainConfig, source: Batches,
+                  device: torch.device, steps: int, broadcast: bool = True,
+                  profiler: torch.profiler.profile | None = None) -> tuple[float, float]:
+    """(training images per second over ``steps`` batches, seconds of the warm-up steps).
+
+    ``model`` runs the forward pass (``net`` or ``net`` compiled); the warm-up includes any compiling.
+    """
+    optimizer = build_optimizer(config, net.parameters())
     net.train()
 
     def run(n: int) -> int:
         seen = 0
-        while seen < n * config.batch_size:
-            for images, labels in batches(data, config.batch_size, generator):
-                loss = F.cross_entropy(net(images, broadcast=broadcast), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                functional.reset_net(net)
-                seen += len(labels)
-                if seen >= n * config.batch_size:
-                    break
+        for _ in range(n):
+            images, labels = next(source)
+            loss = F.cross_entropy(model(images, broadcast=broadcast), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            functional.reset_net(net)
+            seen += len(labels)
+            if profiler is not None:
+                profiler.step()
         return seen
 
-    run(5)
+    start = time.perf_counter()
+    run(min(WARMUP_STEPS, steps))
     _sync(device)
+    warmup = time.perf_counter() - start
     start = time.perf_counter()
     seen = run(steps)
     _sync(device)
-    return seen / (time.perf_counter() - start)
+    return seen / (time.perf_counter() - start), warmup
 
 
 @torch.no_grad()
-def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broadcast: bool) -> float:
+def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broadcast: bool = True) -> float:
     net.eval()
 
     def run() -> int:
@@ -108,15 +171,121 @@ def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broad
     return seen / (time.perf_counter() - start)
 
 
+def _network(config: TrainConfig, device: torch.device, channels_last: bool = True) -> SpikingCNN:
+    torch.manual_seed(config.seed)
+    net = build_network(config.network).to(device)
+    return net.to(memory_format=torch.channels_last) if channels_last else net
+
+
+def _model(net: SpikingCNN, config: TrainConfig, device: torch.device) -> nn.Module:
+    return compile_network(net, device) if config.compile else net
+
+
+def describe(config: TrainConfig, device: torch.device, neuron_backend: str, broadcast: bool) -> str:
+    input_path = "broadcast" if broadcast and config.network.static_front else "repeated over T"
+    return (f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+            f"LIF kernel {neuron_backend_in_use(device, config.compile)} (--neuron-backend {neuron_backend}); "
+            f"front end {config.network.front_end}, encoding {config.network.encoding}, "
+            f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}, "
+            f"batch norm {'on' if config.network.batch_norm else 'off'}, "
+            f"compile {'on' if config.compile else 'off'}; input {input_path}")
+
+
+def bench_one(args: argparse.Namespace, config: TrainConfig, data, device: torch.device) -> None:
+    net = _network(config, device)
+    model = _model(net, config, device)
+    images, labels = next(batches(data.train, config.batch_size, torch.Generator().manual_seed(0)))
+    flops = train_step_flops(net, images, labels, args.broadcast)
+    train_ips, warmup = time_training(net, model, config, fast_batches(data.train, config.batch_size),
+                                      device, args.steps, args.broadcast)
+    eval_ips = time_evaluation(net, data.val, device, args.broadcast)
+    rows = [["training images/s", f"{train_ips:,.0f}"],
+            [f"warm-up ({min(WARMUP_STEPS, args.steps)} steps{', with compiling' if config.compile else ''}) s", f"{warmup:.1f}"],
+            ["evaluation images/s", f"{eval_ips:,.0f}"]]
+    if config.network.batch_norm:
+        net.fold_batch_norm(False)
+        rows.append(["evaluation images/s, batch norm not folded", f"{time_evaluation(net, data.val, device):,.0f}"])
+        net.fold_batch_norm(True)
+    if args.naive:
+        naive_net = _network(config, device, channels_last=False)
+        naive_ips, _ = time_training(naive_net, naive_net, config,
+                                     naive_batches(data.train, config.batch_size, device),
+                                     device, max(args.steps // 3, 5), broadcast=False)
+        rows += [["naive pipeline training images/s", f"{naive_ips:,.0f}"],
+                 ["speed-up over the naive pipeline", f"{train_ips / naive_ips:.2f}x"]]
+    peak = matmul_gflops(device)
+    achieved = flops * train_ips / 1e9
+    rows += [["MFLOP per training image", f"{flops / 1e6:.1f}"],
+             ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
+             ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
+             ["achieved / matmul", f"{achieved / peak:.0%}"]]
+    print(describe(config, device, args.neuron_backend, args.broadcast))
+    print(format_table(["measure", "value"], rows))
+
+
+def bench_profile(args: argparse.Namespace, config: TrainConfig, data, device: torch.device) -> None:
+    """torch.profiler over ``--steps`` training steps after the warm-up; the top operators by self time."""
+    net = _network(config, device)
+    model = _model(net, config, device)
+    source = fast_batches(data.train, config.batch_size)
+    time_training(net, model, config, source, device, 1, args.broadcast)  # warm-up (and compiling)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as profiler:
+        train_ips, _ = time_training(net, model, config, source, device, args.steps, args.broadcast)
+    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(describe(config, device, args.neuron_backend, args.broadcast))
+    print(f"{args.steps + WARMUP_STEPS} profiled training steps; {train_ips:,.0f} images/s under the profiler")
+    print(profiler.key_averages().table(sort_by=sort, row_limit=PROFILE_ROWS))
+
+
+def sweep_configs(config: TrainConfig) -> list[tuple[str, TrainConfig]]:
+    """The sweep's cells: batch x T for ``config``'s network, then batch norm and the LIF front end."""
+    cells = [("as given", config.replace(batch_size=b, time_steps=t))
+             for t in SWEEP_TIME_STEPS for b in SWEEP_BATCHES]
+    for label, changes in (("batch norm", {"batch_norm": True}), ("LIF front end", {"front_end": "lif"}),
+                           ("LIF front end + batch norm", {"front_end": "lif", "batch_norm": True})):
+        for t in (1, 4):
+            cells.append((label, config.replace(batch_size=128, time_steps=t, **changes)))
+    return cells
+
+
+def bench_sweep(args: argparse.Namespace, config: TrainConfig, data, device: torch.device) -> None:
+    rows = []
+    for label, cell in sweep_configs(config):
+        net = _network(cell, device)
+        ips, _ = time_training(net, _model(net, cell, device), cell, fast_batches(data.train, cell.batch_size),
+                               device, args.steps, args.broadcast)
+        rows.append([label, cell.network.front_end, "on" if cell.network.batch_norm else "off",
+                     cell.batch_size, cell.network.time_steps, f"{ips:,.0f}",
+                     f"{1000 * cell.batch_size / ips:.1f}"])
+    print(describe(config, device, args.neuron_backend, args.broadcast).split(";")[0]
+          + f"; {args.steps} timed steps per cell after {WARMUP_STEPS} warm-up steps")
+    print(format_table(["network", "front end", "batch norm", "batch", "T", "training images/s", "ms per step"],
+                       rows))
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = Parser(prog="python -m search.bench", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=positive_int, default=60, help="timed training batches (default 60)")
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="timed training batches (default 60; 20 per cell with --sweep, 10 with --profile)")
     parser.add_argument("--no-broadcast", dest="broadcast", action="store_false",
                         help="repeat a static input T times instead of broadcasting the front layers")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--naive", action="store_true",
+                      help="also time the naive pipeline (per-image loading, input repeated T times, NCHW)")
+    mode.add_argument("--sweep", action="store_true", help="one table of training images/s across the space")
+    mode.add_argument("--profile", action="store_true", help="torch.profiler's top operators of a training step")
     add_runtime_flags(parser)
-    add_config_flags(parser)
-    return parser.parse_args(argv)
+    add_config_flags(parser, skip=NOT_SPEED)
+    args = parser.parse_args(argv)
+    if args.strategy is None:  # a speed test: every switch free, TrainConfig's defaults
+        args.strategy = "combined"
+    if args.steps is None:
+        args.steps = 20 if args.sweep else 10 if args.profile else 60
+    return args
 
 
 @command
@@ -124,30 +293,14 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     config = config_from_flags(args)
     device = resolve_device(args.device)
+    apply_neuron_backend(args.neuron_backend, device)
     data = load_train_val(args.data_dir, download=args.download, train_size=10_000, val_size=5_000).to(device)
-    torch.manual_seed(config.seed)
-    net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
-    images, labels = next(batches(data.train, config.batch_size, torch.Generator().manual_seed(0)))
-    flops = train_step_flops(net, config, images, labels, args.broadcast)
-    train_ips = time_training(net, config, data.train, device, args.steps, args.broadcast)
-    eval_ips = time_evaluation(net, data.val, device, args.broadcast)
-    peak = matmul_gflops(device)
-    achieved = flops * train_ips / 1e9
-    broadcast = "broadcast" if args.broadcast and config.network.static_front else "repeated over T"
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
-          f"front end {config.network.front_end}, encoding {config.network.encoding}, "
-          f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}; input {broadcast}")
-    print(format_table(
-        ["measure", "value"],
-        [
-            ["training images/s", f"{train_ips:,.0f}"],
-            ["evaluation images/s", f"{eval_ips:,.0f}"],
-            ["MFLOP per training image", f"{flops / 1e6:.1f}"],
-            ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
-            ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
-            ["achieved / matmul", f"{achieved / peak:.0%}"],
-        ],
-    ))
+    if args.sweep:
+        bench_sweep(args, config, data, device)
+    elif args.profile:
+        bench_profile(args, config, data, device)
+    else:
+        bench_one(args, config, data, device)
     return 0
 
 
