@@ -76,6 +76,8 @@ for backend in auto cuda triton torch; do
             label="$DEVICE $backend $amp $compile"
             if [ "$DEVICE" = cpu ] && { [ "$backend" = cuda ] || [ "$backend" = triton ] || [ "$amp" = --amp ]; }; then
                 row "bench $label" "-" "-" "$NO_GPU"
+            elif [ "$DEVICE" = cpu ] && [ "$backend" = torch ]; then
+                row "bench $label" "-" "-" "same kernel as auto on the CPU (SpikingJelly's torch reference)"
             elif [ "$DEVICE" = cpu ] && [ "$compile" = --compile ]; then
                 row "bench $label" "-" "-" "skipped on the CPU: compiling takes minutes (search.bench --compile)"
             else
