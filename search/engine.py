@@ -149,8 +149,10 @@ def _train_epoch(
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, (images, labels) in enumerate(batches(data, config.batch_size, generator)):
+        # A compiled model is compiled for full batches; the smaller last one runs eager (same numbers).
+        forward = model if len(labels) == config.batch_size else net
         with _autocast(config, device):
-            logits = model(images)
+            logits = forward(images)
         loss = F.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
