@@ -237,7 +237,9 @@ def bench_profile(args: argparse.Namespace, config: TrainConfig, data, device: t
         train_ips, _ = time_training(net, model, config, source, device, args.steps, args.broadcast)
     sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(describe(config, device, args.neuron_backend, args.broadcast))
-    print(f"{args.steps + WARMUP_STEPS} profiled training steps; {train_ips:,.0f} images/s under the profiler")
+    warmup = min(WARMUP_STEPS, args.steps)
+    print(f"{args.steps + warmup} profiled training steps (the first {warmup} as warm-up); "
+          f"{train_ips:,.0f} images/s under the profiler")
     print(profiler.key_averages().table(sort_by=sort, row_limit=PROFILE_ROWS))
 
 
