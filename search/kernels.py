@@ -78,6 +78,13 @@ def apply_neuron_backend(choice: str, device: torch.device) -> None:
             )
         # The selector's requested value is read at each (lazy, per-GPU) selection.
         selection._requested = choice
+    if device.type == "cuda":
+        # Let SpikingJelly choose now, so a kernel that cannot run on this GPU is one line, not a traceback
+        # in the middle of the first trial.
+        try:
+            neuron_backend_in_use(device)
+        except RuntimeError as error:
+            raise UsageError(f"--neuron-backend {choice} cannot run on {device}: {error}") from None
 
 
 def neuron_backend_in_use(device: torch.device, compiled: bool = False) -> str:

@@ -41,6 +41,20 @@ def test_triton_without_triton_installed(monkeypatch: pytest.MonkeyPatch) -> Non
     assert kernels.check_neuron_backend("cuda", GPU) == "cuda"  # the GPU checks pass for a GPU device
 
 
+def test_kernel_that_cannot_run_on_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SpikingJelly's own refusal (e.g. native kernels not built for this GPU) becomes one line."""
+    def refuse(device: torch.device, compiled: bool = False) -> str:
+        raise RuntimeError("No available sj_lif CUDA implementation. cuda: no kernel image for sm_90")
+
+    monkeypatch.setattr(kernels, "neuron_backend_in_use", refuse)
+    for variable in kernels.NEURON_FAMILIES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delitem(sys.modules, "spikingjelly._ops.lif", raising=False)
+    monkeypatch.delitem(sys.modules, "spikingjelly._ops.plif", raising=False)
+    with pytest.raises(UsageError, match="--neuron-backend cuda cannot run on cuda:0: No available sj_lif"):
+        kernels.apply_neuron_backend("cuda", GPU)
+
+
 @pytest.mark.parametrize("choice", ["auto", "torch"])
 def test_choice_reaches_spikingjelly(choice: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Set in the environment (for packages not loaded yet and for worker processes) and in the
