@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from models.config import SURROGATE_NAMES, NetworkConfig
 
@@ -50,15 +51,49 @@ class BatchNorm2d(layer.BatchNorm2d):
     affine form below keeps the layout and gives the same numbers.
     """
 
+    folded = False  # set by Conv2d.fold: in evaluation mode the convolution before it applies it
+
     def super_forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or self.running_var is None:
             return super().super_forward(x)
+        if self.folded:
+            return x
         scale = torch.rsqrt(self.running_var + self.eps)
         shift = -self.running_mean * scale
         if self.affine:
             scale = scale * self.weight
             shift = shift * self.weight + self.bias
         return x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
+
+
+class Conv2d(layer.Conv2d):
+    """SpikingJelly's multi-step Conv2d that, in evaluation mode, can apply the batch norm after it.
+
+    ``fold(bn)`` makes evaluation run one convolution with the batch norm folded into
+    its weights and bias (``torch.nn.utils.fusion.fuse_conv_bn_weights``: w * g / s,
+    (b - mean) * g / s + beta) and the batch norm pass through; one pass over the
+    activations instead of two.  The weights are folded from the current parameters
+    and running statistics at every evaluation call (a few thousand numbers), so there
+    is no copy to go stale, and nothing changes in training mode or in the state_dict
+    (the batch norm is kept in a tuple, not registered a second time).
+    """
+
+    folded_bn: tuple[BatchNorm2d, ...] = ()
+
+    def fold(self, bn: BatchNorm2d | None) -> None:
+        """Fold ``bn`` into this convolution in evaluation mode; ``None`` undoes it."""
+        for old in self.folded_bn:
+            old.folded = False
+        self.folded_bn = () if bn is None else (bn,)
+        if bn is not None:
+            bn.folded = True
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if self.folded_bn and not self.training:
+            bn = self.folded_bn[0]
+            weight, bias = fuse_conv_bn_weights(weight, bias, bn.running_mean, bn.running_var, bn.eps,
+                                                bn.weight, bn.bias)
+        return super()._conv_forward(x, weight, bias)
 
 
 class SpikingCNN(nn.Module):
@@ -83,7 +118,7 @@ class SpikingCNN(nn.Module):
             return neuron.LIFNode(tau=float(config.tau), **common)
 
         def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
-            block: list[nn.Module] = [layer.Conv2d(c_in, c_out, 3, padding=1, bias=not bn)]
+            block: list[nn.Module] = [Conv2d(c_in, c_out, 3, padding=1, bias=not bn)]
             if bn:
                 block.append(BatchNorm2d(c_out))
             if config.front_end == "relu":
@@ -107,6 +142,14 @@ class SpikingCNN(nn.Module):
         else:
             self.output = neuron.NonSpikingLIFNode(tau=float(config.tau), decode="mean-mem")
         functional.set_step_mode(self, "m")
+        self.fold_batch_norm(True)
+
+    def fold_batch_norm(self, enabled: bool) -> None:
+        """In evaluation mode, run each convolution's batch norm inside it (on by default; exact)."""
+        layers = list(self.front)
+        for conv, bn in zip(layers, layers[1:]):
+            if isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d):
+                conv.fold(bn if enabled else None)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """[B, 1, 28, 28] in [0, 1] -> the input sequence [T', B, 1, 28, 28].

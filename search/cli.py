@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
-from search.device import DEVICE_CHOICES
+from search.device import DEVICE_CHOICES, NEURON_BACKENDS
 from search.paths import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, study_name_problem
 
 
@@ -85,13 +85,24 @@ def add_storage_flags(parser: argparse.ArgumentParser, *, study: bool = True, be
 
 
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
-    """--device, --data-dir, --download: how and where, not what, to train."""
+    """--device, --neuron-backend, --data-dir, --download: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
+    # Checked against the device by search.kernels.apply_neuron_backend (a one-line error, exit 2).
+    group.add_argument("--neuron-backend", default="auto", metavar="{" + ",".join(NEURON_BACKENDS) + "}",
+                       help="SpikingJelly's kernel for the LIF neurons (default auto: native CUDA, "
+                            "else Triton, else torch on a GPU; torch on the CPU)")
     group.add_argument("--data-dir", default=None,
                        help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)")
     group.add_argument("--download", action="store_true",
                        help="download Fashion-MNIST with torchvision if it is not found")
+
+
+def add_compile_flag(parser: argparse.ArgumentParser) -> None:
+    """``--compile/--no-compile`` for commands that train stored or searched configs (run, final)."""
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="torch.compile the network for training (same numbers; default: the config's own "
+                             "setting, off; docs/performance.md says when it pays)")
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

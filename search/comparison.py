@@ -37,6 +37,9 @@ class Candidate:
     record: TrialRecord
     config: TrainConfig
 
+    def with_config(self, config: TrainConfig) -> Candidate:
+        return Candidate(self.record, config)
+
     @property
     def label(self) -> str:
         if self.record.thesis_preset:
@@ -137,7 +140,9 @@ def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name
                       on_epoch: Callable[[Candidate, int, Any], None] | None = None) -> RetrainResult:
     """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``."""
     config = stretch(candidate.config, budget.epochs)
-    fingerprint = {"study": study_name, "trial": candidate.record.number, "config": config.replace(seed=0).to_dict(),
+    # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
+    fingerprint = {"study": study_name, "trial": candidate.record.number,
+                   "config": config.replace(seed=0, compile=False).to_dict(),
                    "epochs": budget.epochs, "train_size": budget.train_size}
     store = RunStore(folder, fingerprint)
     runs: list[RetrainRun] = []

@@ -51,6 +51,7 @@ class TrainConfig:
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
     augment: str = "none"  # training-batch augmentation policy (search.augment.AUGMENTATIONS)
     label_smoothing: float = 0.0  # of the training loss only; evaluation loss is plain cross-entropy
+    compile: bool = False  # torch.compile the network for training (see docs/performance.md)
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:

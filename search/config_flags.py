@@ -46,6 +46,7 @@ HELP = {
     "plateau_factor": "reduce-on-plateau: factor the rate is multiplied by",
     "epochs": "training epochs",
     "batch_size": "images per training batch",
+    "compile": "torch.compile the network for training (same numbers; speed see docs/performance.md)",
     "seed": "seed of weights, shuffling, dropout and Poisson spikes",
     "amp": "bfloat16 mixed precision (CUDA only)",
     "time_steps": "time steps T the input is presented for",

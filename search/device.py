@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
+# SpikingJelly's kernel for the spiking neurons (search/kernels.py applies the choice).
+NEURON_BACKENDS = ("auto", "cuda", "triton", "torch")
 
 
 def resolve_device(name: str) -> torch.device:

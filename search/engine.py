@@ -21,6 +21,7 @@ from torch.optim import lr_scheduler
 
 from models import SPIKING_NEURONS, SpikingCNN, build_network
 from search.augment import augment_batch
+from search.compilation import compile_network
 from search.config import TrainConfig
 from search.data import CLASSES, ImageSet, batches
 from search.optimizers import build_optimizer, build_scheduler
@@ -147,16 +148,23 @@ def _train_epoch(
     scheduler: object,
     generator: torch.Generator,
     progress: Callable[[int], None] | None,
+    model: nn.Module | None = None,
 ) -> tuple[float, float, int]:
-    """One pass over ``data``; returns (mean loss, accuracy, images seen); the loss is NaN if it diverged."""
+    """One pass over ``data``; returns (mean loss, accuracy, images seen); the loss is NaN if it diverged.
+
+    ``model`` runs the forward pass (``net`` compiled, see search.compilation); ``net`` itself by default.
+    """
+    model = net if model is None else model
     net.train()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, (images, labels) in enumerate(batches(data, config.batch_size, generator)):
         images = augment_batch(images, config.augment, generator)  # before encoding: the broadcast stays exact
+        # A compiled model is compiled for full batches; the smaller last one runs eager (same numbers).
+        forward = model if len(labels) == config.batch_size else net
         with _autocast(config, device):
-            logits = net(images)
+            logits = forward(images)
         loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,6 +202,7 @@ def train(
     """
     generator = seed_everything(config.seed)
     net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
+    model = compile_network(net, device) if config.compile else net
     optimizer = build_optimizer(config, net.parameters())
     steps_per_epoch = max(1, len(train_data) // config.batch_size + (len(train_data) % config.batch_size > 1))
     scheduler = build_scheduler(config, optimizer, steps_per_epoch)
@@ -203,7 +212,7 @@ def train(
         lr = _current_lr(optimizer)
         epoch_start = time.perf_counter()
         train_loss, train_acc, seen = _train_epoch(
-            net, train_data, config, device, optimizer, scheduler, generator, progress
+            net, train_data, config, device, optimizer, scheduler, generator, progress, model
         )
         if device.type == "cuda":
             torch.cuda.synchronize(device)

@@ -22,7 +22,7 @@ after a stop skips what finished.
 from __future__ import annotations
 
 import argparse
-from search.cli import add_runtime_flags, add_storage_flags, make_parser, positive_int
+from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int
 from search.errors import command
 
 
@@ -44,6 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument("--train-size", type=positive_int, default=None,
                        help="retrain on a stratified subset (a reduced retrain, for tests; default all 60,000)")
     add_runtime_flags(parser)
+    add_compile_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -57,6 +58,7 @@ def main(argv: list[str]) -> int:
     from search.comparison import budget_for, compare, comparison_name, retrain_candidate, select_candidates
     from search.data import load_full_train, load_test_set
     from search.device import resolve_device
+    from search.kernels import apply_neuron_backend, neuron_backend_in_use
     from search.objective import versions
     from search.paths import artifacts_dir, results_root, study_dir
     from search.publish import publish_comparison, publish_retrain
@@ -67,11 +69,14 @@ def main(argv: list[str]) -> int:
 
     quiet_optuna()
     device = resolve_device(args.device)
+    apply_neuron_backend(args.neuron_backend, device)
     storage = open_storage(args.storage, create=False, writable=True)  # the result goes into the study too
     study, why = pick_study(storage, args.study, args.storage)
     if why:
         print(why)
     candidates = select_candidates(study, top=args.top, thesis=args.thesis, trials=args.trial, force=args.force)
+    if args.compile is not None:
+        candidates = [c.with_config(c.config.replace(compile=args.compile)) for c in candidates]
     root = results_root(args.storage, args.results_dir)
     final_dir = study_dir(root, study.study_name) / "final"
     check_folder_writable(final_dir, "the retrain's results")
@@ -93,7 +98,8 @@ def main(argv: list[str]) -> int:
         folder = final_dir / budget.folder_name(candidate.record.number)
         results.append(retrain_candidate(
             candidate, budget, study_name=study.study_name, storage=mask_url(args.storage), folder=folder,
-            train_set=train_set, test_set=test_set, device=device, versions=versions(),
+            train_set=train_set, test_set=test_set, device=device,
+            versions={**versions(), "neuron_kernel": neuron_backend_in_use(device, candidate.config.compile)},
             stretch=stretch_schedule, on_run=on_run))
     bar.close()
     rows, reference = compare(candidates, results)

@@ -15,11 +15,12 @@ from models import parameter_count
 from search.data import TrainVal
 from search.energy import EnergyCost, energy_sample, measure_energy
 from search.engine import EpochStats, train
+from search.kernels import neuron_backend_in_use
 from search.settings import StudySettings
 from search.silence import silent_reason, steps_taken
 from search.space import suggest_config
 from search.trial_record import (
-    CONFIG, DEVICE, ENERGY_ATTR, HISTORY, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result,
+    CONFIG, DEVICE, ENERGY_ATTR, HISTORY, NEURON_KERNEL, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result,
 )
 
 
@@ -48,8 +49,9 @@ class Objective:
     """
 
     def __init__(self, settings: StudySettings, data: TrainVal, device: torch.device,
-                 on_epoch: Callable[[int, EpochStats], None] | None = None) -> None:
+                 on_epoch: Callable[[int, EpochStats], None] | None = None, compile: bool | None = None) -> None:
         self.settings = settings
+        self.compile = compile  # --compile/--no-compile of this run; None: the space's default (off)
         self.data = data
         self.device = device
         self.on_epoch = on_epoch  # (trial number, stats): progress display
@@ -59,8 +61,11 @@ class Objective:
         settings = self.settings
         base_seed = settings.seed or 0
         config = suggest_config(trial, settings.space, seed=base_seed + trial.number)
+        if self.compile is not None:
+            config = config.replace(compile=self.compile)
         trial.set_user_attr(CONFIG, config.to_dict())
         trial.set_user_attr(DEVICE, str(self.device))
+        trial.set_user_attr(NEURON_KERNEL, neuron_backend_in_use(self.device, config.compile))
         trial.set_user_attr(VERSIONS, versions())
         trial.set_user_attr(PARAMETERS, parameter_count(config.network))
         history: list[dict[str, Any]] = []

@@ -27,7 +27,9 @@ import sys
 from typing import Any
 
 from search.claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S
-from search.cli import add_runtime_flags, add_storage_flags, make_parser, positive_float, positive_int
+from search.cli import (
+    add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_float, positive_int,
+)
 from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.errors import command
 from search.paths import BEST_STUDY, DEFAULT_STORAGE
@@ -96,6 +98,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--show-space", action="store_true",
                         help="print the search space of the study (stored, or as it would be created) and exit")
     add_runtime_flags(parser)
+    add_compile_flag(parser)
     args = parser.parse_args(argv)
     if args.study == BEST_STUDY:
         parser.error(f"argument --study: '{BEST_STUDY}' is reserved (search.final and search.report "
@@ -167,6 +170,9 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     check_worker_count(args.workers)
     heartbeat = Heartbeat(args.heartbeat_interval, args.grace_period)
     device = resolve_device(args.device)
+    from search.kernels import apply_neuron_backend
+
+    apply_neuron_backend(args.neuron_backend, device)
     worker = args.worker_index is not None
     prefix = f"[worker {args.worker_index}] " if worker else ""
     parse_storage_url(args.storage)
@@ -209,7 +215,8 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     from search.progress import SearchProgress
 
     progress = SearchProgress(args.trials, done, settings.space.epochs, enabled=False if worker else None)
-    objective = Objective(settings, data, device, on_epoch=lambda n, s: progress.epoch(n, s.epoch, s.val_acc))
+    objective = Objective(settings, data, device, on_epoch=lambda n, s: progress.epoch(n, s.epoch, s.val_acc),
+                          compile=args.compile)
 
     def log(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_done(finished_trials(study), prefix + trial_line(study, trial, settings.space.epochs))

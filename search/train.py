@@ -45,11 +45,14 @@ def main(argv: list[str]) -> int:
     from search.data import load_train_val
     from search.device import resolve_device
     from search.engine import train
+    from search.kernels import apply_neuron_backend, neuron_backend_in_use
 
     device = resolve_device(args.device)
+    apply_neuron_backend(args.neuron_backend, device)
     data = load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     print(f"config: {config.to_json()}")
-    print(f"data: {len(data.train):,} train / {len(data.val):,} validation images from {data.source}; device {device}")
+    print(f"data: {len(data.train):,} train / {len(data.val):,} validation images from {data.source}; device {device}, "
+          f"LIF kernel {neuron_backend_in_use(device, config.compile)} (--neuron-backend {args.neuron_backend})")
     bar = tqdm(total=config.epochs * len(data.train), unit="img", unit_scale=True, disable=None)
     try:
         result = train(config, data.train, data.val, device,

@@ -25,6 +25,7 @@ IMAGES_PER_S = "images_per_s"
 FIRING_RATES = "firing_rates"  # of the last epoch, per LIF layer
 REASON = "reason"  # why a diverged trial was stopped
 DEVICE = "device"
+NEURON_KERNEL = "neuron_kernel"  # SpikingJelly's kernel for the LIF layers (search/kernels.py)
 VERSIONS = "versions"
 THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats

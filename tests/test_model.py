@@ -201,6 +201,7 @@ def test_dropout_in_the_network_uses_one_mask_per_batch() -> None:
 def test_batch_norm_evaluation_matches_torch() -> None:
     """The network's own evaluation-mode BatchNorm2d (an affine multiply-add) equals torch's."""
     net = _net(batch_norm=True)
+    net.fold_batch_norm(False)  # the batch norm on its own (folding: tests/test_batch_norm_folding.py)
     bns = [m for m in net.front if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(bns) == 2
     g = torch.Generator().manual_seed(5)
