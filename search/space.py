@@ -144,5 +144,5 @@ def describe_space(settings: SpaceSettings) -> str:
     if settings.space == "full":
         lines.append("full space: front_end [relu, lif], encoding [direct, poisson], readout [membrane, rate], "
                      "v_threshold uniform [0.5, 2.0], detach_reset [True, False]")
-    lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier)")
+    lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier; the thesis recipes never)")
     return "\n".join(lines)

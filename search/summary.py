@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 
-from search.cli import percent
+from search.cli import percent, plural
 from search.storage import mask_url
 from search.study import epochs_saved
 from search.trial_record import TrialRecord
@@ -39,7 +39,7 @@ def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
     lines = [
         f"study {study.study_name!r} in {mask_url(storage_url)}: "
         f"{counts[optuna.trial.TrialState.COMPLETE]} complete, {counts[optuna.trial.TrialState.PRUNED]} pruned, "
-        f"{counts[optuna.trial.TrialState.FAIL]} failed; pruning saved {epochs_saved(study)} epochs",
+        f"{counts[optuna.trial.TrialState.FAIL]} failed; pruning saved {plural(epochs_saved(study), 'epoch')}",
     ]
     if counts[optuna.trial.TrialState.COMPLETE]:
         best = study.best_trial
