@@ -49,10 +49,19 @@ def one_line_error(stderr: str) -> str:
 
 @dataclass(frozen=True)
 class FixtureStudy:
-    folder: Path  # working directory of the commands: holds studies/ (final result, artifacts)
+    folder: Path  # working directory of the commands: holds s.db and, beside it, s/ (results, artifacts)
     storage: str
-    bare_folder: Path  # a copy of the storage from before search.final ran, and no studies/ folder
+    bare_folder: Path  # a copy of the storage from before search.final ran, and no results folder
     bare_storage: str
+
+    @property
+    def results(self) -> Path:
+        """The study's results folder, beside the storage s.db (search.paths)."""
+        return self.folder / "s" / STUDY
+
+    @property
+    def artifacts(self) -> Path:
+        return self.folder / "s" / "artifacts"
 
 
 _built: FixtureStudy | None = None

@@ -99,10 +99,12 @@ def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Da
     assert "### Search space" in detail["note"]["body"]
     figure_ids = {g["id"] for g in detail["plotly_graph_objects"]}
     assert {"final-learning-curves", "final-confusion-matrix"} <= figure_ids
+    retrain = study.user_attrs["final_result"]["folder"]  # e.g. trial-2-1ep-500img
     artifacts = {a["filename"]: a["artifact_id"] for a in detail["artifacts"]}
-    assert set(artifacts) == {"result.json", "model.pt"}
-    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/{artifacts['result.json']}") as r:
-        final = dashboard.fixture.folder / "studies" / STUDY / "final" / "result.json"
+    assert {f"{retrain}.result.json", f"{retrain}.model.pt"} <= set(artifacts)
+    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/"
+                                f"{artifacts[f'{retrain}.result.json']}") as r:
+        final = dashboard.fixture.results / "final" / retrain / "result.json"
         assert r.read() == final.read_bytes()
 
 
@@ -209,9 +211,9 @@ def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) 
     fx = dashboard.fixture
     result = run_module("search.report", "--storage", fx.storage, cwd=fx.folder, timeout=120)
     assert result.returncode == 0, result.stderr
-    report = fx.folder / "studies" / STUDY / "report.html"
+    report = fx.results / "report.html"
     figures = report.read_text().count('<div id="fig-')
-    assert figures == 11
+    assert figures == 10  # 7 of the search, 3 of the (reduced) final retrain
     browser.get(report.as_uri())
     wait_for(browser, f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
                       f"Array.from(document.querySelectorAll('.js-plotly-plot'))"

@@ -28,8 +28,9 @@ from scale_support import (
     HEARTBEAT, TINY, command_env, finish, fmnist_dir, fork_run, postgres_reason, postgres_url, python_module, run,
     running_trial_after_finished, start, trials, unique, wait_for,
 )
-from search.config import STRATEGY_NAMES
+from search.config import STRATEGY_NAMES, TrainConfig
 from search.settings import PRUNERS, SAMPLERS
+from search.trial_record import BEST_EPOCH, BEST_VAL_ACC, CONFIG, EPOCHS_RUN, HISTORY
 from search.worker_processes import available_cores
 
 __all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
@@ -58,13 +59,21 @@ class Row:
 
 
 def make_study_db(path: Path, studies: dict[str, int]) -> str:
-    """A SQLite storage at ``path`` holding studies with that many complete trials each."""
+    """A SQLite storage at ``path`` holding studies with that many complete trials each.
+
+    Each trial records a config and one epoch, as search.run's do, so that search.final
+    gets as far as its checks of the results folder.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{path}"
+    config = TrainConfig(epochs=1).to_dict()
     for name, complete in studies.items():
         study = optuna.create_study(study_name=name, storage=url, direction="maximize")
         for i in range(complete):
-            study.add_trial(optuna.trial.create_trial(value=0.5 + i / 100))
+            value = 0.5 + i / 100
+            study.add_trial(optuna.trial.create_trial(value=value, user_attrs={
+                CONFIG: config, HISTORY: [{"epoch": 1, "val_acc": value}], EPOCHS_RUN: 1, BEST_EPOCH: 1,
+                BEST_VAL_ACC: value}))
     return url
 
 
@@ -106,9 +115,12 @@ def final_read_only(folder: Path) -> dict[str, str]:
     return {}
 
 
-def final_unwritable_studies(folder: Path) -> dict[str, str]:
+def final_unwritable_results(folder: Path) -> dict[str, str]:
+    """The results folder beside the storage (db/s/ for db/s.db) exists and cannot be written."""
     make_study_db(folder / "db" / "s.db", {"alpha": 1})
-    return unwritable_studies(folder)
+    (folder / "db" / "s").mkdir()
+    (folder / "db" / "s").chmod(0o555)
+    return {}
 
 
 def rows(fmnist: Path) -> list[Row]:
@@ -173,12 +185,12 @@ def rows(fmnist: Path) -> list[Row]:
         Row("final-best-without-complete-trial", "search.final", ["--study", "best"], 1,
             ["no complete trial yet in any study of"], setup=only_empty_study),
         Row("final-trial-out-of-range", "search.final", ["--study", "alpha", "--trial", "99"], 1,
-            ["error: study 'alpha' has trials 0..0; there is no trial 99"], setup=final_studies),
+            ["error: --trial 99: study 'alpha' has trials 0..0"], setup=final_studies),
         Row("final-read-only-storage", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"], 1,
             ["error: storage sqlite:///db/s.db is read-only"], setup=final_read_only, needs="permissions"),
         Row("final-studies-folder-unwritable", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
-            1, ["error: cannot write to studies/ (the retrain's result.json and model.pt): permission denied"],
-            setup=final_unwritable_studies, needs="permissions"),
+            1, ["error: cannot write to db/s/ (the retrain's results): permission denied"],
+            setup=final_unwritable_results, needs="permissions"),
     ]
 
 

@@ -15,20 +15,19 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from inspection_fixture import STUDY, FixtureStudy, fixture_study, one_line_error, run_module
-from search.artifacts import ARTIFACTS_DIR
 from search.figures import strategy_accuracy
 from search.notes import space_as_list, study_note
 from search.publish import FINAL_FIGURE_IDS
-from search.report import build_report
-from search.space import SpaceSettings
-from search.study import OBJECTIVE_NAME, StudySettings
+from search.report_page import build_report
+from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
 
 SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",
                   "parallel-coordinate", "slice", "timeline"]
-FINAL_FIGURES = ["final-vs-thesis", "per-class-accuracy", "confusion-matrix", "final-learning-curves"]
+# The fixture's retrain is a reduced one (500 images): no figure sets it beside the thesis's.
+FINAL_FIGURES = ["per-class-accuracy", "confusion-matrix", "final-learning-curves"]
 TITLES = ["Validation accuracy by strategy", "Optimisation history", "Intermediate values", "Parameter importance",
-          "Parallel coordinates", "Slice plots", "Timeline", "Test accuracy of the final retrain beside the thesis",
-          "Per-class test accuracy", "Confusion matrix", "Learning curves of the final retrain"]
+          "Parallel coordinates", "Slice plots", "Timeline", "Per-class test accuracy", "Confusion matrix",
+          "Learning curves of the final retrain"]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +36,12 @@ def fx(tmp_path_factory: pytest.TempPathFactory) -> FixtureStudy:
 
 
 def _report(folder: Path, storage: str, *extra: str) -> str:
+    """The report of the fixture study; it lands beside the storage s.db, in s/fmnist-snn/."""
     result = run_module("search.report", "--storage", storage, *extra, cwd=folder, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "wrote studies/fmnist-snn/report.html" in result.stdout
-    return (folder / "studies" / STUDY / "report.html").read_text()
+    out = folder / "s" / STUDY / "report.html"
+    assert f"wrote {out}" in result.stdout
+    return out.read_text()
 
 
 def test_report_holds_every_figure(fx: FixtureStudy) -> None:
@@ -50,10 +51,11 @@ def test_report_holds_every_figure(fx: FixtureStudy) -> None:
     for title in TITLES:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
-    # Header: study, storage, trials by state, epochs saved, best configuration, final result.
+    # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
     for fact in ("fmnist-snn", fx.storage, "3 complete", "epochs saved by pruning", "Best configuration (trial",
-                 "86.01% baseline", "87.82% best"):
+                 "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
         assert fact in page, fact
+    assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
     # Self-contained: plotly.js is inline, once, and nothing else refers to another server.
     plotly_js = plotly.offline.get_plotlyjs()
     assert page.count(plotly_js) == 1
@@ -106,16 +108,20 @@ def test_note_never_shows_a_password() -> None:
 
 def test_final_attaches_files_and_figures(fx: FixtureStudy) -> None:
     study = optuna.load_study(study_name=STUDY, storage=fx.storage)
-    final = json.loads((fx.folder / "studies" / STUDY / "final" / "result.json").read_text())
-    attached = study.user_attrs["final_artifacts"]
-    assert attached["trial"] == final["trial"] == study.user_attrs["final_result"]["trial"]
+    headline = study.user_attrs["final_result"]
+    retrain = headline["folder"]
+    assert retrain == f"trial-{headline['trial']}-1ep-500img"  # trial and budget in the name
+    final = json.loads((fx.results / "final" / retrain / "result.json").read_text())
+    attached = study.user_attrs["final_artifacts"][retrain]
+    assert attached["trial"] == final["trial"] == headline["trial"]
     metas = {m.filename: m for m in optuna.artifacts.get_all_artifact_meta(study)}
-    assert set(metas) == {"result.json", "model.pt"}
-    store = optuna.artifacts.FileSystemArtifactStore(fx.folder / ARTIFACTS_DIR)
-    for name in ("result.json", "model.pt"):
+    names = {"result.json": f"{retrain}.result.json", "model.pt": f"{retrain}.model.pt"}
+    assert set(names.values()) <= set(metas)
+    store = optuna.artifacts.FileSystemArtifactStore(fx.artifacts)
+    for file, name in names.items():
         assert metas[name].artifact_id == attached[name]
         with store.open_reader(attached[name]) as stored:
-            assert stored.read() == (fx.folder / "studies" / STUDY / "final" / name).read_bytes()
+            assert stored.read() == (fx.results / "final" / retrain / file).read_bytes()
     system = study._storage.get_study_system_attrs(study._study_id)
     for graph_id in FINAL_FIGURE_IDS:
         assert any(k.startswith(f"dashboard:plot_data:{graph_id}:") for k in system), graph_id
@@ -145,7 +151,7 @@ def _tiny_study(complete: int, pruned: int) -> optuna.Study:
 
 def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db")
+    page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db", tmp_path / "tiny")
     by_anchor = {s.anchor: s for s in sections}
     importance = by_anchor["param-importances"].unavailable
     assert "needs at least 2 complete trials; the study has 1 complete trial" in importance
@@ -156,7 +162,7 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
 
 def test_empty_study_report_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    page, sections = build_report(_tiny_study(complete=0, pruned=0), "sqlite:///tiny.db")
+    page, sections = build_report(_tiny_study(complete=0, pruned=0), "sqlite:///tiny.db", tmp_path / "tiny")
     assert all(not s.figures and s.unavailable for s in sections)
     assert "No complete trial yet" in page
 

@@ -87,14 +87,23 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     result = run_module("search.final", "--study", "best", "--storage", searched["storage"],
                         "--train-size", "3000", "--epochs", "2", "--seeds", "2", cwd=folder)
     assert result.returncode == 0, result.stderr
-    out = folder / "studies" / "fmnist-snn" / "final"
+    assert "--study best: picked 'fmnist-snn'" in result.stdout
+    best = _study(searched["storage"]).best_trial.number
+    # Beside the storage s.db, in s/<study>/final/, a folder per trial and budget.
+    out = folder / "s" / "fmnist-snn" / "final" / f"trial-{best}-2ep-3000img"
     record = json.loads((out / "result.json").read_text())
-    assert record["trial"] == _study(searched["storage"]).best_trial.number
-    assert len(record["runs"]) == 2 and record["seeds"] == [record["runs"][0]["seed"], record["runs"][1]["seed"]]
+    assert record["trial"] == best
+    assert record["seeds"] == [0, 1] == [run["seed"] for run in record["runs"]]  # paired seeds 0..N-1
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["seed-0.json", "seed-1.json"]
     assert record["test_accuracy_mean"] > 0.5  # chance is 0.1
-    assert len(record["per_class_accuracy"]) == 10
-    assert sum(map(sum, record["confusion_matrix"])) == 10_000
-    assert "86.01%" in result.stdout and "87.82%" in result.stdout
+    for run in record["runs"]:
+        assert len(run["per_class_accuracy"]) == 10
+        assert sum(map(sum, run["confusion_matrix"])) == 10_000
+    assert record["budget"] == {"train_size": 3000, "epochs": 2, "seeds": 2, "trial_epochs": 2}
+    # A reduced retrain (3,000 images) is never set beside the thesis's printed figures.
+    assert record["reduced"] is True
+    assert "reduced retrain" in result.stdout
+    assert "86.01%" not in result.stdout and "87.82%" not in result.stdout
     state = torch.load(out / "model.pt", weights_only=True)
     net = build_network(TrainConfig.from_dict(record["config"]).network)
     net.load_state_dict(state)
@@ -105,7 +114,7 @@ def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
     storage = searched["storage"]
     cases = [
         (["--study", "nope", "--storage", storage], "no study 'nope'", "fmnist-snn"),
-        (["--trial", "99", "--storage", storage], "no trial 99", "0..6"),
+        (["--trial", "99", "--storage", storage], "--trial 99", "0..6"),
         (["--storage", f"sqlite:///{tmp_path}/missing.db"], "does not exist", "missing.db"),
     ]
     for args, *expected in cases:

@@ -144,7 +144,7 @@ def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path
 def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from search import workers
+    from search import worker_processes as workers
 
     monkeypatch.setattr(workers, "available_cores", lambda: 16)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
