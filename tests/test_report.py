@@ -14,12 +14,12 @@ import plotly.offline
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-from inspection_fixture import STUDY, FixtureStudy, fixture_study, one_line_error, run_module
 from search.figures import strategy_accuracy
 from search.notes import space_as_list, study_note
 from search.publish import FINAL_FIGURE_IDS
 from search.report_page import build_report
 from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
+from support import STUDY, InspectionStudy, assert_one_line_error, run_module
 
 SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",
                   "parallel-coordinate", "slice", "timeline"]
@@ -31,28 +31,29 @@ TITLES = ["Validation accuracy by strategy", "Optimisation history", "Intermedia
 
 
 @pytest.fixture(scope="module")
-def fx(tmp_path_factory: pytest.TempPathFactory) -> FixtureStudy:
-    return fixture_study(tmp_path_factory)
+def fx(inspection_study: InspectionStudy) -> InspectionStudy:
+    return inspection_study
 
 
-def _report(folder: Path, storage: str, *extra: str) -> str:
-    """The report of the fixture study; it lands beside the storage s.db, in s/fmnist-snn/."""
-    result = run_module("search.report", "--storage", storage, *extra, cwd=folder, timeout=120)
+def _report(folder: Path, *extra: str) -> str:
+    """``search.report`` with no flags but ``extra``, right after a plain search.run: the default storage
+    studies/optuna.db and study fmnist-snn; the page lands beside the storage, in studies/optuna/fmnist-snn/."""
+    result = run_module("search.report", *extra, cwd=folder, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    out = folder / "s" / STUDY / "report.html"
+    out = Path("studies") / "optuna" / STUDY / "report.html"
     assert f"wrote {out}" in result.stdout
-    return out.read_text()
+    return (folder / out).read_text()
 
 
-def test_report_holds_every_figure(fx: FixtureStudy) -> None:
-    page = _report(fx.folder, fx.storage)
+def test_report_holds_every_figure(fx: InspectionStudy) -> None:
+    page = _report(fx.folder)
     for name in SEARCH_FIGURES + FINAL_FIGURES:
         assert f'id="fig-{name}"' in page, name
     for title in TITLES:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
     # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
-    for fact in ("fmnist-snn", fx.storage, "3 complete", "epochs saved by pruning", "Best configuration (trial",
+    for fact in ("fmnist-snn", "sqlite:///studies/optuna.db", "3 complete", "epochs saved by pruning", "Best configuration (trial",
                  "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
         assert fact in page, fact
     assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
@@ -64,8 +65,8 @@ def test_report_holds_every_figure(fx: FixtureStudy) -> None:
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", rest)
 
 
-def test_report_of_a_study_without_final_result_says_so(fx: FixtureStudy) -> None:
-    page = _report(fx.bare_folder, fx.bare_storage, "--study", "best")
+def test_report_of_a_study_without_final_result_says_so(fx: InspectionStudy) -> None:
+    page = _report(fx.bare_folder, "--study", "best")
     assert "No final result yet" in page
     assert "python -m search.final --study fmnist-snn" in page
     for name in SEARCH_FIGURES:
@@ -74,23 +75,23 @@ def test_report_of_a_study_without_final_result_says_so(fx: FixtureStudy) -> Non
         assert f'id="fig-{name}"' not in page, name
 
 
-def test_report_errors_are_one_line_and_write_nothing(tmp_path: Path, fx: FixtureStudy) -> None:
+def test_report_errors_are_one_line_and_write_nothing(tmp_path: Path, fx: InspectionStudy) -> None:
     missing = run_module("search.report", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
     assert missing.returncode == 1
-    assert "does not exist" in one_line_error(missing.stderr)
+    assert "does not exist" in assert_one_line_error(missing.stderr)
     unknown = run_module("search.report", "--storage", fx.storage, "--study", "nope", cwd=tmp_path)
     assert unknown.returncode == 1
-    assert "studies there: fmnist-snn" in one_line_error(unknown.stderr)
+    assert "studies there: fmnist-snn" in assert_one_line_error(unknown.stderr)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_study_note_and_objective_name(fx: FixtureStudy) -> None:
+def test_study_note_and_objective_name(fx: InspectionStudy) -> None:
     study = optuna.load_study(study_name=STUDY, storage=fx.storage)
     assert study.metric_names == [OBJECTIVE_NAME]
     note = optuna_dashboard.get_note(study)
     settings = StudySettings.from_dict(study.user_attrs["settings"])
     for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
-                 "### Data split", "train: 500 images, validation: 10,000 images", "thesis_preset",
+                 "### Data split", "train: 500 images, validation: 1,000 images", "thesis_preset",
                  "baseline, dropout", *space_as_list(settings.space), fx.storage):
         assert part in note, part
 
@@ -106,7 +107,7 @@ def test_note_never_shows_a_password() -> None:
     assert "Not queued" in note
 
 
-def test_final_attaches_files_and_figures(fx: FixtureStudy) -> None:
+def test_final_attaches_files_and_figures(fx: InspectionStudy) -> None:
     study = optuna.load_study(study_name=STUDY, storage=fx.storage)
     headline = study.user_attrs["final_result"]
     retrain = headline["folder"]
