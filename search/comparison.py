@@ -19,6 +19,7 @@ import torch
 
 from search.config import TrainConfig
 from search.data import ImageSet
+from search.cli import plural
 from search.errors import UserError
 from search.results import write_json
 from search.retrain import RunStore, run_seed
@@ -73,7 +74,7 @@ def _candidate(trial: optuna.trial.FrozenTrial, study_name: str, force: bool) ->
         raise UserError(f"trial {trial.number} of {study_name!r} ({trial.state.name.lower()}) "
                         "has no trained config to retrain")
     if trial.state != COMPLETE and not force:
-        how = f"after {record.epochs_run} epoch(s)" if record.epochs_run else ""
+        how = f"after {plural(record.epochs_run, 'epoch')}" if record.epochs_run else ""
         raise UserError(f"trial {trial.number} of {study_name!r} was {trial.state.name.lower()} {how}".rstrip()
                         + "; add --force to retrain it anyway")
     return Candidate(record, TrainConfig.from_dict(record.config))

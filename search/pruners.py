@@ -13,7 +13,7 @@ also changes what the sampler learns from, which this does not measure.
 
 from __future__ import annotations
 
-from search.cli import add_storage_flags, format_table, make_parser, percent, quiet_optuna
+from search.cli import add_storage_flags, format_table, make_parser, percent, plural, quiet_optuna
 from search.errors import UserError, command
 from search.settings import PRUNERS
 
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
         raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
                         "replaying needs at least 5 from a search with --pruner none")
     results = [replay(curves, name, epochs) for name in PRUNERS]
-    print(f"{len(curves)} trials of {epochs} epochs from study {args.study!r}, replayed in order")
+    print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order")
     print(format_table(
         ["pruner", "pruned", "epochs trained", "epochs saved", "best trial kept", "best val acc kept"],
         [[r.pruner, r.pruned, r.epochs_trained, f"{1 - r.epochs_trained / r.epochs_full:.0%}",

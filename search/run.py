@@ -152,7 +152,7 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     import optuna
 
     from search.claim_loop import Heartbeat, identity, run_until_target
-    from search.cli import quiet_optuna
+    from search.cli import plural, quiet_optuna
     from search.device import resolve_device
     from search.storage import mask_url, parse_storage_url
     from search.study import find_study, finished_trials, open_study, show_space
@@ -203,7 +203,7 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     assert data is not None
     print(f"{prefix}study {args.study!r} ({what}) in {mask_url(args.storage)}: "
           f"{done} of {args.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
-          f"images; {settings.space.epochs} epochs per trial; pruner {settings.pruner}, sampler {settings.sampler}; "
+          f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner}, sampler {settings.sampler}; "
           f"device {device}" + (f", {args.threads} threads" if args.threads else ""))
     if settings.multi_objective:
         print(f"{prefix}two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "

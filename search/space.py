@@ -173,5 +173,5 @@ def describe_space(settings: SpaceSettings) -> str:
                      f"alpha_scale log-uniform {ALPHA_SCALE} (alpha = surrogate's default x scale)")
     else:
         lines.append("width stays 1 (the thesis's network); --space full searches width and alpha")
-    lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier)")
+    lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier; the thesis recipes never)")
     return "\n".join(lines)

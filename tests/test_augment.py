@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import search.engine as engine
-from conftest import head
+from support import head
 from search.augment import AUGMENTATIONS, CROP_PADDING, augment_batch
 from search.config import TrainConfig
 from search.data import TrainVal, to_unit_float

@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from typing import Any
 import optuna
 import pytest
 
-from inspection_fixture import STUDY, FixtureStudy, env_with_repo, fixture_study, one_line_error, run_module
+from support import STUDY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,18 +46,18 @@ class Dashboard:
     url: str  # http://127.0.0.1:PORT
     study_id: int
     output: Path  # the command's stdout
-    fixture: FixtureStudy
+    fixture: InspectionStudy
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    fx = fixture_study(tmp_path_factory)
+def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: InspectionStudy) -> Iterator[Dashboard]:
+    fx = inspection_study
     port = free_port()
     out = tmp_path_factory.mktemp("dashboard") / "stdout"
     with open(out, "w") as stdout, open(out.with_name("stderr"), "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "search.dashboard", "--storage", fx.storage,
-                                    "--port", str(port)], cwd=fx.folder, env=env_with_repo(),
-                                   stdout=stdout, stderr=stderr)
+        # No --storage: the default storage of a plain search.run in that folder, and its artifact store.
+        process = subprocess.Popen(python_module("search.dashboard", "--port", str(port)), cwd=fx.folder,
+                                   env=command_env(), stdout=stdout, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -99,23 +98,25 @@ def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Da
     assert "### Search space" in detail["note"]["body"]
     figure_ids = {g["id"] for g in detail["plotly_graph_objects"]}
     assert {"final-learning-curves", "final-confusion-matrix"} <= figure_ids
+    retrain = study.user_attrs["final_result"]["folder"]  # e.g. trial-2-1ep-500img
     artifacts = {a["filename"]: a["artifact_id"] for a in detail["artifacts"]}
-    assert set(artifacts) == {"result.json", "model.pt"}
-    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/{artifacts['result.json']}") as r:
-        final = dashboard.fixture.folder / "studies" / STUDY / "final" / "result.json"
+    assert {f"{retrain}.result.json", f"{retrain}.model.pt"} <= set(artifacts)
+    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/"
+                                f"{artifacts[f'{retrain}.result.json']}") as r:
+        final = dashboard.fixture.results / "final" / retrain / "result.json"
         assert r.read() == final.read_bytes()
 
 
 def test_dashboard_errors_are_one_line(tmp_path: Path, dashboard: Dashboard) -> None:
     missing = run_module("search.dashboard", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
     assert missing.returncode == 1
-    assert "does not exist" in one_line_error(missing.stderr)
+    assert "does not exist" in assert_one_line_error(missing.stderr)
     assert list(tmp_path.iterdir()) == []
     port = dashboard.url.rsplit(":", 1)[1]
     busy = run_module("search.dashboard", "--storage", dashboard.fixture.storage, "--port", port,
                       cwd=dashboard.fixture.folder)
     assert busy.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(busy.stderr)
+    assert f"cannot listen on 127.0.0.1:{port}" in assert_one_line_error(busy.stderr)
 
 
 # --- in a real browser --------------------------------------------------------------------------
@@ -209,9 +210,9 @@ def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) 
     fx = dashboard.fixture
     result = run_module("search.report", "--storage", fx.storage, cwd=fx.folder, timeout=120)
     assert result.returncode == 0, result.stderr
-    report = fx.folder / "studies" / STUDY / "report.html"
+    report = fx.results / "report.html"
     figures = report.read_text().count('<div id="fig-')
-    assert figures == 11
+    assert figures == 10  # 7 of the search, 3 of the (reduced) final retrain
     browser.get(report.as_uri())
     wait_for(browser, f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
                       f"Array.from(document.querySelectorAll('.js-plotly-plot'))"

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT, TEST_FILES, TRAIN_FILES, assert_one_line_error, run_module
-
 import search.data as data
 from search.data import (
     CLASSES,
+    FILES,
     DataError,
     batches,
     load_full_train,
@@ -20,21 +19,20 @@ from search.data import (
     stratified_split,
     stratified_subset,
 )
+from support import assert_one_line_error, run_module
+
+TRAIN_FILES, TEST_FILES = FILES["train"], FILES["test"]
 
 
 @pytest.fixture(scope="module")
-def full_train() -> data.ImageSet:
+def full_train(fmnist_dir: Path) -> data.ImageSet:
     """All 60,000 training images in file order."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO_ROOT)
-        return load_full_train()
+    return load_full_train(fmnist_dir)
 
 
 @pytest.fixture(scope="module")
-def split() -> data.TrainVal:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO_ROOT)
-        return load_train_val()
+def split(fmnist_dir: Path) -> data.TrainVal:
+    return load_train_val(fmnist_dir)
 
 
 # --- the 50,000 / 10,000 split -------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 import torch
-from conftest import head
+from support import head
 
 from models import NetworkConfig, build_network
 from search.data import TrainVal

@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import assert_one_line_error, run_module
+from support import assert_one_line_error, run_module
 from search.objective import ENERGY_CONSTRAINT
 from search.trial_record import ENERGY_ATTR
 

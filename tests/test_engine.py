@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT, head
 
 from search.data import TrainVal, load_train_val
 from search.device import resolve_device
 from search.engine import EpochStats, evaluate, train
 from search.errors import UsageError
 from search.strategies import strategy_config
+from support import head
 
 
-def test_one_epoch_of_baseline_learns(cpu: torch.device, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_epoch_of_baseline_learns(cpu: torch.device, fmnist_dir: Path) -> None:
     """One epoch of the baseline on 10,000 images: >= 75% validation accuracy (about 80% measured)."""
-    monkeypatch.chdir(REPO_ROOT)
-    data = load_train_val(train_size=10_000, val_size=5_000)
+    data = load_train_val(fmnist_dir, train_size=10_000, val_size=5_000)
     result = train(strategy_config("baseline", epochs=1), data.train, data.val, cpu)
     assert result.status == "completed"
     assert len(result.history) == 1

@@ -1,7 +1,7 @@
 """Every row of docs/errors.md, as a subprocess: the message, the exit code, and that nothing was created.
 
 The rows run in a module fixture, each test then checks one row.  Most rows run in a child
-process forked from this one that runs the command as ``python -m`` would (scale_support.fork_run:
+process forked from this one that runs the command as ``python -m`` would (support.fork_run:
 the same process boundary, without four seconds of torch import per row).  The rows about
 file permissions run as real ``python -m`` processes: when the tests run as root, without
 root's power to override file permissions (``setpriv``).
@@ -9,11 +9,9 @@ root's power to override file permissions (``setpriv``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,18 +22,18 @@ import optuna
 import pytest
 import torch
 
-from scale_support import (
-    HEARTBEAT, TINY, command_env, finish, fmnist_dir, fork_run, postgres_reason, postgres_url, python_module, run,
-    running_trial_after_finished, start, trials, unique, wait_for,
-)
 from search.config import STRATEGY_NAMES
 from search.settings import PRUNERS, SAMPLERS
+from search.trial_record import BEST_VAL_ACC
 from search.worker_processes import available_cores
+from support import (
+    DEFAULT_POSTGRES_URL, HEARTBEAT, TINY, command_env, finish, fork_run, make_storage, postgres_reason,
+    run_module, running_trial_after_finished, start_module, tree, trials, unique, wait_for,
+)
 
-__all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
 PASSWORD = "s3cret-pw-4711"
 UNREACHABLE = f"postgresql+psycopg://optuna:{PASSWORD}@127.0.0.1:1/optuna_test"
-POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test")
+POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 # Root ignores file permissions; these capabilities dropped, it obeys them like any user.
 NO_OVERRIDE = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--") if IS_ROOT else ()
@@ -57,17 +55,6 @@ class Row:
     within_s: float | None = None
 
 
-def make_study_db(path: Path, studies: dict[str, int]) -> str:
-    """A SQLite storage at ``path`` holding studies with that many complete trials each."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{path}"
-    for name, complete in studies.items():
-        study = optuna.create_study(study_name=name, storage=url, direction="maximize")
-        for i in range(complete):
-            study.add_trial(optuna.trial.create_trial(value=0.5 + i / 100))
-    return url
-
-
 def unwritable_studies(folder: Path) -> dict[str, str]:
     (folder / "studies").mkdir()
     (folder / "studies").chmod(0o555)
@@ -75,7 +62,7 @@ def unwritable_studies(folder: Path) -> dict[str, str]:
 
 
 def read_only_db(folder: Path) -> dict[str, str]:
-    make_study_db(folder / "ro.db", {"alpha": 1})
+    make_storage(folder / "ro.db", {"alpha": 1})
     (folder / "ro.db").chmod(0o444)
     return {}
 
@@ -91,24 +78,37 @@ def empty_data(folder: Path) -> dict[str, str]:
 
 
 def final_studies(folder: Path) -> dict[str, str]:
-    make_study_db(folder / "studies" / "optuna.db", {"alpha": 1, "empty": 0})
+    make_storage(folder / "studies" / "optuna.db", {"alpha": 1, "empty": 0})
     return {}
 
 
 def only_empty_study(folder: Path) -> dict[str, str]:
-    make_study_db(folder / "studies" / "optuna.db", {"empty": 0})
+    make_storage(folder / "studies" / "optuna.db", {"empty": 0})
+    return {}
+
+
+def pruned_trial(folder: Path) -> dict[str, str]:
+    """Study alpha: trial 0 complete, trial 1 pruned after its first epoch (both with a config to retrain)."""
+    url = make_storage(folder / "studies" / "optuna.db", {"alpha": 1})
+    study = optuna.load_study(study_name="alpha", storage=url)
+    attrs = dict(study.trials[0].user_attrs)
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, intermediate_values={1: 0.3},
+                                              user_attrs={**attrs, BEST_VAL_ACC: 0.3}))
     return {}
 
 
 def final_read_only(folder: Path) -> dict[str, str]:
-    make_study_db(folder / "db" / "s.db", {"alpha": 1})
+    make_storage(folder / "db" / "s.db", {"alpha": 1})
     (folder / "db" / "s.db").chmod(0o444)
     return {}
 
 
-def final_unwritable_studies(folder: Path) -> dict[str, str]:
-    make_study_db(folder / "db" / "s.db", {"alpha": 1})
-    return unwritable_studies(folder)
+def final_unwritable_results(folder: Path) -> dict[str, str]:
+    """The results folder beside the storage (db/s/ for db/s.db) exists and cannot be written."""
+    make_storage(folder / "db" / "s.db", {"alpha": 1})
+    (folder / "db" / "s").mkdir()
+    (folder / "db" / "s").chmod(0o555)
+    return {}
 
 
 def rows(fmnist: Path) -> list[Row]:
@@ -173,12 +173,42 @@ def rows(fmnist: Path) -> list[Row]:
         Row("final-best-without-complete-trial", "search.final", ["--study", "best"], 1,
             ["no complete trial yet in any study of"], setup=only_empty_study),
         Row("final-trial-out-of-range", "search.final", ["--study", "alpha", "--trial", "99"], 1,
-            ["error: study 'alpha' has trials 0..0; there is no trial 99"], setup=final_studies),
+            ["error: --trial 99: study 'alpha' has trials 0..0"], setup=final_studies),
         Row("final-read-only-storage", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"], 1,
             ["error: storage sqlite:///db/s.db is read-only"], setup=final_read_only, needs="permissions"),
         Row("final-studies-folder-unwritable", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
-            1, ["error: cannot write to studies/ (the retrain's result.json and model.pt): permission denied"],
-            setup=final_unwritable_studies, needs="permissions"),
+            1, ["error: cannot write to db/s/ (the retrain's results): permission denied"],
+            setup=final_unwritable_results, needs="permissions"),
+        Row("final-top-zero", "search.final", ["--top", "0"], 2,
+            ["python -m search.final: error: argument --top: must be at least 1, got 0"]),
+        Row("final-top-too-many", "search.final", ["--study", "alpha", "--top", "2"], 1,
+            ["error: --top 2: study 'alpha' has 1 complete trial", "distinct configurations"], setup=final_studies),
+        Row("final-thesis-none", "search.final", ["--study", "alpha", "--thesis"], 1,
+            ["error: --thesis: study 'alpha' has no trained thesis trials"], setup=final_studies),
+        Row("final-trial-unknown", "search.final", ["--study", "alpha", "--trial", "0", "--trial", "99"], 1,
+            ["error: --trial 99: study 'alpha' has trials 0..0"], setup=final_studies),
+        Row("final-trial-pruned", "search.final", ["--study", "alpha", "--trial", "1"], 1,
+            ["error: trial 1 of 'alpha' was pruned after 1 epoch", "add --force to retrain it anyway"],
+            setup=pruned_trial),
+        # Study names: one example per row here (the command the error table shows);
+        # tests/test_study_names.py tries every bad name on every command that takes --study.
+        Row("study-empty", "search.run", ["--study", ""], 2,
+            ["python -m search.run: error: argument --study: a study name cannot be empty, got '' (see --help)"]),
+        Row("study-slash", "search.final", ["--study", "a/b"], 2,
+            ["python -m search.final: error: argument --study: a study name cannot hold '/' or '\\' "
+             "(it names a folder), got 'a/b'"]),
+        Row("study-dotdot", "search.run", ["--study", "../escape"], 2,
+            ["argument --study: a study name cannot hold '/'", "got '../escape'"]),
+        Row("study-leading-dot", "search.report", ["--study", ".hidden"], 2,
+            ["python -m search.report: error: argument --study: a study name cannot start with '.', got '.hidden'"]),
+        Row("study-too-long", "search.run", ["--study", "x" * 101], 2,
+            ["argument --study: a study name has at most 100 characters, this one has 101"]),
+        Row("study-control-character", "search.run", ["--study", "a\tb"], 2,
+            ["argument --study: a study name cannot hold control characters, got 'a\\tb'"]),
+        Row("study-best-reserved", "search.run", ["--study", "best"], 2,
+            ["argument --study: 'best' is reserved"]),
+        Row("abbreviated-flag", "search.run", ["--trial", "5"], 2,
+            ["python -m search.run: error: unrecognized arguments: --trial 5 (see --help)"]),
     ]
 
 
@@ -190,15 +220,6 @@ def skip_reason(row: Row) -> str | None:
     if row.needs == "permissions" and IS_ROOT and not shutil.which("setpriv"):
         return "running as root without setpriv: root ignores file permissions"
     return None
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """Every file and folder under ``folder``, with a hash of each file's bytes."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "<dir>"
-    return out
 
 
 @dataclass
@@ -223,7 +244,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, fmnist_dir: Path) -> dict
             prepared.append((Outcome(row, skipped=reason), None, None))
             continue
         folder = tmp_path_factory.mktemp(row.name)
-        env = command_env(fmnist_dir, **(row.setup(folder) if row.setup else {}))
+        env = command_env(**(row.setup(folder) if row.setup else {}))
         prepared.append((Outcome(row, before=tree(folder)), folder, env))
 
     def execute(item: tuple[Outcome, Path | None, dict[str, str] | None]) -> Outcome:
@@ -234,8 +255,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, fmnist_dir: Path) -> dict
         args = [*row.args, *(TINY if row.module == "search.run" else [])]
         start_time = time.monotonic()
         if row.needs == "permissions":
-            result = subprocess.run([*NO_OVERRIDE, *python_module(row.module, *args)], cwd=folder, env=env,
-                                    capture_output=True, text=True, timeout=120)
+            result = run_module(row.module, *args, cwd=folder, env=env, timeout=120, prefix=NO_OVERRIDE)
         else:
             result = fork_run(row.module, *args, cwd=folder, env=env)
         outcome.seconds = time.monotonic() - start_time
@@ -286,7 +306,7 @@ def test_the_error_table_lists_every_row() -> None:
         assert f"`{name}`" in doc, f"docs/errors.md has no row {name}"
 
 
-def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path, fmnist_dir: Path) -> None:
+def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path) -> None:
     """A bad input on a working PostgreSQL storage adds no study there."""
     from search.storage import open_storage, study_names
 
@@ -294,23 +314,22 @@ def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path, fmni
     name = unique("never")
     for bad in (["--trials", "0"], ["--strategies", "warp"], ["--device", "cuda:7"]):
         result = fork_run("search.run", *bad, *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
-                          env=command_env(tmp_path / "nodata"))
+                          env=command_env(FMNIST_DIR=str(tmp_path / "nodata")))
         assert result.returncode == 2, result.stderr
     result = fork_run("search.run", *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
-                      env=command_env(tmp_path / "nodata"))
+                      env=command_env(FMNIST_DIR=str(tmp_path / "nodata")))
     assert result.returncode == 1 and "Fashion-MNIST not found" in result.stderr
     assert study_names(open_storage(postgres_url, create=False)) == before
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, tmp_path: Path,
-                                                                   fmnist_dir: Path) -> None:
-    storage = f"sqlite:///{tmp_path}/studies/optuna.db"
+def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, tmp_path: Path) -> None:
+    # Not the default storage: with 2 workers, they find it through the environment (never their command line).
+    storage = f"sqlite:///{tmp_path}/ctrl-c.db"
     args = ["--trials", "2", "--workers", str(workers), "--epochs", "2", "--train-size", "600",
-            "--val-size", "200", *HEARTBEAT]
-    env = command_env(fmnist_dir)
-    proc = start("search.run", *args, cwd=tmp_path, env=env)
-    victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn", finished=0), 120,
+            "--val-size", "200", *HEARTBEAT, "--storage", storage]
+    proc = start_module("search.run", *args, cwd=tmp_path)
+    victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn", finished_before=0), 120,
                       "a trial in progress")
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
@@ -323,8 +342,9 @@ def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, 
     assert {t.number: t for t in after}[victim.number].state.name == "FAIL"
     queued = [t for t in after if t.user_attrs.get("retry_of") == victim.number]
     assert len(queued) == 1 and queued[0].state.name == "WAITING"
-    again = run("search.run", *args, cwd=tmp_path, env=env)
+    again = run_module("search.run", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    assert not (tmp_path / "studies").exists()  # nobody fell back to the default storage
     final = trials(storage, "fmnist-snn")
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in final) == 2
     assert {t.number: t for t in final}[queued[0].number].state.name in ("COMPLETE", "PRUNED")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, assert_one_line_error, run_module
+from support import REPO_ROOT, assert_one_line_error, run_module
 
 # row name -> (flags, texts the one line holds)
 ROWS: dict[str, tuple[list[str], list[str]]] = {

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
 import search.engine as engine
-from conftest import head
+from support import head
 from models import SURROGATE_ALPHA, SURROGATES, NetworkConfig, build_network, parameter_count
 from search.config import TrainConfig
 from search.data import TrainVal, to_unit_float

@@ -6,18 +6,18 @@ Short heartbeats (1 s, grace 3 s) so that each scenario runs in seconds.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 import torch
 
-from scale_support import (
-    HEARTBEAT, command_env, count_states, finish, finished, fmnist_dir, kill9, postgres_url, run,
-    running_trial_after_finished, start, trials, unique, wait_for,
-)
 from search import results
-
-__all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
+from search.trial_record import RETRY_OF, WORKER
+from support import (
+    HEARTBEAT, count_states, finish, finished, run_module, running_trial_after_finished, start_module, trials, unique,
+    wait_for,
+)
 # Trials long enough (two epochs of 600 images) to be caught in the middle.
 LONGER = ["--epochs", "2", "--train-size", "600", "--val-size", "200"]
 
@@ -33,50 +33,48 @@ def assert_recovered(all_trials: list, target: int, killed: int, before: dict) -
     assert states.get("RUNNING", 0) == 0, states
     by_number = {t.number: t for t in all_trials}
     assert by_number[killed].state.name == "FAIL"
-    retries = [t for t in all_trials if t.user_attrs.get("retry_of") == killed]
-    assert len(retries) == 1, [(t.number, t.state.name, t.user_attrs.get("retry_of")) for t in all_trials]
+    retries = [t for t in all_trials if t.user_attrs.get(RETRY_OF) == killed]
+    assert len(retries) == 1, [(t.number, t.state.name, t.user_attrs.get(RETRY_OF)) for t in all_trials]
     retry = retries[0]
     assert retry.state.name in ("COMPLETE", "PRUNED")
     assert retry.system_attrs.get("failed_trial") == killed
     assert retry.params == by_number[killed].params
-    assert retry.user_attrs["worker"]["pid"] != by_number[killed].user_attrs["worker"]["pid"]
+    assert retry.user_attrs[WORKER]["pid"] != by_number[killed].user_attrs[WORKER]["pid"]
     for number, state_value in before.items():  # nothing finished before the kill was lost or changed
         assert (by_number[number].state.name, by_number[number].value) == state_value
 
 
-def test_kill9_then_restart_on_the_local_storage(tmp_path: Path, fmnist_dir: Path) -> None:
+def test_kill9_then_restart_on_the_local_storage(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path}/studies/optuna.db"
     args = ["--trials", "3", *LONGER, *HEARTBEAT]
-    env = command_env(fmnist_dir)
-    proc = start("search.run", *args, cwd=tmp_path, env=env)
+    proc = start_module("search.run", *args, cwd=tmp_path)
     victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn"), 120, "a trial in progress")
     before = snapshot(trials(storage, "fmnist-snn"))
-    kill9(victim.user_attrs["worker"]["pid"])
+    os.kill(victim.user_attrs[WORKER]["pid"], signal.SIGKILL)
     code, _, _ = finish(proc)
     assert code == -9
     assert [t.number for t in trials(storage, "fmnist-snn") if t.state.name == "RUNNING"] == [victim.number]
     # Any worker started again finds the dead trial (at once or after the grace period) and retries it.
-    again = run("search.run", *args, cwd=tmp_path, env=env)
+    again = run_module("search.run", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert_recovered(trials(storage, "fmnist-snn"), 3, victim.number, before)
 
 
-def test_kill9_of_one_of_two_workers_on_postgres(tmp_path: Path, fmnist_dir: Path, postgres_url: str) -> None:
+def test_kill9_of_one_of_two_workers_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     """The other worker waits out the grace period, retries the dead worker's trial and finishes the study."""
     name = unique("kill9")
     args = ["--trials", "5", "--workers", "2", *LONGER, *HEARTBEAT, "--storage", postgres_url, "--study", name]
-    proc = start("search.run", *args, cwd=tmp_path, env=command_env(fmnist_dir))
+    proc = start_module("search.run", *args, cwd=tmp_path)
     victim = wait_for(lambda: running_trial_after_finished(postgres_url, name), 120, "a trial in progress")
     before = snapshot(trials(postgres_url, name))
-    kill9(victim.user_attrs["worker"]["pid"])
+    os.kill(victim.user_attrs[WORKER]["pid"], signal.SIGKILL)
     code, out, err = finish(proc)
     assert code == 0, err
     assert f"(pid {victim.user_attrs['worker']['pid']}) was killed by SIGKILL" in err
     assert "optuna:optuna@" not in out + err
     assert_recovered(trials(postgres_url, name), 5, victim.number, before)
     # Starting a worker again finds nothing to do.
-    again = run("search.run", *args[:2], "--storage", postgres_url, "--study", name, cwd=tmp_path,
-                env=command_env(fmnist_dir))
+    again = run_module("search.run", *args[:2], "--storage", postgres_url, "--study", name, cwd=tmp_path)
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
 

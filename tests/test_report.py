@@ -14,46 +14,49 @@ import plotly.offline
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-from inspection_fixture import STUDY, FixtureStudy, fixture_study, one_line_error, run_module
-from search.artifacts import ARTIFACTS_DIR
 from search.figures import strategy_accuracy
 from search.notes import space_as_list, study_note
 from search.publish import FINAL_FIGURE_IDS
-from search.report import build_report
-from search.space import SpaceSettings
-from search.study import OBJECTIVE_NAME, StudySettings
+from search.report_page import build_report
+from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
+from support import STUDY, InspectionStudy, assert_one_line_error, run_module
 
 SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",
                   "parallel-coordinate", "slice", "timeline"]
-FINAL_FIGURES = ["final-vs-thesis", "per-class-accuracy", "confusion-matrix", "final-learning-curves"]
+# The fixture's retrain is a reduced one (500 images): no figure sets it beside the thesis's.
+FINAL_FIGURES = ["per-class-accuracy", "confusion-matrix", "final-learning-curves"]
 TITLES = ["Validation accuracy by strategy", "Optimisation history", "Intermediate values", "Parameter importance",
-          "Parallel coordinates", "Slice plots", "Timeline", "Test accuracy of the final retrain beside the thesis",
-          "Per-class test accuracy", "Confusion matrix", "Learning curves of the final retrain"]
+          "Parallel coordinates", "Slice plots", "Timeline", "Per-class test accuracy", "Confusion matrix",
+          "Learning curves of the final retrain"]
 
 
 @pytest.fixture(scope="module")
-def fx(tmp_path_factory: pytest.TempPathFactory) -> FixtureStudy:
-    return fixture_study(tmp_path_factory)
+def fx(inspection_study: InspectionStudy) -> InspectionStudy:
+    return inspection_study
 
 
-def _report(folder: Path, storage: str, *extra: str) -> str:
-    result = run_module("search.report", "--storage", storage, *extra, cwd=folder, timeout=120)
+def _report(folder: Path, *extra: str) -> str:
+    """``search.report`` with no flags but ``extra``, right after a plain search.run: the default storage
+    studies/optuna.db and study fmnist-snn; the page lands beside the storage, in studies/optuna/fmnist-snn/."""
+    result = run_module("search.report", *extra, cwd=folder, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "wrote studies/fmnist-snn/report.html" in result.stdout
-    return (folder / "studies" / STUDY / "report.html").read_text()
+    out = Path("studies") / "optuna" / STUDY / "report.html"
+    assert f"wrote {out}" in result.stdout
+    return (folder / out).read_text()
 
 
-def test_report_holds_every_figure(fx: FixtureStudy) -> None:
-    page = _report(fx.folder, fx.storage)
+def test_report_holds_every_figure(fx: InspectionStudy) -> None:
+    page = _report(fx.folder)
     for name in SEARCH_FIGURES + FINAL_FIGURES:
         assert f'id="fig-{name}"' in page, name
     for title in TITLES:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
-    # Header: study, storage, trials by state, epochs saved, best configuration, final result.
-    for fact in ("fmnist-snn", fx.storage, "3 complete", "epochs saved by pruning", "Best configuration (trial",
-                 "86.01% baseline", "87.82% best"):
+    # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
+    for fact in ("fmnist-snn", "sqlite:///studies/optuna.db", "3 complete", "epochs saved by pruning", "Best configuration (trial",
+                 "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
         assert fact in page, fact
+    assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
     # Self-contained: plotly.js is inline, once, and nothing else refers to another server.
     plotly_js = plotly.offline.get_plotlyjs()
     assert page.count(plotly_js) == 1
@@ -62,8 +65,8 @@ def test_report_holds_every_figure(fx: FixtureStudy) -> None:
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", rest)
 
 
-def test_report_of_a_study_without_final_result_says_so(fx: FixtureStudy) -> None:
-    page = _report(fx.bare_folder, fx.bare_storage, "--study", "best")
+def test_report_of_a_study_without_final_result_says_so(fx: InspectionStudy) -> None:
+    page = _report(fx.bare_folder, "--study", "best")
     assert "No final result yet" in page
     assert "python -m search.final --study fmnist-snn" in page
     for name in SEARCH_FIGURES:
@@ -72,23 +75,23 @@ def test_report_of_a_study_without_final_result_says_so(fx: FixtureStudy) -> Non
         assert f'id="fig-{name}"' not in page, name
 
 
-def test_report_errors_are_one_line_and_write_nothing(tmp_path: Path, fx: FixtureStudy) -> None:
+def test_report_errors_are_one_line_and_write_nothing(tmp_path: Path, fx: InspectionStudy) -> None:
     missing = run_module("search.report", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
     assert missing.returncode == 1
-    assert "does not exist" in one_line_error(missing.stderr)
+    assert "does not exist" in assert_one_line_error(missing.stderr)
     unknown = run_module("search.report", "--storage", fx.storage, "--study", "nope", cwd=tmp_path)
     assert unknown.returncode == 1
-    assert "studies there: fmnist-snn" in one_line_error(unknown.stderr)
+    assert "studies there: fmnist-snn" in assert_one_line_error(unknown.stderr)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_study_note_and_objective_name(fx: FixtureStudy) -> None:
+def test_study_note_and_objective_name(fx: InspectionStudy) -> None:
     study = optuna.load_study(study_name=STUDY, storage=fx.storage)
     assert study.metric_names == [OBJECTIVE_NAME]
     note = optuna_dashboard.get_note(study)
     settings = StudySettings.from_dict(study.user_attrs["settings"])
     for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
-                 "### Data split", "train: 500 images, validation: 10,000 images", "thesis_preset",
+                 "### Data split", "train: 500 images, validation: 1,000 images", "thesis_preset",
                  "baseline, dropout", *space_as_list(settings.space), fx.storage):
         assert part in note, part
 
@@ -104,18 +107,22 @@ def test_note_never_shows_a_password() -> None:
     assert "Not queued" in note
 
 
-def test_final_attaches_files_and_figures(fx: FixtureStudy) -> None:
+def test_final_attaches_files_and_figures(fx: InspectionStudy) -> None:
     study = optuna.load_study(study_name=STUDY, storage=fx.storage)
-    final = json.loads((fx.folder / "studies" / STUDY / "final" / "result.json").read_text())
-    attached = study.user_attrs["final_artifacts"]
-    assert attached["trial"] == final["trial"] == study.user_attrs["final_result"]["trial"]
+    headline = study.user_attrs["final_result"]
+    retrain = headline["folder"]
+    assert retrain == f"trial-{headline['trial']}-1ep-500img"  # trial and budget in the name
+    final = json.loads((fx.results / "final" / retrain / "result.json").read_text())
+    attached = study.user_attrs["final_artifacts"][retrain]
+    assert attached["trial"] == final["trial"] == headline["trial"]
     metas = {m.filename: m for m in optuna.artifacts.get_all_artifact_meta(study)}
-    assert set(metas) == {"result.json", "model.pt"}
-    store = optuna.artifacts.FileSystemArtifactStore(fx.folder / ARTIFACTS_DIR)
-    for name in ("result.json", "model.pt"):
+    names = {"result.json": f"{retrain}.result.json", "model.pt": f"{retrain}.model.pt"}
+    assert set(names.values()) <= set(metas)
+    store = optuna.artifacts.FileSystemArtifactStore(fx.artifacts)
+    for file, name in names.items():
         assert metas[name].artifact_id == attached[name]
         with store.open_reader(attached[name]) as stored:
-            assert stored.read() == (fx.folder / "studies" / STUDY / "final" / name).read_bytes()
+            assert stored.read() == (fx.results / "final" / retrain / file).read_bytes()
     system = study._storage.get_study_system_attrs(study._study_id)
     for graph_id in FINAL_FIGURE_IDS:
         assert any(k.startswith(f"dashboard:plot_data:{graph_id}:") for k in system), graph_id
@@ -145,7 +152,7 @@ def _tiny_study(complete: int, pruned: int) -> optuna.Study:
 
 def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db")
+    page, sections = build_report(_tiny_study(complete=1, pruned=1), "sqlite:///tiny.db", tmp_path / "tiny")
     by_anchor = {s.anchor: s for s in sections}
     importance = by_anchor["param-importances"].unavailable
     assert "needs at least 2 complete trials; the study has 1 complete trial" in importance
@@ -156,7 +163,7 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
 
 def test_empty_study_report_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    page, sections = build_report(_tiny_study(complete=0, pruned=0), "sqlite:///tiny.db")
+    page, sections = build_report(_tiny_study(complete=0, pruned=0), "sqlite:///tiny.db", tmp_path / "tiny")
     assert all(not s.figures and s.unavailable for s in sections)
     assert "No complete trial yet" in page
 

@@ -9,15 +9,16 @@ import optuna
 import pytest
 import torch
 
-from conftest import assert_one_line_error, run_module
 from models import build_network
 from search.config import TrainConfig
 from search.objective import Objective
 from search.settings import SpaceSettings, StudySettings
 from search.space import suggest_config
 from search.strategies import STRATEGIES, THESIS_PRESETS
+from search.trial_record import THESIS_PRESET
+from support import assert_one_line_error, run_module
 
-SMALL = ["--epochs", "2", "--train-size", "2000"]
+SMALL = ["--epochs", "2", "--train-size", "1000", "--val-size", "1000"]
 COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay",
                  "augment", "label_smoothing", "neuron"}
 TRIAL_ATTRS = {"config", "history", "best_epoch", "best_val_acc", "wall_s", "images_per_s",
@@ -45,7 +46,7 @@ def test_run_creates_study_with_thesis_trials_first(searched: dict) -> None:
     finished = [t for t in study.trials if t.state.is_finished()]
     assert len(finished) == 4
     # The thesis's recipes were queued first, in its order; the rest still wait.
-    presets = [t.user_attrs.get("thesis_preset") for t in study.trials]
+    presets = [t.user_attrs.get(THESIS_PRESET) for t in study.trials]
     assert presets == list(THESIS_PRESETS)
     assert [t.params["strategy"] for t in finished] == list(THESIS_PRESETS)[:4]
     for trial in finished:
@@ -56,8 +57,19 @@ def test_run_creates_study_with_thesis_trials_first(searched: dict) -> None:
         assert set(trial.user_attrs["versions"]) == {"torch", "spikingjelly", "optuna"}
         assert len(trial.user_attrs["history"]) == trial.user_attrs["epochs_run"] >= 1
         assert trial.intermediate_values
+    assert_thesis_trials_ran_to_the_end(study)
     assert "next: python -m search.final --study fmnist-snn" in first.stdout
     assert "best trial" in first.stdout
+
+
+def assert_thesis_trials_ran_to_the_end(study: optuna.Study) -> None:
+    """The thesis's recipes are the yardstick: the (default) Hyperband pruner never stops one."""
+    assert StudySettings.from_dict(study.user_attrs["settings"]).pruner == "hyperband"
+    for trial in study.trials:
+        if THESIS_PRESET in trial.user_attrs and trial.state.is_finished():
+            assert trial.state == optuna.trial.TrialState.COMPLETE, (trial.number, trial.state)
+            assert trial.user_attrs["epochs_run"] == 2 and trial.user_attrs["status"] == "completed"
+            assert sorted(trial.intermediate_values) == [1, 2]
 
 
 def test_same_command_again_adds_nothing(searched: dict) -> None:
@@ -74,6 +86,7 @@ def test_higher_target_adds_the_difference(searched: dict) -> None:
     study = _study(searched["storage"])
     assert sum(t.state.is_finished() for t in study.trials) == 6
     assert "resumed" in result.stdout
+    assert_thesis_trials_ran_to_the_end(study)
 
 
 def test_resume_refuses_a_different_budget(searched: dict) -> None:
@@ -86,16 +99,25 @@ def test_resume_refuses_a_different_budget(searched: dict) -> None:
 def test_final_retrains_and_tests_once(searched: dict) -> None:
     folder: Path = searched["folder"]  # type: ignore[assignment]
     result = run_module("search.final", "--study", "best", "--storage", searched["storage"],
-                        "--train-size", "3000", "--epochs", "2", "--seeds", "2", cwd=folder)
+                        "--train-size", "1000", "--epochs", "2", "--seeds", "2", cwd=folder)
     assert result.returncode == 0, result.stderr
-    out = folder / "studies" / "fmnist-snn" / "final"
+    assert "--study best: picked 'fmnist-snn'" in result.stdout
+    best = _study(searched["storage"]).best_trial.number
+    # Beside the storage s.db, in s/<study>/final/, a folder per trial and budget.
+    out = folder / "s" / "fmnist-snn" / "final" / f"trial-{best}-2ep-1000img"
     record = json.loads((out / "result.json").read_text())
-    assert record["trial"] == _study(searched["storage"]).best_trial.number
-    assert len(record["runs"]) == 2 and record["seeds"] == [record["runs"][0]["seed"], record["runs"][1]["seed"]]
+    assert record["trial"] == best
+    assert record["seeds"] == [0, 1] == [run["seed"] for run in record["runs"]]  # paired seeds 0..N-1
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["seed-0.json", "seed-1.json"]
     assert record["test_accuracy_mean"] > 0.5  # chance is 0.1
-    assert len(record["per_class_accuracy"]) == 10
-    assert sum(map(sum, record["confusion_matrix"])) == 10_000
-    assert "86.01%" in result.stdout and "87.82%" in result.stdout
+    for run in record["runs"]:
+        assert len(run["per_class_accuracy"]) == 10
+        assert sum(map(sum, run["confusion_matrix"])) == 10_000
+    assert record["budget"] == {"train_size": 1000, "epochs": 2, "seeds": 2, "trial_epochs": 2}
+    # A reduced retrain (1,000 images) is never set beside the thesis's printed figures.
+    assert record["reduced"] is True
+    assert "reduced retrain" in result.stdout
+    assert "86.01%" not in result.stdout and "87.82%" not in result.stdout
     state = torch.load(out / "model.pt", weights_only=True)
     net = build_network(TrainConfig.from_dict(record["config"]).network)
     net.load_state_dict(state)
@@ -106,7 +128,7 @@ def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
     storage = searched["storage"]
     cases = [
         (["--study", "nope", "--storage", storage], "no study 'nope'", "fmnist-snn"),
-        (["--trial", "99", "--storage", storage], "no trial 99", "0..6"),
+        (["--trial", "99", "--storage", storage], "--trial 99", "0..6"),
         (["--storage", f"sqlite:///{tmp_path}/missing.db"], "does not exist", "missing.db"),
     ]
     for args, *expected in cases:
@@ -174,9 +196,9 @@ def test_a_bad_region_is_pruned_with_its_curve_stored(small_data, cpu) -> None:
     assert len(second.user_attrs["history"]) == len(second.intermediate_values)
 
 
-def test_show_space_and_bad_flags() -> None:
-    shown = run_module("search.run", "--show-space", "--strategies", "baseline,combined")
+def test_show_space_and_bad_flags(tmp_path: Path) -> None:
+    shown = run_module("search.run", "--show-space", "--strategies", "baseline,combined", cwd=tmp_path)
     assert shown.returncode == 0 and "strategy" in shown.stdout and "combined" in shown.stdout
-    bad = run_module("search.run", "--strategies", "baseline,bogus", "--show-space")
+    bad = run_module("search.run", "--strategies", "baseline,bogus", "--show-space", cwd=tmp_path)
     assert bad.returncode == 2
     assert "bogus" in assert_one_line_error(bad.stderr) and "baseline" in bad.stderr

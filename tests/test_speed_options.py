@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from conftest import REPO_ROOT, assert_one_line_error, run_module
+from support import REPO_ROOT, assert_one_line_error, run_module
 from models import NetworkConfig, build_network
 from search import bench, compilation, kernels
 from search.errors import UsageError
@@ -29,7 +29,7 @@ GPU = torch.device("cuda", 0)  # a device object only: nothing runs on it
     ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch"),
 ])
 def test_bad_neuron_backend_is_one_line_exit_2(flag: str, message: str, tmp_path) -> None:
-    result = run_module("search.train", "--neuron-backend", flag, "--device", "cpu")
+    result = run_module("search.train", "--neuron-backend", flag, "--device", "cpu", cwd=tmp_path)
     assert result.returncode == 2
     assert assert_one_line_error(result.stderr).startswith(message)
 
@@ -135,8 +135,8 @@ def test_sweep_prints_one_table(monkeypatch: pytest.MonkeyPatch, capsys) -> None
     assert sum("LIF front end" in r for r in rows) == 4
 
 
-def test_bench_has_no_flags_that_do_not_change_speed() -> None:
-    result = run_module("search.bench", "--epochs", "3")
+def test_bench_has_no_flags_that_do_not_change_speed(tmp_path) -> None:
+    result = run_module("search.bench", "--epochs", "3", cwd=tmp_path)
     assert result.returncode == 2
     assert "unrecognized arguments: --epochs 3" in assert_one_line_error(result.stderr, "python -m search.bench")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from pathlib import Path
+
 import pytest
-from conftest import assert_one_line_error, run_module
 
 from search import train as train_command
 from search.config import TrainConfig
-from search.strategies import STRATEGIES
+from search.config import STRATEGY_NAMES
+from support import assert_one_line_error, run_module
 
 TABLE_HEADER = re.compile(r"^\s*epoch\s+train loss\s+train acc\s+val loss\s+val acc\s+lr\s+img/s")
 ROW = re.compile(r"^\s*(\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)%\s+(\d+\.\d+)\s+(\d+\.\d+)%\s+(\S+)\s")
@@ -26,9 +28,9 @@ def _table_rows(stdout: str) -> list[re.Match[str]]:
     return [m for line in lines[start + 2:] if (m := ROW.match(line))]
 
 
-def test_lr_annealing_two_epochs() -> None:
+def test_lr_annealing_two_epochs(tmp_path: Path) -> None:
     done = run_module("search.train", "--strategy", "lr_annealing", "--epochs", "2", "--train-size", "1000",
-                      "--device", "cpu")
+                      "--device", "cpu", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     config = _config_line(done.stdout)
@@ -44,9 +46,9 @@ def test_lr_annealing_two_epochs() -> None:
     assert float(final.group(1)) > 30.0  # it learned something on 1,000 images (chance is 10%)
 
 
-def test_thesis_sgd_preset() -> None:
+def test_thesis_sgd_preset(tmp_path: Path) -> None:
     done = run_module("search.train", "--thesis", "--epochs", "1", "--train-size", "500", "--strategy", "sgd",
-                      "--device", "cpu")
+                      "--device", "cpu", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     config = _config_line(done.stdout)
     assert (config.optimizer, config.lr, config.momentum, config.batch_size, config.epochs) == ("sgd", 0.1, 0.0, 64, 1)
@@ -54,8 +56,8 @@ def test_thesis_sgd_preset() -> None:
     assert "final validation accuracy" in done.stdout
 
 
-def test_bad_flag_is_a_one_line_error() -> None:
-    done = run_module("search.train", "--epochs", "1", "--no-such-flag")
+def test_bad_flag_is_a_one_line_error(tmp_path: Path) -> None:
+    done = run_module("search.train", "--epochs", "1", "--no-such-flag", cwd=tmp_path)
     assert done.returncode == 2
     line = assert_one_line_error(done.stderr, starts_with="python -m search.train: error:")
     assert "--no-such-flag" in line
@@ -99,5 +101,5 @@ def test_every_strategy_is_a_flag_choice(capsys: pytest.CaptureFixture[str]) -> 
         train_command.main(["--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for name in STRATEGIES:
+    for name in STRATEGY_NAMES:
         assert name in out

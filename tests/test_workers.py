@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from scale_support import (
-    REPO_ROOT, TINY, command_env, finish, finished, fmnist_dir, postgres_url, run, start, trials, unique,
-)
-
-__all__ = ["fmnist_dir", "postgres_url"]  # fixtures, imported for pytest
-THESIS_TRIALS = 7
+from search.strategies import THESIS_PRESETS
+from search.trial_record import THESIS_PRESET, WORKER
+from support import TINY, command_env, finish, finished, run_module, start_module, start_script, trials, unique
 
 
 def assert_shared_exactly(all_trials: list, target: int) -> None:
@@ -24,16 +20,16 @@ def assert_shared_exactly(all_trials: list, target: int) -> None:
     assert not [t for t in all_trials if t.state.name == "RUNNING"]
     numbers = [t.number for t in all_trials]
     assert len(numbers) == len(set(numbers))
-    workers = {(t.user_attrs["worker"]["host"], t.user_attrs["worker"]["pid"]) for t in done}
+    workers = {(t.user_attrs[WORKER]["host"], t.user_attrs[WORKER]["pid"]) for t in done}
     assert len(workers) == 2, workers
     # Each thesis recipe was queued once and run at most once (no trial popped by two workers).
-    presets = [t.user_attrs["thesis_preset"] for t in all_trials if "thesis_preset" in t.user_attrs]
-    assert len(presets) == THESIS_TRIALS and len(set(presets)) == THESIS_TRIALS
+    presets = [t.user_attrs[THESIS_PRESET] for t in all_trials if THESIS_PRESET in t.user_attrs]
+    assert sorted(presets) == sorted(THESIS_PRESETS)
 
 
-def test_two_local_workers_share_the_default_storage(tmp_path: Path, fmnist_dir: Path) -> None:
+def test_two_local_workers_share_the_default_storage(tmp_path: Path) -> None:
     """`--workers 2` on the default SQLite file: no "database is locked", exactly the target."""
-    result = run("search.run", "--trials", "6", "--workers", "2", *TINY, cwd=tmp_path, env=command_env(fmnist_dir))
+    result = run_module("search.run", "--trials", "6", "--workers", "2", *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "database is locked" not in result.stderr + result.stdout
     assert "starting 2 workers" in result.stdout
@@ -42,12 +38,12 @@ def test_two_local_workers_share_the_default_storage(tmp_path: Path, fmnist_dir:
     assert_shared_exactly(trials(f"sqlite:///{tmp_path}/studies/optuna.db", "fmnist-snn"), 6)
 
 
-def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, fmnist_dir: Path, postgres_url: str) -> None:
+def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, postgres_url: str) -> None:
     """Two `search.run` processes started at once on a new PostgreSQL study, as two machines would."""
     name = unique("two-workers")
     args = ["--trials", "6", *TINY, "--storage", postgres_url, "--study", name]
-    env = command_env(fmnist_dir, OMP_NUM_THREADS="1")
-    procs = [start("search.run", *args, "--threads", "1", cwd=tmp_path, env=env) for _ in range(2)]
+    env = command_env(OMP_NUM_THREADS="1")
+    procs = [start_module("search.run", *args, "--threads", "1", cwd=tmp_path, env=env) for _ in range(2)]
     results = [finish(p) for p in procs]
     for code, out, err in results:
         assert code == 0, err
@@ -93,9 +89,7 @@ def test_many_fast_workers_stop_at_exactly_the_target(backend: str, tmp_path: Pa
     study = optuna.create_study(study_name=name, storage=open_storage(url, create=True))
     for i in range(15):  # queued trials too, like the thesis recipes
         study.enqueue_trial({"x": i / 100})
-    env = command_env()
-    procs = [subprocess.Popen([sys.executable, "-c", RACE_SCRIPT, url, name, str(target), str(i)], cwd=REPO_ROOT,
-                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(3)]
+    procs = [start_script(RACE_SCRIPT, url, name, str(target), str(i), cwd=tmp_path) for i in range(3)]
     results = [finish(p, timeout=120) for p in procs]
     for code, _, err in results:
         assert code == 0, err
@@ -132,8 +126,7 @@ def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path
     study = optuna.create_study(study_name="queue", storage=url)
     for i in range(60):
         study.enqueue_trial({"x": i / 100})
-    procs = [subprocess.Popen([sys.executable, "-c", POP_SCRIPT, url, "20"], cwd=REPO_ROOT, env=command_env(),
-                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [start_script(POP_SCRIPT, url, "20", cwd=tmp_path) for _ in range(3)]
     for proc in procs:
         code, _, err = finish(proc, timeout=120)
         assert code == 0, err
@@ -144,7 +137,7 @@ def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path
 def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from search import workers
+    from search import worker_processes as workers
 
     monkeypatch.setattr(workers, "available_cores", lambda: 16)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -158,3 +151,33 @@ def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyP
     assert [(p.device, p.threads) for p in workers.plan_workers(3, "auto")] == [("cpu", 5)] * 3
     command = workers.worker_command(["--trials", "9", "--workers", "3"], plans[1])
     assert command[-8:] == ["--workers", "1", "--worker-index", "1", "--threads", "4", "--device", "cuda:1"]
+
+
+SECRET_URL = "postgresql+psycopg://optuna:s3cret-pw@db.example:5432/optuna"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--trials", "9", "--storage", SECRET_URL, "--workers", "2"],
+    ["--trials", "9", f"--storage={SECRET_URL}", "--workers", "2"],
+], ids=["separate", "equals"])
+def test_workers_get_the_storage_url_in_their_environment_not_their_command_line(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ps` shows every local user a command line: the URL (and its password) never stands on one."""
+    from search import worker_processes
+
+    started: list[tuple[list[str], dict[str, str]]] = []
+
+    class FakePopen:
+        def __init__(self, args: list[str], *, env: dict[str, str], **kwargs: object) -> None:
+            started.append((args, env))
+
+    monkeypatch.setattr(worker_processes.subprocess, "Popen", FakePopen)
+    plans = [worker_processes.WorkerPlan(index=i, device="cpu", threads=1) for i in range(2)]
+    worker_processes.start_workers(argv, SECRET_URL, plans)
+    assert len(started) == 2
+    for (args, env), plan in zip(started, plans):
+        assert args == worker_processes.worker_command(argv, plan)
+        assert not [a for a in args if "s3cret" in a or "db.example" in a or a.startswith("--storage")], args
+        assert args[:3] == [sys.executable, "-m", "search.run"] and "--trials" in args
+        assert env[worker_processes.STORAGE_ENV] == SECRET_URL
+        assert env["OMP_NUM_THREADS"] == "1"
