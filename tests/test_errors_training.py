@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT, assert_one_line_error, run_module
+from support import REPO_ROOT, assert_one_line_error, fork_run
 
 # row name -> (flags, texts the one line holds)
 ROWS: dict[str, tuple[list[str], list[str]]] = {
@@ -31,8 +31,7 @@ ROWS: dict[str, tuple[list[str], list[str]]] = {
 @pytest.mark.parametrize("row", list(ROWS))
 def test_bad_training_setting(row: str, tmp_path: Path) -> None:
     flags, says = ROWS[row]
-    result = run_module("search.train", "--epochs", "1", *flags, cwd=tmp_path,
-                        env_extra={"PYTHONPATH": str(REPO_ROOT)})
+    result = fork_run("search.train", "--epochs", "1", *flags, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     line = assert_one_line_error(result.stderr, starts_with="")
     assert line.startswith(("error:", "python -m search.train: error:")), line

@@ -16,7 +16,8 @@ from spikingjelly.activation_based import functional
 
 from support import REPO_ROOT, assert_one_line_error, run_module
 from models import NetworkConfig, build_network
-from search import bench, compilation, kernels
+from search import bench, benchmark, compilation, kernels
+from search.config import TrainConfig
 from search.errors import UsageError
 
 CPU = torch.device("cpu")
@@ -125,13 +126,13 @@ def test_compiled_training_step_equals_eager() -> None:
 
 def test_sweep_prints_one_table(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(REPO_ROOT)
-    monkeypatch.setattr(bench, "SWEEP_BATCHES", (4, 8))
-    monkeypatch.setattr(bench, "SWEEP_TIME_STEPS", (1, 2))
+    monkeypatch.setattr(benchmark, "SWEEP_BATCHES", (4, 8))
+    monkeypatch.setattr(benchmark, "SWEEP_TIME_STEPS", (1, 2))
     assert bench.main(["--sweep", "--steps", "1", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "training images/s" in lines[1] and set(lines[2]) <= {"-", " "}
     rows = lines[3:]
-    assert len(rows) == len(bench.sweep_configs(bench.TrainConfig()))
+    assert len(rows) == len(benchmark.sweep_configs(TrainConfig()))
     assert sum("LIF front end" in r for r in rows) == 4
 
 
