@@ -16,6 +16,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from search.figures import strategy_accuracy
 from search.notes import space_as_list, study_note
+from search.paths import DEFAULT_STORAGE
 from search.publish import FINAL_FIGURE_IDS
 from search.report_page import build_report
 from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
@@ -53,7 +54,7 @@ def test_report_holds_every_figure(fx: InspectionStudy) -> None:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
     # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
-    for fact in ("fmnist-snn", "sqlite:///studies/optuna.db", "3 complete", "epochs saved by pruning", "Best configuration (trial",
+    for fact in ("fmnist-snn", DEFAULT_STORAGE, "3 complete", "epochs saved by pruning", "Best configuration (trial",
                  "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
         assert fact in page, fact
     assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
@@ -92,7 +93,7 @@ def test_study_note_and_objective_name(fx: InspectionStudy) -> None:
     settings = StudySettings.from_dict(study.user_attrs["settings"])
     for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
                  "### Data split", "train: 500 images, validation: 1,000 images", "thesis_preset",
-                 "baseline, dropout", *space_as_list(settings.space), fx.storage):
+                 "baseline, dropout", *space_as_list(settings.space), DEFAULT_STORAGE):
         assert part in note, part
 
 
