@@ -18,7 +18,7 @@ from search.space import suggest_config
 from search.strategies import STRATEGIES, THESIS_PRESETS
 from search.summary import NEAR_CHANCE, trial_state
 from search.trial_record import THESIS_PRESET, TrialRecord
-from support import assert_one_line_error, head, run_module
+from support import STUDY, assert_one_line_error, head, run_module
 
 SMALL = ["--epochs", "2", "--train-size", "1000", "--val-size", "1000"]
 COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay"}
@@ -37,7 +37,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def _study(storage: str) -> optuna.Study:
-    return optuna.load_study(study_name="fmnist-snn", storage=storage)
+    return optuna.load_study(study_name=STUDY, storage=storage)
 
 
 def test_run_creates_study_with_thesis_trials_first(searched: dict) -> None:
@@ -105,7 +105,7 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     assert "--study best: picked 'fmnist-snn'" in result.stdout
     best = _study(searched["storage"]).best_trial.number
     # Beside the storage s.db, in s/<study>/final/, a folder per trial and budget.
-    out = folder / "s" / "fmnist-snn" / "final" / f"trial-{best}-2ep-1000img"
+    out = folder / "s" / STUDY / "final" / f"trial-{best}-2ep-1000img"
     record = json.loads((out / "result.json").read_text())
     assert record["trial"] == best
     assert record["seeds"] == [0, 1] == [run["seed"] for run in record["runs"]]  # paired seeds 0..N-1
@@ -139,7 +139,7 @@ def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
         for text in expected:
             assert text in line, line
     assert list(tmp_path.iterdir()) == []
-    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["fmnist-snn"]
+    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == [STUDY]
 
 
 def test_final_on_a_study_without_complete_trials(tmp_path: Path) -> None:
