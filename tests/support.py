@@ -258,7 +258,8 @@ def postgres_reason(url: str) -> str | None:
         engine.dispose()
     except Exception as error:  # driver missing, server down, wrong password, ...
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"PostgreSQL at {mask_url(url)} is unreachable ({first}); run `make postgres` or set SNN_TEST_POSTGRES_URL"
+        return (f"PostgreSQL at {mask_url(url)} is unreachable ({first}); "
+                "run `make postgres` or set SNN_TEST_POSTGRES_URL")
     return None
 
 
@@ -297,7 +298,7 @@ def count_states(all_trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
 
 
 def running_trial_after_finished(storage: str, name: str, finished_before: int = 1) -> optuna.trial.FrozenTrial | None:
-    """A RUNNING trial in its first epoch (config recorded, no epoch finished), once ``finished_before`` trials are done.
+    """A RUNNING trial in its first epoch (config recorded, no epoch done), once ``finished_before`` trials finished.
 
     In its first epoch, so that a signal sent now finds it still running.
     """

@@ -27,7 +27,7 @@ from search.settings import PRUNERS, SAMPLERS
 from search.trial_record import BEST_VAL_ACC
 from search.worker_processes import available_cores
 from support import (
-    DEFAULT_POSTGRES_URL, HEARTBEAT, TINY, command_env, finish, fork_run, make_storage, postgres_reason,
+    DEFAULT_POSTGRES_URL, HEARTBEAT, STUDY, TINY, command_env, finish, fork_run, make_storage, postgres_reason,
     run_module, running_trial_after_finished, start_module, tree, trials, unique, wait_for,
 )
 
@@ -329,7 +329,7 @@ def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, 
     args = ["--trials", "2", "--workers", str(workers), "--epochs", "2", "--train-size", "600",
             "--val-size", "200", *HEARTBEAT, "--storage", storage]
     proc = start_module("search.run", *args, cwd=tmp_path)
-    victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn", finished_before=0), 120,
+    victim = wait_for(lambda: running_trial_after_finished(storage, STUDY, finished_before=0), 120,
                       "a trial in progress")
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
@@ -337,7 +337,7 @@ def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, 
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted: "), err
     assert "Traceback" not in err
-    after = trials(storage, "fmnist-snn")
+    after = trials(storage, STUDY)
     assert not [t for t in after if t.state.name == "RUNNING"]
     assert {t.number: t for t in after}[victim.number].state.name == "FAIL"
     queued = [t for t in after if t.user_attrs.get("retry_of") == victim.number]
@@ -345,6 +345,6 @@ def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, 
     again = run_module("search.run", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert not (tmp_path / "studies").exists()  # nobody fell back to the default storage
-    final = trials(storage, "fmnist-snn")
+    final = trials(storage, STUDY)
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in final) == 2
     assert {t.number: t for t in final}[queued[0].number].state.name in ("COMPLETE", "PRUNED")

@@ -15,8 +15,8 @@ import torch
 from search import results
 from search.trial_record import RETRY_OF, WORKER
 from support import (
-    HEARTBEAT, count_states, finish, finished, run_module, running_trial_after_finished, start_module, trials, unique,
-    wait_for,
+    HEARTBEAT, STUDY, count_states, finish, finished, run_module, running_trial_after_finished, start_module, trials,
+    unique, wait_for,
 )
 # Trials long enough (two epochs of 600 images) to be caught in the middle.
 LONGER = ["--epochs", "2", "--train-size", "600", "--val-size", "200"]
@@ -48,16 +48,16 @@ def test_kill9_then_restart_on_the_local_storage(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path}/studies/optuna.db"
     args = ["--trials", "3", *LONGER, *HEARTBEAT]
     proc = start_module("search.run", *args, cwd=tmp_path)
-    victim = wait_for(lambda: running_trial_after_finished(storage, "fmnist-snn"), 120, "a trial in progress")
-    before = snapshot(trials(storage, "fmnist-snn"))
+    victim = wait_for(lambda: running_trial_after_finished(storage, STUDY), 120, "a trial in progress")
+    before = snapshot(trials(storage, STUDY))
     os.kill(victim.user_attrs[WORKER]["pid"], signal.SIGKILL)
     code, _, _ = finish(proc)
     assert code == -9
-    assert [t.number for t in trials(storage, "fmnist-snn") if t.state.name == "RUNNING"] == [victim.number]
+    assert [t.number for t in trials(storage, STUDY) if t.state.name == "RUNNING"] == [victim.number]
     # Any worker started again finds the dead trial (at once or after the grace period) and retries it.
     again = run_module("search.run", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert_recovered(trials(storage, "fmnist-snn"), 3, victim.number, before)
+    assert_recovered(trials(storage, STUDY), 3, victim.number, before)
 
 
 def test_kill9_of_one_of_two_workers_on_postgres(tmp_path: Path, postgres_url: str) -> None:

@@ -14,10 +14,15 @@ import plotly.offline
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
+from search.config import TrainConfig
+from search.data import CLASSES
 from search.figures import strategy_accuracy
 from search.notes import space_as_list, study_note
+from search.paths import DEFAULT_STORAGE
 from search.publish import FINAL_FIGURE_IDS
 from search.report_page import build_report
+from search.results import write_json
+from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
 from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
 from support import STUDY, InspectionStudy, assert_one_line_error, run_module
 
@@ -53,7 +58,7 @@ def test_report_holds_every_figure(fx: InspectionStudy) -> None:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
     # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
-    for fact in ("fmnist-snn", "sqlite:///studies/optuna.db", "3 complete", "epochs saved by pruning", "Best configuration (trial",
+    for fact in ("fmnist-snn", DEFAULT_STORAGE, "3 complete", "epochs saved by pruning", "Best configuration (trial",
                  "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
         assert fact in page, fact
     assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
@@ -63,6 +68,19 @@ def test_report_holds_every_figure(fx: InspectionStudy) -> None:
     rest = page.replace(plotly_js, "")
     assert not re.search(r"<script[^>]+src=", rest)
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", rest)
+
+
+def test_plain_final_and_report_follow_a_plain_search_run(fx: InspectionStudy) -> None:
+    """No --storage, no --study anywhere: run, then final, then report find the same study and storage,
+    and the results land beside the default storage, in studies/optuna/fmnist-snn/."""
+    assert f"next: python -m search.final --study {STUDY}\n" in fx.run_stdout + "\n"
+    assert f"study '{STUDY}' in {DEFAULT_STORAGE}: retraining 1 configuration" in fx.final_stdout
+    assert f"results in studies/optuna/{STUDY}/final/" in fx.final_stdout
+    assert fx.results == fx.folder / "studies" / "optuna" / STUDY
+    retrain = optuna.load_study(study_name=STUDY, storage=fx.storage).user_attrs["final_result"]["folder"]
+    assert [p.name for p in (fx.results / "final").iterdir()] == [retrain]
+    assert (fx.results / "final" / retrain / "model.pt").is_file()
+    assert not (fx.folder / STUDY).exists() and not (fx.folder / "studies" / STUDY).exists()
 
 
 def test_report_of_a_study_without_final_result_says_so(fx: InspectionStudy) -> None:
@@ -92,7 +110,7 @@ def test_study_note_and_objective_name(fx: InspectionStudy) -> None:
     settings = StudySettings.from_dict(study.user_attrs["settings"])
     for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
                  "### Data split", "train: 500 images, validation: 1,000 images", "thesis_preset",
-                 "baseline, dropout", *space_as_list(settings.space), fx.storage):
+                 "baseline, dropout", *space_as_list(settings.space), DEFAULT_STORAGE):
         assert part in note, part
 
 
@@ -159,6 +177,34 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
     assert by_anchor["final-result"].unavailable.startswith("No final result yet")
     assert by_anchor["intermediate-values"].figures and by_anchor["timeline"].figures
     assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
+
+
+def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for train_size, reduced in ((60_000, False), (500, True)):
+        study = _tiny_study(complete=2, pruned=0)
+        budget = RetrainBudget(train_size=train_size, epochs=3, seeds=2, trial_epochs=3)
+        runs = [RetrainRun(seed=k, test_accuracy=0.9 + k / 100, test_loss=0.3,
+                           per_class_accuracy={c: 0.9 for c in CLASSES}, confusion_matrix=[[100] * 10] * 10,
+                           train_seconds=1.0, test_seconds=1.0, history=[{"epoch": 1, "train_loss": 0.5,
+                                                                           "train_acc": 0.8}]) for k in range(2)]
+        result = RetrainResult(study="tiny", storage="sqlite:///tiny.db", trial=1, strategy="baseline",
+                               thesis_preset=None, validation_accuracy=0.81, config=TrainConfig(epochs=3).to_dict(),
+                               budget=budget, runs=runs, device="cpu", versions={})
+        folder = tmp_path / f"results-{train_size}"
+        write_json(folder / "final" / budget.folder_name(1) / "result.json", result.to_dict())
+        s = result.summary
+        study.set_user_attr("final_result", {
+            "trial": 1, "folder": budget.folder_name(1), "test_accuracy_mean": s.mean, "test_accuracy_std": s.std,
+            "seeds": 2, "epochs": 3, "train_size": train_size, "reduced": budget.reduced})
+        page, sections = build_report(study, "sqlite:///tiny.db", folder)
+        assert budget.reduced is reduced
+        assert ('id="fig-final-vs-thesis"' in page) is not reduced
+        assert ("86.01% baseline" in page and "87.82% best" in page) is not reduced
+        assert ("a reduced retrain" in page) is reduced
+        assert f"retrained on {train_size:,} training images for 3 epochs, 2 seeds" in page
+        assert 'id="fig-per-class-accuracy"' in page and 'id="fig-final-learning-curves"' in page
 
 
 def test_empty_study_report_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

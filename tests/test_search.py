@@ -11,12 +11,14 @@ import torch
 
 from models import build_network
 from search.config import TrainConfig
+from search.data import TrainVal
 from search.objective import Objective
 from search.settings import SpaceSettings, StudySettings
 from search.space import suggest_config
 from search.strategies import STRATEGIES, THESIS_PRESETS
-from search.trial_record import THESIS_PRESET
-from support import assert_one_line_error, run_module
+from search.summary import NEAR_CHANCE, trial_state
+from search.trial_record import THESIS_PRESET, TrialRecord
+from support import STUDY, assert_one_line_error, head, run_module
 
 SMALL = ["--epochs", "2", "--train-size", "1000", "--val-size", "1000"]
 COMMON_PARAMS = {"strategy", "lr", "batch_size", "time_steps", "tau", "surrogate", "weight_decay",
@@ -36,7 +38,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def _study(storage: str) -> optuna.Study:
-    return optuna.load_study(study_name="fmnist-snn", storage=storage)
+    return optuna.load_study(study_name=STUDY, storage=storage)
 
 
 def test_run_creates_study_with_thesis_trials_first(searched: dict) -> None:
@@ -104,7 +106,7 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     assert "--study best: picked 'fmnist-snn'" in result.stdout
     best = _study(searched["storage"]).best_trial.number
     # Beside the storage s.db, in s/<study>/final/, a folder per trial and budget.
-    out = folder / "s" / "fmnist-snn" / "final" / f"trial-{best}-2ep-1000img"
+    out = folder / "s" / STUDY / "final" / f"trial-{best}-2ep-1000img"
     record = json.loads((out / "result.json").read_text())
     assert record["trial"] == best
     assert record["seeds"] == [0, 1] == [run["seed"] for run in record["runs"]]  # paired seeds 0..N-1
@@ -138,7 +140,7 @@ def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
         for text in expected:
             assert text in line, line
     assert list(tmp_path.iterdir()) == []
-    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["fmnist-snn"]
+    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == [STUDY]
 
 
 def test_final_on_a_study_without_complete_trials(tmp_path: Path) -> None:
@@ -194,6 +196,40 @@ def test_a_bad_region_is_pruned_with_its_curve_stored(small_data, cpu) -> None:
     assert second.intermediate_values and len(second.intermediate_values) < 3
     assert second.user_attrs["status"] == "pruned"
     assert len(second.user_attrs["history"]) == len(second.intermediate_values)
+
+
+class AlwaysPrune(optuna.pruners.BasePruner):
+    """A pruner that stops every trial at its first report: only what ignores it runs to the end."""
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return True
+
+
+def test_thesis_trials_are_never_pruned_the_others_are(small_data, cpu) -> None:
+    settings = StudySettings(space=SpaceSettings(strategies=("baseline",), epochs=2))
+    data = TrainVal(head(small_data.train, 300), head(small_data.val, 200), small_data.split_seed, small_data.source)
+    study = optuna.create_study(direction="maximize", pruner=AlwaysPrune())
+    params = {"strategy": "baseline", "lr": 1e-3, "batch_size": 64, "time_steps": 4, "tau": 2.0,
+              "surrogate": "atan", "weight_decay": 0.0}
+    study.enqueue_trial(params, user_attrs={THESIS_PRESET: "baseline"})
+    study.enqueue_trial(params)
+    study.optimize(Objective(settings, data, cpu), n_trials=2)
+    thesis, searched = study.trials
+    assert thesis.state == optuna.trial.TrialState.COMPLETE
+    assert thesis.user_attrs["epochs_run"] == 2 and sorted(thesis.intermediate_values) == [1, 2]
+    assert searched.state == optuna.trial.TrialState.PRUNED
+    assert searched.user_attrs["epochs_run"] == 1 and searched.user_attrs["status"] == "pruned"
+
+
+def test_a_trial_near_chance_is_marked_so() -> None:
+    def record(best: float | None, status: str = "completed") -> TrialRecord:
+        return TrialRecord(number=0, state=optuna.trial.TrialState.COMPLETE, params={}, status=status,
+                           best_val_acc=best)
+
+    assert trial_state(record(0.10)) == "complete, near chance"  # the thesis's plain SGD on a tiny budget
+    assert trial_state(record(NEAR_CHANCE)) == "complete"
+    assert trial_state(record(0.80)) == "complete"
+    assert trial_state(record(0.10, status="diverged")) == "diverged"
 
 
 def test_show_space_and_bad_flags(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from search.strategies import THESIS_PRESETS
 from search.trial_record import THESIS_PRESET, WORKER
-from support import TINY, command_env, finish, finished, run_module, start_module, start_script, trials, unique
+from support import (
+    STUDY, TINY, command_env, finish, finished, run_module, start_module, start_script, trials, unique,
+)
 
 
 def assert_shared_exactly(all_trials: list, target: int) -> None:
@@ -35,7 +37,7 @@ def test_two_local_workers_share_the_default_storage(tmp_path: Path) -> None:
     assert "starting 2 workers" in result.stdout
     assert "[worker 0]" in result.stdout and "[worker 1]" in result.stdout
     assert (tmp_path / "studies" / "optuna.db").is_file()
-    assert_shared_exactly(trials(f"sqlite:///{tmp_path}/studies/optuna.db", "fmnist-snn"), 6)
+    assert_shared_exactly(trials(f"sqlite:///{tmp_path}/studies/optuna.db", STUDY), 6)
 
 
 def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, postgres_url: str) -> None:

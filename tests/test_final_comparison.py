@@ -1,0 +1,292 @@
+"""search.final as a comparison: several configurations, paired seeds, intervals, a paired test, resumable runs.
+
+The module's comparison runs on a copy of the inspection study (3 trials, two of them thesis
+recipes) at a tiny budget (300 images, 1 epoch, 2 seeds): it is killed with SIGKILL after its
+first finished run and started again, as a user would after a crash, and its table, files,
+report and dashboard figure are checked.  The statistics are checked on constructed numbers
+against closed forms and SciPy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from scipy import stats
+
+from search.comparison import Candidate, compare
+from search.config import TrainConfig
+from search.publish import COMPARISON_FIGURE_ID
+from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
+from search.statistics import paired_difference, summarize
+from search.trial_record import TrialRecord
+from support import (
+    STUDY, InspectionStudy, assert_one_line_error, finish, run_module, start_module, tree, wait_for,
+)
+
+COMPARE = ["--top", "2", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
+COLUMNS = ["configuration", "settings", "val (search)", "epochs", "test mean", "std", "95% interval",
+           "vs reference (points)", "paired p"]
+PERCENT = r"\d{1,3}\.\d\d%"
+RECORDED = "(recorded earlier, not rerun)"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    folder: Path  # the working folder: studies/optuna.db, and the results in studies/optuna/fmnist-snn/
+    killed_runs: dict[Path, bytes]  # the run files that existed when the first command was killed
+    rerun: subprocess.CompletedProcess[str]
+    record: dict[str, Any]  # the comparison-*.json the rerun wrote
+    report: str
+
+    @property
+    def final(self) -> Path:
+        return self.folder / "studies" / "optuna" / STUDY / "final"
+
+    def run_files(self) -> list[Path]:
+        return sorted(self.final.glob("*/runs/seed-*.json"))
+
+
+@pytest.fixture(scope="module")
+def comparison(inspection_study: InspectionStudy, tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    folder = tmp_path_factory.mktemp("comparison")
+    (folder / "studies").mkdir()
+    shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", folder / "studies" / "optuna.db")
+    final = folder / "studies" / "optuna" / STUDY / "final"
+    proc = start_module("search.final", *COMPARE, cwd=folder)
+    wait_for(lambda: list(final.glob("*/runs/seed-*.json")) or proc.poll() is not None, 300,
+             "the comparison's first finished run")
+    proc.send_signal(signal.SIGKILL)
+    code, out, err = finish(proc)
+    assert code == -signal.SIGKILL, out + err  # killed in mid-comparison, not finished
+    killed = {path: path.read_bytes() for path in final.glob("*/runs/seed-*.json")}
+    rerun = run_module("search.final", *COMPARE, cwd=folder)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [path] = final.glob("comparison-*.json")
+    report = run_module("search.report", cwd=folder, timeout=120)
+    assert report.returncode == 0, report.stdout + report.stderr
+    page = (folder / "studies" / "optuna" / STUDY / "report.html").read_text()
+    return Comparison(folder, killed, rerun, json.loads(path.read_text()), page)
+
+
+def parse_table(stdout: str) -> list[dict[str, str]]:
+    """The rows of search.final's table, by the columns its dashed line marks out."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("configuration"))
+    spans = [m.span() for m in re.finditer(r"-+", lines[start + 1])]
+    headers = [lines[start][a:b].strip() for a, b in spans]
+    assert headers[:len(COLUMNS)] == COLUMNS, headers
+    gaps = [(end, after) for (_, end), (after, _) in zip(spans, spans[1:])]
+    rows = []
+    for line in lines[start + 2:]:  # a row is as wide as the dashed line, with blanks between the columns
+        if len(line) != len(lines[start + 1]) or any(line[a:b].strip() for a, b in gaps):
+            break
+        rows.append({h: line[a:b].strip() for h, (a, b) in zip(headers, spans)})
+    return rows
+
+
+def trial_and_seed(text: str) -> tuple[int, int]:
+    trial = re.search(r"trial[ -](\d+)", text)
+    seed = re.search(r"seed[ -](\d+)", text)
+    assert trial and seed, text
+    return int(trial.group(1)), int(seed.group(1))
+
+
+# --- the comparison as a user runs it --------------------------------------------------------------------
+
+def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison: Comparison) -> None:
+    rows = parse_table(comparison.rerun.stdout)
+    assert len(rows) == len(comparison.record["rows"]) >= 2  # the thesis's two recipes at least
+    labels = [r["configuration"] for r in rows]
+    assert any(label.startswith("thesis baseline") for label in labels)
+    assert any(label.startswith("thesis dropout") for label in labels)
+    for row in rows:
+        assert re.fullmatch(PERCENT, row["val (search)"]), row
+        assert row["epochs"] == "1"
+        assert re.fullmatch(PERCENT, row["test mean"]), row
+        assert re.fullmatch(r"\d+\.\d\d", row["std"]), row
+        assert re.fullmatch(rf"\[{PERCENT}, {PERCENT}\]", row["95% interval"]), row
+        if row["configuration"].startswith("thesis baseline"):  # the reference
+            assert row["vs reference (points)"] == "reference" and row["paired p"] == ""
+        else:
+            assert re.fullmatch(r"[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]", row["vs reference (points)"]), row
+            assert re.fullmatch(r"[01]\.\d{3}", row["paired p"]), row
+            assert row[""] in ("within seed noise", "differs"), row
+    # The budget is said, and a reduced retrain is never set beside the thesis's printed figures.
+    assert "300 training images" in comparison.rerun.stdout and "reduced retrain" in comparison.rerun.stdout
+    assert "86.01%" not in comparison.rerun.stdout
+
+
+def test_the_table_is_scipys_statistics_of_the_recorded_seeds(comparison: Comparison) -> None:
+    record = comparison.record
+    accuracies = []
+    for folder in record["folders"]:
+        result = json.loads((comparison.final / folder / "result.json").read_text())
+        assert result["seeds"] == [0, 1]  # paired: the same seeds for every configuration
+        accuracies.append([run["test_accuracy"] for run in result["runs"]])
+    reference = accuracies[record["reference"]]
+    for row, values in zip(record["rows"], accuracies, strict=True):
+        sem = statistics.stdev(values) / math.sqrt(len(values))
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=statistics.fmean(values), scale=sem)
+        assert row["test_mean"] == pytest.approx(statistics.fmean(values))
+        assert row["test_std"] == pytest.approx(statistics.stdev(values))
+        assert row["test_ci95"] == pytest.approx([low, high])
+        if values is reference:
+            assert row["difference"] is None
+            continue
+        diffs = [a - b for a, b in zip(values, reference)]
+        assert row["difference"]["mean"] == pytest.approx(statistics.fmean(diffs))
+        if len(set(diffs)) > 1:  # with no spread SciPy's t is undefined; the code says 1.0 or 0.0 itself
+            assert row["difference"]["p_value"] == pytest.approx(stats.ttest_rel(values, reference).pvalue)
+
+
+def test_a_killed_comparison_reruns_only_what_had_not_finished(comparison: Comparison) -> None:
+    assert comparison.killed_runs, "no run had finished when the comparison was killed"
+    runs = comparison.run_files()
+    assert len(runs) == 2 * len(comparison.record["rows"])  # every configuration x seed, once
+    for path, content in comparison.killed_runs.items():
+        assert path.read_bytes() == content, f"{path} was written again"
+    lines = [line for line in comparison.rerun.stdout.splitlines() if ": test accuracy " in line]
+    resumed = {trial_and_seed(line) for line in lines if RECORDED in line}
+    trained = {trial_and_seed(line) for line in lines if RECORDED not in line}
+    assert resumed == {trial_and_seed(str(path.relative_to(comparison.final))) for path in comparison.killed_runs}
+    assert trained and not resumed & trained and len(resumed | trained) == len(runs)
+
+
+def test_the_report_and_the_dashboard_show_the_forest_plot(comparison: Comparison) -> None:
+    page = comparison.report
+    assert '<section id="comparison">' in page and 'id="fig-comparison"' in page
+    assert "No comparison yet" not in page
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{comparison.folder}/studies/optuna.db")
+    system = study._storage.get_study_system_attrs(study._study_id)
+    assert any(key.startswith(f"dashboard:plot_data:{COMPARISON_FIGURE_ID}:") for key in system)
+    names = {m.filename for m in optuna.artifacts.get_all_artifact_meta(study)}
+    assert study.user_attrs["final_comparison"]["file"] in names
+
+
+def test_one_seed_prints_n_a_not_zero(comparison: Comparison) -> None:
+    """Row final-one-seed: --seeds 1 reuses seed 0 of the comparison (same budget) and prints n/a."""
+    result = run_module("search.final", "--top", "2", "--seeds", "1", "--train-size", "300", "--epochs", "1",
+                        cwd=comparison.folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = parse_table(result.stdout)
+    assert len(rows) == 2
+    for row in rows:
+        assert re.fullmatch(PERCENT, row["test mean"]) and row["std"] == "n/a" and row["95% interval"] == "n/a"
+    other = [r for r in rows if r["vs reference (points)"] != "reference"]
+    assert len(other) == 1 and other[0]["paired p"] == "n/a" and other[0][""] == "n/a (1 seed)"
+    assert "± 0.00" not in result.stdout
+    assert result.stdout.count(RECORDED) == 2  # nothing trained: both runs were recorded by the comparison
+
+
+# --- resuming refuses what it cannot trust ---------------------------------------------------------------
+
+def _corrupt(path: Path, other: Path) -> str:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    return "is not a readable run record (corrupt?); move it away to retrain that seed"
+
+
+def _other_study(path: Path, other: Path) -> str:
+    data = json.loads(path.read_text())
+    data["fingerprint"]["study"] = "someone-else"
+    path.write_text(json.dumps(data))
+    return "belongs to another retrain (study 'someone-else'"
+
+
+def _other_trial(path: Path, other: Path) -> str:
+    shutil.copyfile(other, path)
+    trial = json.loads(other.read_text())["fingerprint"]["trial"]
+    return f"belongs to another retrain (study '{STUDY}', trial {trial})"
+
+
+@pytest.mark.parametrize("spoil", [_corrupt, _other_study, _other_trial], ids=["corrupt", "other-study", "other-trial"])
+def test_a_run_file_it_cannot_trust_stops_the_resume_naming_the_file(spoil, comparison: Comparison,
+                                                                     tmp_path: Path) -> None:
+    """Rows final-resume-corrupt and final-resume-foreign: one line, exit 1, nothing retrained or written."""
+    results = tmp_path / "results"
+    shutil.copytree(comparison.folder / "studies" / "optuna", results)
+    first, second = (results / STUDY / "final" / name for name in comparison.record["folders"][:2])
+    spoilt = first / "runs" / "seed-0.json"
+    says = spoil(spoilt, second / "runs" / "seed-0.json")
+    before = tree(results)
+    result = run_module("search.final", *COMPARE, "--results-dir", str(results), cwd=comparison.folder)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = assert_one_line_error(result.stderr)
+    assert f"error: cannot resume: {spoilt} " in line and says in line, line
+    assert tree(results) == before
+
+
+# --- the statistics, on constructed numbers ---------------------------------------------------------------
+
+def test_summary_of_three_seeds_is_the_student_t_interval() -> None:
+    s = summarize([0.90, 0.91, 0.92])
+    assert (s.n, s.mean, s.std) == (3, pytest.approx(0.91), pytest.approx(0.01))
+    # Student's t with 2 degrees of freedom has a closed form: its 97.5% quantile is sqrt(2 q^2 / (1 - q^2)), q = 0.95.
+    t975 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))
+    assert t975 == pytest.approx(4.302653, abs=1e-6)
+    half = t975 * 0.01 / math.sqrt(3)
+    assert (s.low, s.high) == (pytest.approx(0.91 - half), pytest.approx(0.91 + half))
+    assert (s.low, s.high) == pytest.approx(stats.t.interval(0.95, 2, loc=0.91, scale=stats.sem([0.90, 0.91, 0.92])))
+
+
+def test_paired_difference_is_the_paired_t_test() -> None:
+    values, reference = [0.90, 0.91, 0.92], [0.88, 0.90, 0.90]
+    d = paired_difference(values, reference)
+    # Differences 0.02, 0.01, 0.02: mean 1/60, std 1/(100 sqrt 3), so t = 5 on 2 degrees of freedom,
+    # whose two-sided p is 1 - t / sqrt(t^2 + 2) = 1 - 5 / sqrt(27).
+    assert d.n == 3 and d.mean == pytest.approx(1 / 60)
+    assert d.p_value == pytest.approx(1 - 5 / math.sqrt(27))  # 0.0377
+    assert d.p_value == pytest.approx(stats.ttest_rel(values, reference).pvalue)
+    assert d.within_noise is False  # p < 0.05: "differs"
+    half = math.sqrt(2 * 0.95**2 / (1 - 0.95**2)) * (0.01 / math.sqrt(3)) / math.sqrt(3)
+    assert (d.low, d.high) == (pytest.approx(1 / 60 - half), pytest.approx(1 / 60 + half))
+    noisy = paired_difference([0.90, 0.93, 0.89], [0.91, 0.90, 0.90])
+    assert noisy.p_value == pytest.approx(stats.ttest_rel([0.90, 0.93, 0.89], [0.91, 0.90, 0.90]).pvalue)
+    assert noisy.p_value > 0.05 and noisy.within_noise is True
+
+
+def test_one_seed_and_equal_runs_give_no_fake_figures() -> None:
+    one = summarize([0.8])
+    assert (one.mean, one.std, one.low, one.high) == (0.8, None, None, None)
+    single = paired_difference([0.8], [0.7])
+    assert single.mean == pytest.approx(0.1) and single.p_value is None and single.within_noise is None
+    same = paired_difference([0.8, 0.9], [0.8, 0.9])
+    assert (same.mean, same.p_value, same.within_noise) == (0.0, 1.0, True)
+    with pytest.raises(ValueError, match="same seeds"):
+        paired_difference([0.8, 0.9], [0.8])
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def _result(trial: int, accuracies: list[float], preset: str | None) -> tuple[Candidate, RetrainResult]:
+    config = TrainConfig(epochs=1)
+    record = TrialRecord(number=trial, state=optuna.trial.TrialState.COMPLETE, params={"strategy": "baseline"},
+                         config=config.to_dict(), best_val_acc=0.8, thesis_preset=preset)
+    runs = [RetrainRun(seed=k, test_accuracy=a, test_loss=0.5, per_class_accuracy={}, confusion_matrix=[],
+                       train_seconds=1.0, test_seconds=1.0) for k, a in enumerate(accuracies)]
+    result = RetrainResult(study="s", storage="sqlite:///s.db", trial=trial, strategy="baseline", thesis_preset=preset,
+                           validation_accuracy=0.8, config=config.to_dict(),
+                           budget=RetrainBudget(train_size=300, epochs=1, seeds=len(accuracies), trial_epochs=1),
+                           runs=runs, device="cpu", versions={})
+    return Candidate(record, config), result
+
+
+def test_the_reference_is_the_thesis_baseline_wherever_it_stands() -> None:
+    pairs = [_result(4, [0.85, 0.86], None), _result(0, [0.80, 0.82], "baseline"), _result(1, [0.81, 0.80], "sgd")]
+    rows, reference = compare([c for c, _ in pairs], [r for _, r in pairs])
+    assert reference == 1 and rows[1].difference is None
+    assert rows[0].difference.mean == pytest.approx(0.045)
+    assert rows[0].label == "trial 4 (baseline)" and rows[1].label == "thesis baseline (trial 0)"
+    without = [_result(4, [0.85, 0.86], None), _result(5, [0.80, 0.82], None)]
+    rows, reference = compare([c for c, _ in without], [r for _, r in without])
+    assert reference == 0 and rows[0].difference is None and rows[1].difference is not None
