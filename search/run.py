@@ -24,6 +24,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 from typing import Any
 
 from search.claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S
@@ -124,13 +125,26 @@ def final_command(study: str, storage: str) -> str:
     return shlex.join(parts)
 
 
-def interrupt_on_sigterm() -> None:
-    """SIGTERM ends a run like Ctrl-C: the running trial is marked failed and queued again."""
+# Set by a Ctrl-C or SIGTERM.  Python drops a KeyboardInterrupt raised while a garbage-collection
+# callback runs (SQLAlchemy has some), so the run also checks this after every epoch and trial.
+STOP = threading.Event()
+
+
+def interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM end a run: the running trial is marked failed and queued again."""
 
     def handler(signum: int, frame: Any) -> None:
+        STOP.set()
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def check_stop() -> None:
+    """Raise the KeyboardInterrupt that a signal asked for, if Python dropped it on the way."""
+    if STOP.is_set():
+        raise KeyboardInterrupt
 
 
 @command
@@ -166,7 +180,7 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     # Our own line per trial replaces Optuna's; its warning for a trial failed by Ctrl-C
     # (with a traceback) would only repeat what the "interrupted" line says.
     quiet_optuna(optuna.logging.ERROR)
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     check_worker_count(args.workers)
     heartbeat = Heartbeat(args.heartbeat_interval, args.grace_period)
     device = resolve_device(args.device)
@@ -215,11 +229,15 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     from search.progress import SearchProgress
 
     progress = SearchProgress(args.trials, done, settings.space.epochs, enabled=False if worker else None)
-    objective = Objective(settings, data, device, on_epoch=lambda n, s: progress.epoch(n, s.epoch, s.val_acc),
-                          compile=args.compile)
+    def on_epoch(number: int, stats: Any) -> None:
+        progress.epoch(number, stats.epoch, stats.val_acc)
+        check_stop()
+
+    objective = Objective(settings, data, device, on_epoch=on_epoch, compile=args.compile)
 
     def log(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_done(finished_trials(study), prefix + trial_line(study, trial, settings.space.epochs))
+        check_stop()
 
     try:
         run_until_target(study, found.storage, objective, target=args.trials,  # type: ignore[arg-type]

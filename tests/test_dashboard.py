@@ -212,7 +212,7 @@ def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) 
     assert result.returncode == 0, result.stderr
     report = fx.results / "report.html"
     figures = report.read_text().count('<div id="fig-')
-    assert figures == 10  # 7 of the search, 3 of the (reduced) final retrain
+    assert figures == 11  # 8 of the search (accuracy against energy among them), 3 of the (reduced) final retrain
     browser.get(report.as_uri())
     wait_for(browser, f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
                       f"Array.from(document.querySelectorAll('.js-plotly-plot'))"
