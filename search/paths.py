@@ -11,7 +11,7 @@ folders:
 - ``--results-dir DIR`` chooses the folder for any storage.
 
 Inside that folder each study has its own folder, named after the study when the name is
-safe (:func:`check_study_name`), and ``study-<hash>`` otherwise: a name that another tool
+safe (:func:`study_name_problem` finds nothing), and ``study-<hash>`` otherwise: a name that another tool
 put into a shared storage can never make a path that leaves the results folder.
 """
 
@@ -51,14 +51,6 @@ def study_name_problem(name: str) -> str | None:
     if name != name.strip():
         return "a study name cannot start or end with a space"
     return None
-
-
-def check_study_name(name: str) -> str:
-    """``name`` if it is a safe study name; a one-line usage error saying why not otherwise."""
-    problem = study_name_problem(name)
-    if problem is not None:
-        raise UsageError(f"--study {name!r}: {problem}")
-    return name
 
 
 def study_folder_name(name: str) -> str:
