@@ -121,8 +121,8 @@ def timeline(study: optuna.Study) -> go.Figure:
 
 def _trial_accuracy(trial: optuna.trial.FrozenTrial) -> float | None:
     """The trial's validation accuracy: its value, or for a pruned trial the best epoch before it stopped."""
-    if trial.state == COMPLETE:
-        return trial.value
+    if trial.state == COMPLETE and trial.values:
+        return trial.values[0]  # validation accuracy, the first objective of every study
     best = trial.user_attrs.get(BEST_VAL_ACC)
     if best is None and trial.intermediate_values:
         best = max(trial.intermediate_values.values())
@@ -144,7 +144,7 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
     position = {s: i for i, s in enumerate(order)}
     fig = go.Figure()
     for strategy in order:
-        values = [t.value for t in finished if t.params["strategy"] == strategy and t.state == COMPLETE]
+        values = [_trial_accuracy(t) for t in finished if t.params["strategy"] == strategy and t.state == COMPLETE]
         if len(values) >= BOX_MIN_TRIALS:
             fig.add_trace(go.Box(x=[position[strategy]] * len(values), y=values, name=strategy, width=0.6,
                                  boxpoints=False, line_color="#9bb7d4", fillcolor="rgba(44,111,187,0.08)",
