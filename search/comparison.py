@@ -104,12 +104,15 @@ def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bo
             raise UserError(f"study {name!r} has no complete trial yet")
         chosen.append(complete[0])
     if top is not None:
+        # With --thesis the references come anyway: --top then ranks the searched trials only.
+        ranked = [t for t in complete if not (thesis and TrialRecord.of(t).is_thesis)]
         distinct: dict[str, optuna.trial.FrozenTrial] = {}
-        for t in complete:
+        for t in ranked:
             if "config" in t.user_attrs:
                 distinct.setdefault(_config_key(t.user_attrs["config"]), t)
         if top > len(distinct):
-            raise UserError(f"--top {top}: study {name!r} has {len(distinct)} complete trial(s) "
+            searched = " searched (non-thesis)" if thesis else ""
+            raise UserError(f"--top {top}: study {name!r} has {len(distinct)} complete{searched} trial(s) "
                             "with distinct configurations")
         chosen += list(distinct.values())[:top]
     if thesis:

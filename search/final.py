@@ -31,7 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add_storage_flags(parser, best=True, results=True)
     group = parser.add_argument_group("what to retrain (default: the study's best trial)")
     group.add_argument("--top", type=positive_int, default=None, metavar="K",
-                       help="the K best complete trials with distinct configurations")
+                       help="the K best complete trials with distinct configurations (with --thesis: the K "
+                            "best searched ones, beside the thesis recipes)")
     group.add_argument("--thesis", action="store_true", help="the study's thesis recipes (its enqueued trials)")
     group.add_argument("--trial", type=int, action="append", default=None, metavar="N",
                        help="trial number N (repeat for several)")

@@ -34,7 +34,7 @@ from support import (
     STUDY, InspectionStudy, assert_one_line_error, finish, run_module, start_module, tree, wait_for,
 )
 
-COMPARE = ["--top", "2", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
+COMPARE = ["--top", "1", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
 COLUMNS = ["configuration", "settings", "val (search)", "epochs", "test mean", "std", "95% interval",
            "vs reference (points)", "paired p"]
 PERCENT = r"\d{1,3}\.\d\d%"
@@ -110,6 +110,8 @@ def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison:
     labels = [r["configuration"] for r in rows]
     assert any(label.startswith("thesis baseline") for label in labels)
     assert any(label.startswith("thesis dropout") for label in labels)
+    # With --thesis, --top 1 ranks the searched trials only: one searched row beside the references.
+    assert sum(not label.startswith("thesis") for label in labels) == 1
     for row in rows:
         assert re.fullmatch(PERCENT, row["val (search)"]), row
         assert row["epochs"] == "1"
