@@ -62,7 +62,8 @@ def describe_config(config: TrainConfig) -> str:
     for name in ("augment", "label_smoothing", "neuron", "width"):  # settings newer configs carry
         value = getattr(config, name, None) if hasattr(config, name) else getattr(net, name, None)
         if value not in (None, "none", "lif", 0.0, 1.0):
-            parts.append(f"{name.replace('_', ' ')} {value}")
+            shown = f"{value:.2g}" if isinstance(value, float) else value
+            parts.append(f"{name.replace('_', ' ')} {shown}")
     if net.front_end != "relu":
         parts.append(f"{net.front_end} front end")
     return ", ".join(parts)
