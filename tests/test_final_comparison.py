@@ -139,7 +139,9 @@ def test_the_table_is_scipys_statistics_of_the_recorded_seeds(comparison: Compar
     reference = accuracies[record["reference"]]
     for row, values in zip(record["rows"], accuracies, strict=True):
         sem = statistics.stdev(values) / math.sqrt(len(values))
-        low, high = stats.t.interval(0.95, len(values) - 1, loc=statistics.fmean(values), scale=sem)
+        mean = statistics.fmean(values)
+        # Equal seeds (a tiny run stuck at chance) have no spread: the interval is the point itself.
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem) if sem > 0 else (mean, mean)
         assert row["test_mean"] == pytest.approx(statistics.fmean(values))
         assert row["test_std"] == pytest.approx(statistics.stdev(values))
         assert row["test_ci95"] == pytest.approx([low, high])
