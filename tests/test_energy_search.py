@@ -109,3 +109,11 @@ def test_resuming_with_another_objective_or_budget_is_refused(energy_studies: Pa
     budget = run_module("search.run", "--study", "budget", "--trials", "9", "--max-energy", "5", *storage,
                         cwd=energy_studies)
     assert "was created with --max-energy" in assert_one_line_error(budget.stderr)
+
+
+def test_the_report_of_a_two_objective_study_draws_accuracy_against_energy(energy_studies: Path) -> None:
+    result = run_module("search.report", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db",
+                        cwd=energy_studies)
+    assert result.returncode == 0, result.stderr
+    page = (energy_studies / "s" / "pareto" / "report.html").read_text()
+    assert 'id="fig-accuracy-energy"' in page and "Pareto front" in page
