@@ -59,11 +59,14 @@ def describe_config(config: TrainConfig) -> str:
         parts.append("BN")
     if net.dropout:
         parts.append(f"dropout {net.dropout:.2g}")
-    for name in ("augment", "label_smoothing", "neuron", "width"):  # settings newer configs carry
-        value = getattr(config, name, None) if hasattr(config, name) else getattr(net, name, None)
-        if value not in (None, "none", "lif", 0.0, 1.0):
-            shown = f"{value:.2g}" if isinstance(value, float) else value
-            parts.append(f"{name.replace('_', ' ')} {shown}")
+    if config.augment != "none":
+        parts.append(f"augment {config.augment}")
+    if config.label_smoothing:
+        parts.append(f"label smoothing {config.label_smoothing:.2g}")
+    if net.neuron != "lif":
+        parts.append(f"neuron {net.neuron}")
+    if net.width != 1.0:
+        parts.append(f"width {net.width:g}")
     if net.front_end != "relu":
         parts.append(f"{net.front_end} front end")
     return ", ".join(parts)

@@ -30,11 +30,11 @@ from spikingjelly.activation_based.op_counter import (
 
 from models import SPIKING_NEURONS, SpikingCNN
 from search.data import ImageSet, to_unit_float
-from search.trial_record import ENERGY_ATTR  # noqa: F401 (where the objective stores an EnergyCost)
+from search.trial_record import ENERGY_ATTR, ENERGY_FIELD  # noqa: F401 (ENERGY_ATTR: where an EnergyCost is stored)
 
 # The trial user attribute (and result.json key) that holds EnergyCost.to_dict().
 # The EnergyCost field an objective minimises and --max-energy bounds (pJ per image).
-OBJECTIVE_FIELD = "compute_energy_pj_per_image"
+OBJECTIVE_FIELD = ENERGY_FIELD
 # Images of the fixed sample (the first of the validation part, or of the test set).
 SAMPLE_SIZE = 256
 # Images per counted forward pass; bounds memory (the LIF front end holds

@@ -65,6 +65,11 @@ def _quiet(build: Callable[[], go.Figure]) -> go.Figure:
             raise FigureUnavailable(f"Optuna could not draw it: {error}") from None
 
 
+def accuracy_of(trial: optuna.trial.FrozenTrial) -> float:
+    """Validation accuracy: the first objective of every study, single- or two-objective."""
+    return trial.values[0]
+
+
 def _need_complete(study: optuna.Study, n: int, what: str) -> list[optuna.trial.FrozenTrial]:
     complete = _complete(study)
     if len(complete) < n:
@@ -76,7 +81,7 @@ def _need_complete(study: optuna.Study, n: int, what: str) -> list[optuna.trial.
 
 def optimization_history(study: optuna.Study) -> go.Figure:
     _need_complete(study, 1, "The optimisation history")
-    fig = _quiet(lambda: vis.plot_optimization_history(study, target_name=OBJECTIVE_NAME))
+    fig = _quiet(lambda: vis.plot_optimization_history(study, target=accuracy_of, target_name=OBJECTIVE_NAME))
     return fig.update_layout(title="Optimisation history: validation accuracy of each trial and best so far",
                              yaxis_tickformat=".1%")
 
@@ -92,21 +97,22 @@ def intermediate_values(study: optuna.Study) -> go.Figure:
 
 def param_importances(study: optuna.Study) -> go.Figure:
     _need_complete(study, 2, "Parameter importance")
-    fig = _quiet(lambda: vis.plot_param_importances(study, target_name=OBJECTIVE_NAME))
+    fig = _quiet(lambda: vis.plot_param_importances(study, target=accuracy_of, target_name=OBJECTIVE_NAME))
     return fig.update_layout(title="Parameter importance for validation accuracy")
 
 
 def parallel_coordinate(study: optuna.Study) -> go.Figure:
     complete = _need_complete(study, 1, "The parallel-coordinate plot")
     params = common_params(complete)
-    fig = _quiet(lambda: vis.plot_parallel_coordinate(study, params=params, target_name=OBJECTIVE_NAME))
+    fig = _quiet(lambda: vis.plot_parallel_coordinate(study, params=params, target=accuracy_of,
+                                                              target_name=OBJECTIVE_NAME))
     return fig.update_layout(title="Parallel coordinates: the parameters every complete trial has")
 
 
 def slice_plot(study: optuna.Study) -> go.Figure:
     complete = _need_complete(study, 1, "The slice plot")
     params = all_params(complete)
-    fig = _quiet(lambda: vis.plot_slice(study, params=params, target_name=OBJECTIVE_NAME))
+    fig = _quiet(lambda: vis.plot_slice(study, params=params, target=accuracy_of, target_name=OBJECTIVE_NAME))
     # One panel per parameter in one row: give each a readable width (the page scrolls sideways).
     return fig.update_layout(title="Slice plots: validation accuracy against each parameter",
                              width=max(900, 240 * len(params)), height=420)

@@ -67,6 +67,7 @@ def main(argv: list[str]) -> int:
     from search.storage import check_folder_writable, mask_url, open_storage
     from search.strategies import THESIS_BASELINE_TEST, THESIS_BEST_TEST, stretch_schedule
     from search.study import pick_study
+    from search.trial_record import ENERGY_FIELD
 
     quiet_optuna()
     device = resolve_device(args.device)
@@ -112,7 +113,7 @@ def main(argv: list[str]) -> int:
         energy = result.runs[0].energy
         if energy:
             print(f"trial {result.trial}, seed {result.runs[0].seed}: compute energy "
-                  f"{energy['compute_energy_pj_per_image'] / 1e6:.2f} uJ per test image "
+                  f"{energy[ENERGY_FIELD] / 1e6:.2f} uJ per test image "
                   f"({energy['macs_per_image']:,.0f} MACs, {energy['synops_per_image']:,.0f} synaptic ops; "
                   "docs/energy.md)")
     reduced = any(b.reduced for b in budgets)

@@ -139,8 +139,6 @@ def _section(anchor: str, title: str, explanation: str, build: Any, *args: Any, 
         section.figures.append((f"fig-{anchor}", build(*args)))
     except figures.FigureUnavailable as reason:
         section.unavailable = f"Not available: {reason}"
-    except (ValueError, RuntimeError) as reason:  # Optuna's single-objective plots on a two-objective study
-        section.unavailable = f"Not available for this study: {reason}"
     return section
 
 

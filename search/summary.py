@@ -7,12 +7,11 @@ import optuna
 from search.cli import percent, plural
 from search.storage import mask_url
 from search.study import epochs_saved
-from search.trial_record import ENERGY_ATTR, TrialRecord
+from search.trial_record import ENERGY_ATTR, ENERGY_FIELD, TrialRecord
 
 # Ten classes: 10% is a guess.  A trial that ends below this learnt next to nothing (a silent
 # hidden layer, a rate too high); it is shown as such, not hidden.
 NEAR_CHANCE = 0.15
-ENERGY_KEY = "compute_energy_pj_per_image"
 
 
 def trial_state(record: TrialRecord) -> str:
@@ -24,9 +23,9 @@ def trial_state(record: TrialRecord) -> str:
 
 def energy_text(trial: optuna.trial.FrozenTrial) -> str:
     cost = trial.user_attrs.get(ENERGY_ATTR)
-    if not isinstance(cost, dict) or ENERGY_KEY not in cost:
+    if not isinstance(cost, dict) or ENERGY_FIELD not in cost:
         return ""
-    return f"  {cost[ENERGY_KEY] / 1e6:.1f} uJ/image"
+    return f"  {cost[ENERGY_FIELD] / 1e6:.1f} uJ/image"
 
 
 def _best(study: optuna.Study) -> str:

@@ -31,6 +31,8 @@ THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
 WORKER = "worker"  # {"host", "pid", "index"}
 ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/energy.py)
+# The EnergyCost field that a Pareto search minimises and --max-energy bounds (docs/energy.md).
+ENERGY_FIELD = "compute_energy_pj_per_image"
 PARAMETERS = "parameters"  # trainable parameters of the trial's network
 
 
