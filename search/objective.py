@@ -110,17 +110,18 @@ class Objective:
         try:
             result = train(config, self.data.train, self.data.val, self.device, on_epoch=on_epoch,
                            inspect=measure if settings.measures_energy_each_epoch else None)
+            if result.status == "diverged":
+                stop("diverged", result.reason)
+            if not cost and result.model is not None:
+                measure(result.model)
+            record("completed")
         except KeyboardInterrupt:
-            # Optuna marks this trial FAIL; queue its parameters so that a resumed run retries them.
+            # Wherever the trial is (an epoch, its energy count, its last records), Optuna marks it
+            # FAIL; queue its parameters so that a resumed run retries them.
             record("interrupted")
             attrs = {k: v for k, v in trial.user_attrs.items() if k == THESIS_PRESET}
             trial.study.enqueue_trial(trial.params, user_attrs={**attrs, RETRY_OF: trial.number})
             raise
-        if result.status == "diverged":
-            stop("diverged", result.reason)
-        if not cost and result.model is not None:
-            measure(result.model)
-        record("completed")
         best = result.best_val_acc
         accuracy = best if best is not None and math.isfinite(best) else 0.0
         if settings.multi_objective:
