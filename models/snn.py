@@ -12,6 +12,9 @@ everything before the first LIF layer (both convolutions and the first linear
 layer) is computed once per batch on a [1, B, ...] tensor and broadcast over T.
 That is exact, and about four times less arithmetic per training step at T = 4.
 
+``neuron="lif"`` layers are :class:`models.fused_lif.FusedLIFNode`: SpikingJelly's
+LIFNode, with the recurrence compiled into one fused loop where that pays (by default
+the LIF front end's layers on the CPU; ``--neuron-backend``).
 ``neuron="plif"`` swaps every spiking layer (the hidden layer, the LIF front end's two
 layers and the rate readout) for SpikingJelly's ParametricLIFNode, whose time constant
 is learned (one parameter per layer, initialised from ``tau``).  ``width`` scales the
@@ -26,6 +29,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from models.config import SURROGATE_NAMES, NetworkConfig
+from models.fused_lif import FusedLIFNode
 
 SURROGATES: dict[str, type[surrogate.SurrogateFunctionBase]] = {
     "atan": surrogate.ATan,
@@ -106,7 +110,7 @@ class SpikingCNN(nn.Module):
 
         c1, c2, hidden = config.channels
 
-        def lif() -> nn.Module:
+        def lif(role: str = "dense") -> nn.Module:
             surrogate_kwargs = {} if config.alpha is None else {"alpha": float(config.alpha)}
             common = dict(
                 v_threshold=float(config.v_threshold),
@@ -115,7 +119,7 @@ class SpikingCNN(nn.Module):
             )
             if config.neuron == "plif":
                 return neuron.ParametricLIFNode(init_tau=float(config.tau), **common)
-            return neuron.LIFNode(tau=float(config.tau), **common)
+            return FusedLIFNode(tau=float(config.tau), role=role, **common)
 
         def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
             block: list[nn.Module] = [Conv2d(c_in, c_out, 3, padding=1, bias=not bn)]
@@ -124,7 +128,7 @@ class SpikingCNN(nn.Module):
             if config.front_end == "relu":
                 # max-pool and ReLU commute; pooling first runs ReLU on a quarter of the values.
                 return block + [layer.MaxPool2d(2), nn.ReLU()]
-            return block + [lif(), layer.MaxPool2d(2)]
+            return block + [lif("front"), layer.MaxPool2d(2)]
 
         # Everything before the first LIF layer of the "relu" front end.
         self.front = nn.Sequential(

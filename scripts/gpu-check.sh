@@ -3,8 +3,8 @@
 #
 #   scripts/gpu-check.sh            # from the repository root, on a machine with a CUDA GPU
 #
-# Runs search.bench for each neuron backend (auto, cuda, triton, torch), each with and without
-# --amp and --compile; a 20-trial search on 10,000 images (4 epochs each); one final retrain of
+# Runs search.bench for each neuron backend (auto, cuda, triton, torch, fused), each with and without
+# --amp and --compile, and the LIF front end for auto, torch and fused; a 20-trial search on 10,000 images (4 epochs each); one final retrain of
 # its best trial; then prints one table (also written to studies/gpu-check/table.txt, with every
 # step's full output beside it).  Without CUDA the GPU rows are skipped with the reason, the CPU
 # reference rows, the search and the retrain run on the CPU, and the script exits 0; it exits 1
@@ -70,14 +70,16 @@ bench() {  # bench LABEL FLAGS...
     fi
 }
 
-for backend in auto cuda triton torch; do
+for backend in auto cuda triton torch fused; do
     for amp in --no-amp --amp; do
         for compile in --no-compile --compile; do
             label="$DEVICE $backend $amp $compile"
             if [ "$DEVICE" = cpu ] && { [ "$backend" = cuda ] || [ "$backend" = triton ] || [ "$amp" = --amp ]; }; then
                 row "bench $label" "-" "-" "$NO_GPU"
             elif [ "$DEVICE" = cpu ] && [ "$backend" = torch ]; then
-                row "bench $label" "-" "-" "same kernel as auto on the CPU (SpikingJelly's torch reference)"
+                row "bench $label" "-" "-" "same kernels as auto for this network on the CPU (SpikingJelly's torch reference)"
+            elif [ "$DEVICE" = cpu ] && [ "$backend" = fused ]; then
+                row "bench $label" "-" "-" "skipped on the CPU: the CPU figures are search.bench --front-end lif's (docs/performance.md)"
             elif [ "$DEVICE" = cpu ] && [ "$compile" = --compile ]; then
                 row "bench $label" "-" "-" "skipped on the CPU: compiling takes minutes (search.bench --compile)"
             else
@@ -85,6 +87,15 @@ for backend in auto cuda triton torch; do
             fi
         done
     done
+done
+
+# The LIF front end, where the neurons' kernel is most of a step (docs/performance.md).
+for backend in auto torch fused; do
+    if [ "$DEVICE" = cpu ]; then
+        row "bench $DEVICE lif-front $backend" "-" "-" "skipped on the CPU: its figures are in docs/performance.md"
+    else
+        bench "$DEVICE lif-front $backend" --front-end lif --neuron-backend "$backend"
+    fi
 done
 
 SEARCH_FLAGS=(--study "$STUDY" --storage "$STORAGE" --trials "$TRIALS" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS")

@@ -90,8 +90,10 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
     # Checked against the device by search.kernels.apply_neuron_backend (a one-line error, exit 2).
     group.add_argument("--neuron-backend", default="auto", metavar="{" + ",".join(NEURON_BACKENDS) + "}",
-                       help="SpikingJelly's kernel for the LIF neurons (default auto: native CUDA, "
-                            "else Triton, else torch on a GPU; torch on the CPU)")
+                       help="the LIF neurons' kernel (default auto: on a GPU SpikingJelly's native CUDA, "
+                            "else Triton, else torch; on the CPU the fused compiled recurrence for the LIF "
+                            "front end's layers and SpikingJelly's torch for the others; torch: SpikingJelly's "
+                            "torch everywhere; fused: the fused recurrence in every LIF layer)")
     group.add_argument("--data-dir", default=None,
                        help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)")
     group.add_argument("--download", action="store_true",

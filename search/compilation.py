@@ -21,30 +21,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
 import sys
 
 import torch
 from torch import nn
 
-from search.kernels import triton_available
+from models.compile_support import compile_unavailable
 
 # Each (T, batch size) in a process compiles once; keep dynamo
 # from giving up (and silently running eager) in a long study that visits many of them.
 RECOMPILE_LIMIT = 64
-
-
-@functools.cache
-def compile_unavailable(device_type: str) -> str | None:
-    """Why torch.compile cannot run on this device type here, or None when it can."""
-    if device_type == "cuda":
-        return None if triton_available() else "Triton is not installed (torch.compile needs it on a GPU)"
-    from torch._inductor import config as inductor_config
-
-    compiler = inductor_config.cpp.cxx[-1] or "g++"
-    if shutil.which(compiler) is None:
-        return f"no C++ compiler ({compiler}) found on PATH (torch.compile needs one on the CPU)"
-    return None
 
 
 @functools.cache

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
-# SpikingJelly's kernel for the spiking neurons (search/kernels.py applies the choice).
-NEURON_BACKENDS = ("auto", "cuda", "triton", "torch")
+# The kernel for the spiking neurons: SpikingJelly's choices, and "fused" (every LIF layer's
+# recurrence compiled by Inductor, models/fused_lif.py); search/kernels.py applies the choice.
+NEURON_BACKENDS = ("auto", "cuda", "triton", "torch", "fused")
 
 
 def resolve_device(name: str) -> torch.device:

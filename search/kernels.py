@@ -20,17 +20,24 @@ the requested value its selector holds, before any network has run.
 The network uses ``LIFNode`` (family ``lif``) for its spiking layers; the membrane
 readout, ``NonSpikingLIFNode``, is plain torch with no kernel choice.  ``plif`` is set
 too so a ``ParametricLIFNode`` added to the space follows the same flag.
+
+One choice is this project's, not SpikingJelly's: the network's LIF layers are
+``models.fused_lif.FusedLIFNode``, which can run the LIF recurrence compiled by Inductor
+into one fused loop (a C++ loop on the CPU, where SpikingJelly has only its op-by-op
+torch reference).  ``auto`` fuses the LIF front end's layers on the CPU (where it is
+1.8 times faster, docs/performance.md); ``fused`` fuses every LIF layer on any device
+torch.compile serves; ``torch``, ``cuda`` and ``triton`` never fuse.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
 
 import torch
 
+from models.compile_support import compile_unavailable, triton_available
+from models.fused_lif import fused_mode, runs_fused, set_fused_mode
 from search.device import NEURON_BACKENDS
 from search.errors import UsageError
 
@@ -43,10 +50,6 @@ NEURON_FAMILIES = {
 REPORTED_FAMILY = "lif"
 
 
-def triton_available() -> bool:
-    return importlib.util.find_spec("triton") is not None
-
-
 def check_neuron_backend(choice: str, device: torch.device) -> str:
     """``choice`` if it can run on ``device``; a one-line UsageError otherwise."""
     if choice not in NEURON_BACKENDS:
@@ -56,6 +59,8 @@ def check_neuron_backend(choice: str, device: torch.device) -> str:
     if choice == "triton" and not triton_available():
         raise UsageError("--neuron-backend triton: Triton is not installed (pip install triton), "
                          "use auto, cuda or torch")
+    if choice == "fused" and (reason := compile_unavailable(device.type)) is not None:
+        raise UsageError(f"--neuron-backend fused cannot run on {device.type}: {reason}; use auto or torch")
     return choice
 
 
@@ -65,19 +70,21 @@ def apply_neuron_backend(choice: str, device: torch.device) -> None:
     Call it before the first forward pass of any network in this process.
     """
     check_neuron_backend(choice, device)
+    set_fused_mode({"auto": "auto", "fused": "all"}.get(choice, "none"))
+    sj_choice = "auto" if choice == "fused" else choice  # for the layers SpikingJelly still runs (PLIF)
     for family, variable in NEURON_FAMILIES.items():
-        os.environ[variable] = choice
+        os.environ[variable] = sj_choice
         package = sys.modules.get(f"spikingjelly._ops.{family}")
         if package is None:
             continue  # read from the environment when SpikingJelly imports it
         selection = package._selection
-        if selection._requested != choice and (selection._selections or selection._compiled_selections):
+        if selection._requested != sj_choice and (selection._selections or selection._compiled_selections):
             raise RuntimeError(
                 f"SpikingJelly already chose its {family} kernel ({selection._requested}) in this process; "
                 f"set --neuron-backend before the first network runs"
             )
         # The selector's requested value is read at each (lazy, per-GPU) selection.
-        selection._requested = choice
+        selection._requested = sj_choice
     if device.type == "cuda":
         # Let SpikingJelly choose now, so a kernel that cannot run on this GPU is one line, not a traceback
         # in the middle of the first trial.
@@ -88,12 +95,22 @@ def apply_neuron_backend(choice: str, device: torch.device) -> None:
 
 
 def neuron_backend_in_use(device: torch.device, compiled: bool = False) -> str:
-    """The implementation SpikingJelly runs for the network's LIF layers on ``device``.
+    """The implementation that runs the network's LIF layers on ``device``.
 
-    ``torch-reference`` on the CPU; on a GPU ``cuda``, ``triton`` or ``torch`` (this
-    makes SpikingJelly choose, which is what the first forward pass would do anyway).
+    SpikingJelly's: ``torch-reference`` on the CPU; on a GPU ``cuda``, ``triton`` or
+    ``torch`` (this makes SpikingJelly choose, which is what the first forward pass would
+    do anyway).  Where the fused recurrence runs, ``fused`` for every layer, or e.g.
+    ``fused (LIF front end), torch-reference (others)`` under ``auto`` on the CPU.  A
+    whole-network ``--compile`` traces SpikingJelly's operator instead of the fused one.
     """
     from spikingjelly.activation_based.functional import neuron_implementation
 
     report = neuron_implementation(REPORTED_FAMILY, device, execution="compile" if compiled else "eager")
-    return str(report["implementation"])
+    spikingjelly = str(report["implementation"])
+    if compiled:
+        return spikingjelly
+    if fused_mode() == "all" and runs_fused("dense", device.type):
+        return "fused"
+    if runs_fused("front", device.type):
+        return f"fused (LIF front end), {spikingjelly} (others)"
+    return spikingjelly

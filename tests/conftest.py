@@ -15,11 +15,20 @@ from pathlib import Path
 import pytest
 import torch
 
+from models import fused_lif
 from search.data import FILES, TrainVal, load_train_val
 from support import (
     DEFAULT_POSTGRES_URL, InspectionStudy, build_inspection_study, fashion_mnist_dir, find_fashion_mnist,
     postgres_reason,
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_fused_mode():
+    """--neuron-backend sets a process-wide mode (search.kernels.apply_neuron_backend); keep each test's own."""
+    mode = fused_lif.fused_mode()
+    yield
+    fused_lif.set_fused_mode(mode)
 
 
 @pytest.fixture(scope="session")
