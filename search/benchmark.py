@@ -29,6 +29,7 @@ from search.cli import format_table
 from search.compilation import compile_network
 from search.config import TrainConfig
 from search.data import ImageSet, TrainVal, batches
+from search.cpu_memory import retain_freed_memory
 from search.kernels import neuron_backend_in_use
 from search.optimizers import build_optimizer
 
@@ -185,6 +186,9 @@ def time_augmentation(config: TrainConfig, data: ImageSet, device: torch.device,
 
 
 def _network(config: TrainConfig, device: torch.device, channels_last: bool = True) -> SpikingCNN:
+    """The network as search.engine.train builds it (channels-last, freed CPU memory kept); NCHW for the naive pipeline."""
+    if device.type == "cpu" and channels_last:
+        retain_freed_memory()  # as search.engine.train does; not for the naive pipeline
     torch.manual_seed(config.seed)
     net = build_network(config.network).to(device)
     return net.to(memory_format=torch.channels_last) if channels_last else net
@@ -204,7 +208,20 @@ def describe(config: TrainConfig, device: torch.device, neuron_backend: str, bro
             f"compile {'on' if config.compile else 'off'}; input {input_path}")
 
 
+def time_naive(config: TrainConfig, data: TrainVal, device: torch.device, steps: int) -> float:
+    """Training images/s of the naive pipeline: NCHW, the input repeated T times, a per-image DataLoader.
+
+    Run it before any network of ours in the process: like a tutorial's script, it runs
+    with the C library's default allocator settings (search/cpu_memory.py).
+    """
+    naive_net = _network(config, device, channels_last=False)
+    ips, _ = time_training(naive_net, naive_net, config, naive_batches(data.train, config.batch_size, device),
+                           device, max(steps // 3, 5), broadcast=False)
+    return ips
+
+
 def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device: torch.device) -> str:
+    naive_ips = time_naive(config, data, device, options.steps) if options.naive else None
     net = _network(config, device)
     model = _model(net, config, device)
     images, labels = next(batches(data.train, config.batch_size, torch.Generator().manual_seed(0)))
@@ -223,11 +240,7 @@ def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device
         net.fold_batch_norm(False)
         rows.append(["evaluation images/s, batch norm not folded", f"{time_evaluation(net, data.val, device):,.0f}"])
         net.fold_batch_norm(True)
-    if options.naive:
-        naive_net = _network(config, device, channels_last=False)
-        naive_ips, _ = time_training(naive_net, naive_net, config,
-                                     naive_batches(data.train, config.batch_size, device),
-                                     device, max(options.steps // 3, 5), broadcast=False)
+    if naive_ips is not None:
         rows += [["naive pipeline training images/s", f"{naive_ips:,.0f}"],
                  ["speed-up over the naive pipeline", f"{train_ips / naive_ips:.2f}x"]]
     peak = matmul_gflops(device)

@@ -23,6 +23,7 @@ from models import SPIKING_NEURONS, SpikingCNN, build_network
 from search.augment import augment_batch
 from search.compilation import compile_network
 from search.config import TrainConfig
+from search.cpu_memory import retain_freed_memory
 from search.data import CLASSES, ImageSet, batches
 from search.optimizers import build_optimizer, build_scheduler
 
@@ -201,6 +202,8 @@ def train(
     its energy there, so that a trial pruned in that epoch has its cost).
     """
     generator = seed_everything(config.seed)
+    if device.type == "cpu":
+        retain_freed_memory()
     net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
     model = compile_network(net, device) if config.compile else net
     optimizer = build_optimizer(config, net.parameters())

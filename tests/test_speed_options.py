@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from support import REPO_ROOT, assert_one_line_error, run_module
-from models import NetworkConfig, build_network
+from models import NetworkConfig, build_network, compile_support
 from search import bench, benchmark, compilation, kernels
 from search.config import TrainConfig
 from search.errors import UsageError
@@ -27,7 +27,7 @@ GPU = torch.device("cuda", 0)  # a device object only: nothing runs on it
 @pytest.mark.parametrize(("flag", "message"), [
     ("cuda", "error: --neuron-backend cuda needs a CUDA GPU"),
     ("triton", "error: --neuron-backend triton needs a CUDA GPU"),
-    ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch"),
+    ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch, fused"),
 ])
 def test_bad_neuron_backend_is_one_line_exit_2(flag: str, message: str, tmp_path) -> None:
     result = run_module("search.train", "--neuron-backend", flag, "--device", "cpu", cwd=tmp_path)
@@ -56,19 +56,28 @@ def test_kernel_that_cannot_run_on_the_gpu(monkeypatch: pytest.MonkeyPatch) -> N
         kernels.apply_neuron_backend("cuda", GPU)
 
 
-@pytest.mark.parametrize("choice", ["auto", "torch"])
-def test_choice_reaches_spikingjelly(choice: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("choice", "spikingjelly", "in_use"), [
+    ("auto", "auto", "fused (LIF front end), torch-reference (others)"),
+    ("torch", "torch", "torch-reference"),
+    ("fused", "auto", "fused"),
+])
+def test_choice_reaches_spikingjelly(choice: str, spikingjelly: str, in_use: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Set in the environment (for packages not loaded yet and for worker processes) and in the
-    LIF selector SpikingJelly has already loaded; the CPU always runs the torch reference."""
+    LIF selector SpikingJelly has already loaded; on the CPU SpikingJelly runs its torch reference,
+    and the fused recurrence runs where the choice says."""
     import spikingjelly._ops.lif as lif_ops
 
+    if compile_support.compile_unavailable("cpu") is not None:
+        pytest.skip("torch.compile cannot run here")
     for variable in kernels.NEURON_FAMILIES.values():
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr(lif_ops._selection, "_requested", "auto")
     kernels.apply_neuron_backend(choice, CPU)
-    assert all(os.environ[v] == choice for v in kernels.NEURON_FAMILIES.values())
-    assert lif_ops._selection._requested == choice
-    assert kernels.neuron_backend_in_use(CPU) == "torch-reference"
+    assert all(os.environ[v] == spikingjelly for v in kernels.NEURON_FAMILIES.values())
+    assert lif_ops._selection._requested == spikingjelly
+    assert kernels.neuron_backend_in_use(CPU) == in_use
+    assert kernels.neuron_backend_in_use(CPU, compiled=True) == "torch-reference"
 
 
 def test_environment_is_read_when_spikingjelly_loads_its_lif_operators() -> None:
@@ -88,7 +97,7 @@ def test_environment_is_read_when_spikingjelly_loads_its_lif_operators() -> None
 def test_compile_falls_back_to_eager_with_one_warning(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     compilation.compile_unavailable.cache_clear()
     compilation._warn_once.cache_clear()
-    monkeypatch.setattr(compilation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(compile_support.shutil, "which", lambda name: None)
     net = build_network(NetworkConfig())
     assert compilation.compile_network(net, CPU) is net
     assert compilation.compile_network(net, CPU) is net
@@ -159,7 +168,7 @@ def test_gpu_check_cpu_path(tmp_path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout
     assert "skipped: no CUDA GPU here" in table
-    assert sum("bench cpu" in line for line in table.splitlines()) == 16
+    assert sum("bench cpu" in line for line in table.splitlines()) == 23
     assert "bench cpu cuda --no-amp --no-compile" in table
     for line in table.splitlines():
         if line.startswith(("bench cpu auto --no-amp --no-compile", "search:", "final retrain")):
@@ -167,3 +176,17 @@ def test_gpu_check_cpu_path(tmp_path) -> None:
         if line.startswith("bench cpu auto --no-amp --no-compile"):
             assert line.split("|")[1].strip().replace(",", "").isdigit(), line  # training images/s parsed
     assert (tmp_path / "studies" / "gpu-check-test" / "table.txt").is_file()
+
+
+def test_freed_cpu_memory_is_kept_where_glibc_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """search.cpu_memory sets glibc's thresholds (once per process); elsewhere it does nothing."""
+    import platform
+
+    from search import cpu_memory
+
+    cpu_memory.retain_freed_memory.cache_clear()
+    monkeypatch.setattr(cpu_memory.ctypes.util, "find_library", lambda name: None)
+    assert cpu_memory.retain_freed_memory() is False
+    monkeypatch.undo()
+    cpu_memory.retain_freed_memory.cache_clear()
+    assert cpu_memory.retain_freed_memory() is (platform.libc_ver()[0] == "glibc")
