@@ -27,10 +27,10 @@ Which layers run fused is one process-wide mode, as SpikingJelly's own kernel ch
 is (``--neuron-backend`` sets both, ``search/kernels.py``):
 
 - ``auto`` (the default): the LIF front end's convolutional LIF layers, on the CPU
-  only.  There the fusion pays (1,213 against 684 training images/s for the LIF front
-  end, docs/performance.md); on the hidden layer's 512 neurons per image it does not
-  (0.95x the whole default step), and on a GPU SpikingJelly's own CUDA and Triton
-  kernels are fused already.
+  only.  There the fusion pays (1.9 times SpikingJelly's training speed for the LIF
+  front end, docs/performance.md round 4); on the hidden layer's 512 neurons per image
+  it is within the noise, and on a GPU SpikingJelly's own CUDA and Triton kernels are
+  fused already.
 - ``all``: every ``FusedLIFNode``, on any device torch.compile can serve.
 - ``none``: never (SpikingJelly's implementation everywhere).
 """
@@ -42,6 +42,7 @@ import logging
 from typing import Any
 
 import torch
+# SpikingJelly 2.0's own surrogate formulas (private module; tests/test_fused_lif.py pins the agreement).
 from spikingjelly._ops.surrogate import _surrogate_gradient, _surrogate_spec
 from spikingjelly.activation_based import neuron
 from torch.utils._python_dispatch import _get_current_dispatch_mode
