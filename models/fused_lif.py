@@ -42,8 +42,10 @@ import logging
 from typing import Any
 
 import torch
-# SpikingJelly 2.0's own surrogate formulas (private module; tests/test_fused_lif.py pins the agreement).
-from spikingjelly._ops.surrogate import _surrogate_gradient, _surrogate_spec
+from spikingjelly._ops.surrogate import (  # SpikingJelly 2.0's own formulas
+    _surrogate_gradient,
+    _surrogate_spec,
+)
 from spikingjelly.activation_based import neuron
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
@@ -194,11 +196,11 @@ def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, *, tau: float, decay_in
 
     x = flatten(frame) if static_input else x_seq.permute(0, *(d + 1 for d in order)).reshape(steps, -1)
     v_flat = flatten(v.expand_as(frame))
-    options = dict(dtype=x.dtype, device=x.device)
+    options = {"dtype": x.dtype, "device": x.device}
     tensors = (torch.tensor(tau, **options), torch.tensor(v_threshold, **options),
                torch.tensor(0.0 if v_reset is None else v_reset, **options), torch.tensor(alpha, **options))
-    settings = dict(steps=steps, decay_input=decay_input, hard_reset=v_reset is not None,
-                    detach_reset=detach_reset, surrogate_id=surrogate_id, static_input=static_input)
+    settings = {"steps": steps, "decay_input": decay_input, "hard_reset": v_reset is not None,
+                "detach_reset": detach_reset, "surrogate_id": surrogate_id, "static_input": static_input}
     spikes, v_last = _FusedLIFFunction.apply(x, v_flat, settings, tensors)
     spikes = spikes.view(steps, *flat_shape).permute(0, *(d + 1 for d in inverse))
     return spikes, v_last.view(flat_shape).permute(inverse)
