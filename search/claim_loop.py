@@ -35,8 +35,10 @@ Each trial records the worker that ran it in the user attribute ``worker``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import signal
 import socket
 import sys
 import threading
@@ -114,6 +116,28 @@ class _HeartbeatThread:
             self._thread.join()
 
 
+# The signals that end a run (search.run turns both into KeyboardInterrupt).
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _stop_signals_held():
+    """Hold Ctrl-C and SIGTERM while a trial is being claimed; they arrive when the block ends.
+
+    A KeyboardInterrupt inside ``study.ask`` would leave a trial RUNNING that nobody runs and
+    nobody tells (until a heartbeat grace period passes); held, it is raised just after, where
+    the caller knows the trial and can give it back.  Only the main thread can hold signals.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _counts(study: optuna.Study) -> tuple[int, list[FrozenTrial]]:
     """(finished trials, running trials) of the study, as stored now."""
     trials = study.get_trials(deepcopy=False, states=COUNTED)
@@ -184,26 +208,35 @@ def run_until_target(
                 break
             time.sleep(poll)
             continue
-        trial = _pop_retry(study, storage)
-        if trial is None:
-            with warnings.catch_warnings():
-                # Optuna warns that heartbeats are meant for study.optimize; this loop records them itself.
-                warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                trial = study.ask()
-        trial_id = trial._trial_id  # the storage's id; Optuna's public API has only the number
-        if interval is not None:
-            storage.record_heartbeat(trial_id)  # at once: a worker dying now still leaves a stale trial
-        finished, running = _counts(study)
-        if finished + len(running) > target:
-            # Over-subscribed by workers that asked at the same moment: give the slot back.
-            storage.set_trial_state_values(trial_id, TrialState.WAITING)
-            time.sleep(random.uniform(0.1, 1.0))
-            continue
-        trial.set_user_attr(WORKER, worker)
-        stored = storage.get_trial(trial_id)
-        if "failed_trial" in stored.system_attrs:
-            trial.set_user_attr(RETRY_OF, stored.system_attrs["failed_trial"])
-            trial.set_user_attr(HISTORY, [])
+        trial: optuna.Trial | None = None
+        try:
+            with _stop_signals_held():
+                trial = _pop_retry(study, storage)
+                if trial is None:
+                    with warnings.catch_warnings():
+                        # Optuna warns that heartbeats are meant for study.optimize; this loop records them itself.
+                        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                        trial = study.ask()
+            trial_id = trial._trial_id  # the storage's id; Optuna's public API has only the number
+            if interval is not None:
+                storage.record_heartbeat(trial_id)  # at once: a worker dying now still leaves a stale trial
+            finished, running = _counts(study)
+            if finished + len(running) > target:
+                # Over-subscribed by workers that asked at the same moment: give the slot back.
+                storage.set_trial_state_values(trial_id, TrialState.WAITING)
+                time.sleep(random.uniform(0.1, 1.0))
+                continue
+            trial.set_user_attr(WORKER, worker)
+            stored = storage.get_trial(trial_id)
+            if "failed_trial" in stored.system_attrs:
+                trial.set_user_attr(RETRY_OF, stored.system_attrs["failed_trial"])
+                trial.set_user_attr(HISTORY, [])
+        except KeyboardInterrupt:
+            # Claimed, not started: back in the queue as it was (a retry keeps its parameters).
+            if trial is not None:
+                with _stop_signals_held():
+                    storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+            raise
         frozen = _run_one(study, storage, trial, objective)
         ran += 1
         if on_trial is not None:

@@ -58,6 +58,17 @@ class Objective:
         self.energy_images = energy_sample(data.val).to(device)  # the fixed sample every trial is counted on
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        try:
+            return self._run(trial)
+        except KeyboardInterrupt:
+            # Wherever the trial is (drawing its parameters, an epoch, its energy count, its last
+            # records), Optuna marks it FAIL; queue its parameters (as far as they were drawn) so
+            # that a resumed run retries them.
+            attrs = {k: v for k, v in trial.user_attrs.items() if k == THESIS_PRESET}
+            trial.study.enqueue_trial(trial.params, user_attrs={**attrs, RETRY_OF: trial.number})
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float | tuple[float, float]:
         settings = self.settings
         base_seed = settings.seed or 0
         config = suggest_config(trial, settings.space, seed=base_seed + trial.number)
@@ -116,11 +127,7 @@ class Objective:
                 measure(result.model)
             record("completed")
         except KeyboardInterrupt:
-            # Wherever the trial is (an epoch, its energy count, its last records), Optuna marks it
-            # FAIL; queue its parameters so that a resumed run retries them.
-            record("interrupted")
-            attrs = {k: v for k, v in trial.user_attrs.items() if k == THESIS_PRESET}
-            trial.study.enqueue_trial(trial.params, user_attrs={**attrs, RETRY_OF: trial.number})
+            record("interrupted")  # __call__ queues the retry
             raise
         best = result.best_val_acc
         accuracy = best if best is not None and math.isfinite(best) else 0.0
