@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import shutil
 
 
@@ -29,3 +30,16 @@ def compile_unavailable(device_type: str) -> str | None:
     if shutil.which(compiler) is None:
         return f"no C++ compiler ({compiler}) found on PATH (torch.compile needs one on the CPU)"
     return None
+
+
+def prepare_inductor(recompile_limit: int) -> None:
+    """Quiet Inductor's C++ build log and let dynamo keep at least ``recompile_limit`` graphs per function.
+
+    On a machine without CUDA the build logs "No CUDA runtime is found" at every compile; and
+    a long study meets many graphs (one per T, batch size, ...), past dynamo's default limit
+    of 8, after which it would silently run eager.
+    """
+    import torch
+
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, recompile_limit)

@@ -27,9 +27,9 @@ Which layers run fused is one process-wide mode, as SpikingJelly's own kernel ch
 is (``--neuron-backend`` sets both, ``search/kernels.py``):
 
 - ``auto`` (the default): the LIF front end's convolutional LIF layers, on the CPU
-  only.  There the fusion pays (1.9 times SpikingJelly's training speed for the LIF
-  front end, docs/performance.md round 4); on the hidden layer's 512 neurons per image
-  it is within the noise, and on a GPU SpikingJelly's own CUDA and Triton kernels are
+  only.  There the fusion pays (about 1.5 times SpikingJelly's training speed for the
+  LIF front end, docs/performance.md round 4); on the hidden layer's 512 neurons per
+  image it is within the noise, and on a GPU SpikingJelly's own CUDA and Triton kernels are
   fused already.
 - ``all``: every ``FusedLIFNode``, on any device torch.compile can serve.
 - ``none``: never (SpikingJelly's implementation everywhere).
@@ -38,7 +38,6 @@ is (``--neuron-backend`` sets both, ``search/kernels.py``):
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 import torch
@@ -49,7 +48,7 @@ from spikingjelly._ops.surrogate import (  # SpikingJelly 2.0's own formulas
 from spikingjelly.activation_based import neuron
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-from models.compile_support import compile_unavailable
+from models.compile_support import compile_unavailable, prepare_inductor
 
 RECOMPILE_LIMIT = 256
 FUSED_MODES = ("auto", "all", "none")
@@ -122,10 +121,8 @@ def _lif_backward(gs: torch.Tensor, gv: torch.Tensor, h: torch.Tensor, tau: torc
 
 
 def _compile(function: Any) -> Any:
-    # On a machine without CUDA, Inductor's C++ build logs "No CUDA runtime is found" on every compile.
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     # One graph per (T, surrogate, reset mode, detach_reset, static input) met in this process.
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    prepare_inductor(RECOMPILE_LIMIT)
     return torch.compile(function, dynamic=True, fullgraph=True)
 
 

@@ -20,13 +20,12 @@ visits many values never makes dynamo give up and run eager.  Evaluation stays e
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 
 import torch
 from torch import nn
 
-from models.compile_support import compile_unavailable
+from models.compile_support import compile_unavailable, prepare_inductor
 
 # Each (T, batch size) in a process compiles once; keep dynamo
 # from giving up (and silently running eager) in a long study that visits many of them.
@@ -48,7 +47,5 @@ def compile_network(net: nn.Module, device: torch.device) -> nn.Module:
     if reason is not None:
         _warn_once(reason)
         return net
-    # On a machine without CUDA, Inductor's C++ build logs "No CUDA runtime is found" on every compile.
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    prepare_inductor(RECOMPILE_LIMIT)
     return torch.compile(net, dynamic=False)

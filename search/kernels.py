@@ -25,7 +25,7 @@ One choice is this project's, not SpikingJelly's: the network's LIF layers are
 ``models.fused_lif.FusedLIFNode``, which can run the LIF recurrence compiled by Inductor
 into one fused loop (a C++ loop on the CPU, where SpikingJelly has only its op-by-op
 torch reference).  ``auto`` fuses the LIF front end's layers on the CPU (where it is
-1.8 times faster, docs/performance.md); ``fused`` fuses every LIF layer on any device
+about 1.5 times faster, docs/performance.md); ``fused`` fuses every LIF layer on any device
 torch.compile serves; ``torch``, ``cuda`` and ``triton`` never fuse.
 """
 
