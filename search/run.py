@@ -46,6 +46,13 @@ def _objective(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _fixed(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, e.g. schedule=onecycle, got {text!r}")
+    return name.strip(), value.strip()
+
+
 def _energy_budget(text: str) -> float:
     value = positive_float(text)
     if not math.isfinite(value):
@@ -67,6 +74,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help=f"comma-separated strategies to search (default all: {','.join(STRATEGY_NAMES)})")
     group.add_argument("--space", choices=SPACES, default=None,
                        help="'full' also searches front end, encoding, readout, threshold (default 'default')")
+    group.add_argument("--fix", action="append", type=_fixed, default=None, metavar="NAME=VALUE",
+                       help="give every trial that draws parameter NAME this value and search the rest (Optuna's "
+                            "PartialFixedSampler); repeat for several, e.g. --fix schedule=onecycle "
+                            "--fix batch_norm=true; names as in --show-space")
     group.add_argument("--no-thesis", dest="thesis", action="store_false", default=None,
                        help="do not queue the thesis's seven recipes as the first trials")
     group.add_argument("--objective", type=_objective, default=None, metavar="accuracy[,energy]",
@@ -113,7 +124,8 @@ def request_from(args: argparse.Namespace) -> StudyRequest:
         strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     return StudyRequest(epochs=args.epochs, train_size=args.train_size, strategies=strategies, space=args.space,
                         val_size=args.val_size, thesis=args.thesis, pruner=args.pruner, sampler=args.sampler,
-                        seed=args.seed, objective=args.objective, max_energy_pj=args.max_energy)
+                        seed=args.seed, objective=args.objective, max_energy_pj=args.max_energy,
+                        fixed=None if args.fix is None else tuple(args.fix))
 
 
 def final_command(study: str, storage: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.errors import UsageError
+from search.space_bounds import parse_fixed
 
 PRUNERS = ("hyperband", "median", "sha", "none")
 SAMPLERS = ("tpe", "gp", "cmaes", "random", "qmc")
@@ -35,6 +36,8 @@ class SpaceSettings:
     strategies: tuple[str, ...] = STRATEGY_NAMES
     space: str = "default"  # "full" adds front end, encoding, readout, threshold, detach_reset
     epochs: int = DEFAULT_EPOCHS
+    # (Optuna parameter name, value) pairs that every trial drawing them gets (search.run --fix).
+    fixed: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
@@ -74,13 +77,15 @@ class StudySettings:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["space"]["strategies"] = list(self.space.strategies)
+        d["space"]["fixed"] = [list(pair) for pair in self.space.fixed]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudySettings:
         d = dict(d)
         space = d.pop("space")
-        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"])}), **d)
+        fixed = tuple(tuple(pair) for pair in space.get("fixed", ()))  # absent in studies made before --fix
+        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"]), "fixed": fixed}), **d)
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,14 @@ class StudyRequest:
     seed: int | None = None
     objective: str | None = None
     max_energy_pj: float | None = None
+    fixed: tuple[tuple[str, str], ...] | None = None  # --fix NAME=VALUE as given, parsed by new_settings
 
     def new_settings(self) -> StudySettings:
         """The settings of a study created from this request (defaults where nothing was given)."""
         try:
-            space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=self.space or "default",
-                                  epochs=self.epochs or DEFAULT_EPOCHS)
+            space_name, epochs = self.space or "default", self.epochs or DEFAULT_EPOCHS
+            space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=space_name, epochs=epochs,
+                                  fixed=parse_fixed(self.fixed or (), space_name, epochs))
         except ValueError as error:
             raise UsageError(str(error)) from None
         objective = self.objective or ACCURACY
@@ -129,6 +136,7 @@ class StudyRequest:
             "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
             "--objective": (self.objective, stored.objective, stored.objective),
             "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
+            "--fix": (self._fixed_as_stored(stored.space), dict(stored.space.fixed), fixed_text(stored.space) or "none"),
         }
         conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
                      if asked is not None and asked != have]
@@ -143,6 +151,21 @@ class StudyRequest:
             seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
             objective=stored.objective, max_energy_pj=stored.max_energy_pj,
         )
+
+
+    def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:
+        """This request's --fix values, parsed for the stored study's space and budget (None: not given)."""
+        if self.fixed is None:
+            return None
+        try:
+            return dict(parse_fixed(self.fixed, stored.space, stored.epochs))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
+def fixed_text(space: SpaceSettings) -> str:
+    """``name=value, ...`` of a space's fixed parameters ('' for none)."""
+    return ", ".join(f"{name}={value}" for name, value in space.fixed)
 
 
 def parse_objective(text: str) -> str:

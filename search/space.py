@@ -11,51 +11,32 @@ from typing import Any
 
 import optuna
 
-from models import NEURONS, SURROGATE_ALPHA
-from search.config import AUGMENTATIONS, TrainConfig
-from search.settings import SpaceSettings
+from models import SURROGATE_ALPHA
+from search.config import TrainConfig
+from search.settings import SpaceSettings, fixed_text
+from search.space_bounds import (
+    ADAPTIVE_LR_RANGE, ALPHA_SCALE, AUGMENT_CHOICES, BATCH_SIZES, COMBINED_OPTIMIZERS, COMBINED_SCHEDULES, DROPOUT,
+    EXP_GAMMA, LABEL_SMOOTHING, LR_RANGE, MIN_LR_RATIO, MOMENTUM, NEURON_CHOICES, PLATEAU_FACTOR, PLATEAU_PATIENCE,
+    RESTART_MULT, STEP_GAMMA, SURROGATE_CHOICES, TAU, TIME_STEPS, V_THRESHOLD, WEIGHT_DECAY, WIDTH, lr_range,
+)
 from search.strategies import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
-
-COMBINED_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
-COMBINED_SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
-LR_RANGE = {"sgd": (1e-3, 0.5), "rmsprop": (1e-5, 3e-3)}  # everything else: Adam-like
-ADAPTIVE_LR_RANGE = (1e-4, 1e-2)
-BATCH_SIZES = (32, 64, 128, 256)
-TIME_STEPS = (1, 8)
-TAU = (1.5, 5.0)
-SURROGATE_CHOICES = ("atan", "sigmoid", "piecewise_quadratic")
-WEIGHT_DECAY = (0.0, 1e-3)
-DROPOUT = (0.1, 0.7)
-MOMENTUM = (0.0, 0.95)
-# Training practice, drawn for every strategy; the thesis presets pin none / 0 / lif.
-AUGMENT_CHOICES = AUGMENTATIONS
-LABEL_SMOOTHING = (0.0, 0.2)
-NEURON_CHOICES = NEURONS
-# Full space only. Alpha is searched as a multiple of the drawn surrogate's own default.
-WIDTH = (0.5, 2.0, 0.25)  # low, high, step
-ALPHA_SCALE = (0.25, 4.0)  # log-uniform
-
-
-def _lr_range(optimizer: str) -> tuple[float, float]:
-    return LR_RANGE.get(optimizer, ADAPTIVE_LR_RANGE)
-
 
 def _suggest_schedule(trial: optuna.Trial, schedule: str, epochs: int) -> dict[str, Any]:
     """Parameters of ``schedule`` only; config field names as keys."""
     p: dict[str, Any] = {}
     if schedule in ("cosine", "warm_restarts", "plateau"):
-        p["min_lr_ratio"] = trial.suggest_float("min_lr_ratio", 0.0, 0.1)
+        p["min_lr_ratio"] = trial.suggest_float("min_lr_ratio", *MIN_LR_RATIO)
     if schedule == "step":
         p["step_size"] = trial.suggest_int("step_size", 1, max(1, epochs))
-        p["gamma"] = trial.suggest_float("step_gamma", 0.05, 0.7, log=True)
+        p["gamma"] = trial.suggest_float("step_gamma", *STEP_GAMMA, log=True)
     elif schedule == "exponential":
-        p["gamma"] = trial.suggest_float("exp_gamma", 0.6, 0.99)
+        p["gamma"] = trial.suggest_float("exp_gamma", *EXP_GAMMA)
     elif schedule == "warm_restarts":
         p["restart_period"] = trial.suggest_int("restart_period", 1, max(1, epochs // 2))
-        p["restart_mult"] = trial.suggest_int("restart_mult", 1, 2)
+        p["restart_mult"] = trial.suggest_int("restart_mult", *RESTART_MULT)
     elif schedule == "plateau":
-        p["plateau_patience"] = trial.suggest_int("plateau_patience", 0, 5)
-        p["plateau_factor"] = trial.suggest_float("plateau_factor", 0.1, 0.7)
+        p["plateau_patience"] = trial.suggest_int("plateau_patience", *PLATEAU_PATIENCE)
+        p["plateau_factor"] = trial.suggest_float("plateau_factor", *PLATEAU_FACTOR)
     return p
 
 
@@ -70,7 +51,7 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
         choice["optimizer"] = optimizer
     if strategy.schedule is None:
         choice["schedule"] = schedule
-    choice["lr"] = trial.suggest_float("lr", *_lr_range(optimizer), log=True)
+    choice["lr"] = trial.suggest_float("lr", *lr_range(optimizer), log=True)
     if optimizer in ("sgd", "rmsprop"):
         choice["momentum"] = trial.suggest_float("momentum", *MOMENTUM)
     if strategy.batch_norm is None:
@@ -94,7 +75,7 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
         choice["front_end"] = trial.suggest_categorical("front_end", ("relu", "lif"))
         choice["encoding"] = trial.suggest_categorical("encoding", ("direct", "poisson"))
         choice["readout"] = trial.suggest_categorical("readout", ("membrane", "rate"))
-        choice["v_threshold"] = trial.suggest_float("v_threshold", 0.5, 2.0)
+        choice["v_threshold"] = trial.suggest_float("v_threshold", *V_THRESHOLD)
         choice["detach_reset"] = trial.suggest_categorical("detach_reset", (True, False))
         low, high, step = WIDTH
         choice["width"] = trial.suggest_float("width", low, high, step=step)
@@ -147,6 +128,7 @@ def describe_space(settings: SpaceSettings) -> str:
     """The space as text, for ``--show-space`` and the study's note."""
     lines = [
         f"strategy      categorical {list(settings.strategies)}",
+        *([f"fixed (--fix; the thesis recipes keep their own): {fixed_text(settings)}"] if settings.fixed else []),
         f"lr            log-uniform: sgd {LR_RANGE['sgd']}, rmsprop {LR_RANGE['rmsprop']}, "
         f"adam/adamw/nadam {ADAPTIVE_LR_RANGE}",
         f"momentum      uniform {MOMENTUM}, only for sgd and rmsprop",

@@ -43,7 +43,13 @@ def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     raise ValueError(f"unknown pruner {name!r}; valid: {', '.join(PRUNERS)}")
 
 
-def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+def make_sampler(name: str, seed: int | None, fixed: tuple[tuple[str, Any], ...] = ()) -> optuna.samplers.BaseSampler:
+    """The sampler ``name``; with ``fixed`` parameters (``--fix``), Optuna's PartialFixedSampler around it."""
+    base = _base_sampler(name, seed)
+    return optuna.samplers.PartialFixedSampler(dict(fixed), base) if fixed else base
+
+
+def _base_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     if name == "tpe":
         # group=True: the space is conditional (each strategy draws its own parameters).
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
@@ -69,7 +75,7 @@ def create_study(storage: optuna.storages.BaseStorage, name: str, settings: Stud
     """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
     study = optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
-        sampler=make_sampler(settings.sampler, settings.seed),
+        sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs),
     )
     study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
@@ -86,7 +92,7 @@ def attach(storage: optuna.storages.BaseStorage, name: str, settings: StudySetti
     """The existing study ``name`` with the pruner and sampler of ``settings``."""
     return optuna.load_study(
         study_name=name, storage=storage,
-        sampler=make_sampler(settings.sampler, settings.seed),
+        sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs),
     )
 
