@@ -110,7 +110,8 @@ class StudyRequest:
         try:
             space_name, epochs = self.space or "default", self.epochs or DEFAULT_EPOCHS
             space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=space_name, epochs=epochs,
-                                  fixed=parse_fixed(self.fixed or (), space_name, epochs))
+                                  fixed=parse_fixed(self.fixed or (), space_name, epochs,
+                                                    self.strategies or STRATEGY_NAMES))
         except ValueError as error:
             raise UsageError(str(error)) from None
         objective = self.objective or ACCURACY
@@ -152,13 +153,12 @@ class StudyRequest:
             objective=stored.objective, max_energy_pj=stored.max_energy_pj,
         )
 
-
     def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:
         """This request's --fix values, parsed for the stored study's space and budget (None: not given)."""
         if self.fixed is None:
             return None
         try:
-            return dict(parse_fixed(self.fixed, stored.space, stored.epochs))
+            return dict(parse_fixed(self.fixed, stored.space, stored.epochs, stored.strategies))
         except ValueError as error:
             raise UsageError(str(error)) from None
 

@@ -15,9 +15,10 @@ from models import SURROGATE_ALPHA
 from search.config import TrainConfig
 from search.settings import SpaceSettings, fixed_text
 from search.space_bounds import (
-    ADAPTIVE_LR_RANGE, ALPHA_SCALE, AUGMENT_CHOICES, BATCH_SIZES, COMBINED_OPTIMIZERS, COMBINED_SCHEDULES, DROPOUT,
-    EXP_GAMMA, LABEL_SMOOTHING, LR_RANGE, MIN_LR_RATIO, MOMENTUM, NEURON_CHOICES, PLATEAU_FACTOR, PLATEAU_PATIENCE,
-    RESTART_MULT, STEP_GAMMA, SURROGATE_CHOICES, TAU, TIME_STEPS, V_THRESHOLD, WEIGHT_DECAY, WIDTH, lr_range,
+    ADAPTIVE_LR_RANGE, ALPHA_SCALE, AUGMENT_CHOICES, BATCH_NORM_CHOICES, BATCH_SIZES, COMBINED_OPTIMIZERS,
+    COMBINED_SCHEDULES, DETACH_RESET_CHOICES, DROPOUT, ENCODING_CHOICES, EXP_GAMMA, FRONT_END_CHOICES, LABEL_SMOOTHING,
+    LR_RANGE, MIN_LR_RATIO, MOMENTUM, NEURON_CHOICES, PLATEAU_FACTOR, PLATEAU_PATIENCE, READOUT_CHOICES, RESTART_MULT,
+    STEP_GAMMA, SURROGATE_CHOICES, TAU, TIME_STEPS, V_THRESHOLD, WEIGHT_DECAY, WIDTH, lr_range,
 )
 from search.strategies import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
 
@@ -55,7 +56,7 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
     if optimizer in ("sgd", "rmsprop"):
         choice["momentum"] = trial.suggest_float("momentum", *MOMENTUM)
     if strategy.batch_norm is None:
-        choice["batch_norm"] = trial.suggest_categorical("batch_norm", (False, True))
+        choice["batch_norm"] = trial.suggest_categorical("batch_norm", BATCH_NORM_CHOICES)
     if strategy.uses_dropout is None:
         choice["dropout"] = trial.suggest_float("dropout", 0.0, DROPOUT[1])
     elif strategy.uses_dropout:
@@ -72,11 +73,11 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
     choice["label_smoothing"] = trial.suggest_float("label_smoothing", *LABEL_SMOOTHING)
     choice["neuron"] = trial.suggest_categorical("neuron", NEURON_CHOICES)
     if settings.space == "full":
-        choice["front_end"] = trial.suggest_categorical("front_end", ("relu", "lif"))
-        choice["encoding"] = trial.suggest_categorical("encoding", ("direct", "poisson"))
-        choice["readout"] = trial.suggest_categorical("readout", ("membrane", "rate"))
+        choice["front_end"] = trial.suggest_categorical("front_end", FRONT_END_CHOICES)
+        choice["encoding"] = trial.suggest_categorical("encoding", ENCODING_CHOICES)
+        choice["readout"] = trial.suggest_categorical("readout", READOUT_CHOICES)
         choice["v_threshold"] = trial.suggest_float("v_threshold", *V_THRESHOLD)
-        choice["detach_reset"] = trial.suggest_categorical("detach_reset", (True, False))
+        choice["detach_reset"] = trial.suggest_categorical("detach_reset", DETACH_RESET_CHOICES)
         low, high, step = WIDTH
         choice["width"] = trial.suggest_float("width", low, high, step=step)
         scale = trial.suggest_float("alpha_scale", *ALPHA_SCALE, log=True)

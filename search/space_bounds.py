@@ -41,6 +41,11 @@ RESTART_MULT = (1, 2)
 PLATEAU_PATIENCE = (0, 5)
 PLATEAU_FACTOR = (0.1, 0.7)
 V_THRESHOLD = (0.5, 2.0)
+BATCH_NORM_CHOICES = (False, True)
+FRONT_END_CHOICES = FRONT_ENDS
+ENCODING_CHOICES = ENCODINGS
+READOUT_CHOICES = READOUTS
+DETACH_RESET_CHOICES = (True, False)
 
 
 def lr_range(optimizer: str) -> tuple[float, float]:
@@ -88,7 +93,7 @@ DEFAULT_PARAMETERS: dict[str, Choice | Span] = {
     "schedule": Choice(COMBINED_SCHEDULES),
     # lr: checked against the fixed optimizer's range, else the range every optimizer shares (parameters()).
     "momentum": Span(*MOMENTUM),
-    "batch_norm": Choice((False, True)),
+    "batch_norm": Choice(BATCH_NORM_CHOICES),
     "dropout": Span(0.0, DROPOUT[1]),
     "min_lr_ratio": Span(*MIN_LR_RATIO),
     "step_gamma": Span(*STEP_GAMMA),
@@ -106,11 +111,11 @@ DEFAULT_PARAMETERS: dict[str, Choice | Span] = {
     "neuron": Choice(NEURON_CHOICES),
 }
 FULL_PARAMETERS: dict[str, Choice | Span] = {
-    "front_end": Choice(FRONT_ENDS),
-    "encoding": Choice(ENCODINGS),
-    "readout": Choice(READOUTS),
+    "front_end": Choice(FRONT_END_CHOICES),
+    "encoding": Choice(ENCODING_CHOICES),
+    "readout": Choice(READOUT_CHOICES),
     "v_threshold": Span(*V_THRESHOLD),
-    "detach_reset": Choice((True, False)),
+    "detach_reset": Choice(DETACH_RESET_CHOICES),
     "width": Span(WIDTH[0], WIDTH[1], step=WIDTH[2]),
     "alpha_scale": Span(*ALPHA_SCALE),
 }
@@ -133,8 +138,12 @@ def parameters(space: str, epochs: int, optimizer: str | None) -> dict[str, Choi
     return found
 
 
-def parse_fixed(pairs: tuple[tuple[str, str], ...], space: str, epochs: int) -> tuple[tuple[str, Any], ...]:
-    """``(name, text)`` pairs of ``--fix`` as typed ``(name, value)`` pairs; a ValueError naming what is wrong."""
+def parse_fixed(pairs: tuple[tuple[str, str], ...], space: str, epochs: int,
+                strategies: tuple[str, ...] = ()) -> tuple[tuple[str, Any], ...]:
+    """``(name, text)`` pairs of ``--fix`` as typed ``(name, value)`` pairs; a ValueError naming what is wrong.
+
+    ``strategies``: the study's; the ``dropout`` strategy draws its rate from a narrower range.
+    """
     names = [name for name, _ in pairs]
     for name in names:
         if names.count(name) > 1:
@@ -145,7 +154,12 @@ def parse_fixed(pairs: tuple[tuple[str, str], ...], space: str, epochs: int) -> 
         optimizer = _parse_one("optimizer", texts["optimizer"], parameters(space, epochs, None))
     known = parameters(space, epochs, optimizer)
     hint = "" if optimizer else " (with --fix optimizer=NAME, lr has that optimizer's range)"
-    return tuple((name, _parse_one(name, text, known, hint if name == "lr" else "")) for name, text in pairs)
+    fixed = tuple((name, _parse_one(name, text, known, hint if name == "lr" else "")) for name, text in pairs)
+    dropout = dict(fixed).get("dropout")
+    if dropout is not None and "dropout" in strategies and dropout < DROPOUT[0]:
+        raise ValueError(f"--fix dropout={texts['dropout']}: the strategy 'dropout' draws its rate from "
+                         f"[{DROPOUT[0]:g}, {DROPOUT[1]:g}]; leave it out of --strategies or fix a rate in that range")
+    return fixed
 
 
 def _parse_one(name: str, text: str, known: dict[str, Choice | Span], hint: str = "") -> Any:

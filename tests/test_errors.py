@@ -145,6 +145,8 @@ def rows(fmnist: Path) -> list[Row]:
             ["error: --fix label_smoothing=0.5: outside the space's range [0, 0.2]"]),
         Row("fix-not-a-number", "search.run", ["--fix", "time_steps=many"], 2,
             ["error: --fix time_steps=many: expected a whole number"]),
+        Row("fix-dropout-below-dropout-strategy", "search.run", ["--strategies", "dropout,combined", "--fix", "dropout=0"],
+            2, ["error: --fix dropout=0: the strategy 'dropout' draws its rate from [0.1, 0.7]"]),
         Row("fix-twice", "search.run", ["--fix", "lr=1e-3", "--fix", "lr=2e-3"], 2,
             ["error: --fix lr: given twice"]),
         Row("sampler-unknown", "search.run", ["--sampler", "anneal"], 2,

@@ -48,6 +48,12 @@ def test_bad_values_are_refused_by_name(pairs: tuple[tuple[str, str], ...], spac
     assert message in str(error.value)
 
 
+def test_a_dropout_below_the_dropout_strategys_range_is_refused_only_when_it_is_searched() -> None:
+    with pytest.raises(ValueError, match="the strategy 'dropout' draws its rate from"):
+        parse_fixed((("dropout", "0"),), "default", 10, ("dropout", "combined"))
+    assert parse_fixed((("dropout", "0"),), "default", 10, ("combined",)) == (("dropout", 0.0),)
+
+
 def test_an_sgd_rate_is_accepted_once_the_optimizer_is_fixed() -> None:
     assert dict(parse_fixed((("lr", "0.1"), ("optimizer", "sgd")), "default", 10))["lr"] == 0.1
 
