@@ -7,7 +7,7 @@ when it is created; a resume compares the request with them (:meth:`StudyRequest
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from search.config import DEFAULT_EPOCHS, STRATEGY_NAMES
@@ -128,7 +128,8 @@ class StudyRequest:
 
     def resolve(self, study_name: str, stored: StudySettings) -> StudySettings:
         """The stored settings with this request's runtime choices; a conflicting study-defining choice is an error."""
-        self.new_settings()  # the request's own values are valid
+        # The request's own values are valid; --fix is checked against the stored space and epochs below.
+        replace(self, fixed=None).new_settings()
         given = {
             "--epochs": (self.epochs, stored.space.epochs, stored.space.epochs),
             "--train-size": (self.train_size, stored.train_size, stored.train_size or "all"),

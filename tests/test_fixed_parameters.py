@@ -70,6 +70,12 @@ def test_settings_stored_before_fix_existed_read_as_nothing_fixed() -> None:
     assert StudySettings.from_dict(stored).space.fixed == ()
 
 
+def test_a_resume_checks_fixed_values_against_the_stored_epochs() -> None:
+    stored = StudyRequest(epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),)).new_settings()
+    resumed = StudyRequest(fixed=(("step_size", "12"),)).resolve("s", stored)  # no --epochs: the stored 15
+    assert resumed.space.fixed == (("step_size", 12),)
+
+
 @pytest.fixture(scope="module")
 def fixed_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fixed")
