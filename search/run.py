@@ -19,6 +19,7 @@ again, once, by another worker (docs/distributed.md).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import shlex
@@ -147,10 +148,24 @@ def interrupt_on_signals() -> None:
 
     def handler(signum: int, frame: Any) -> None:
         STOP.set()
+        silence_storage_cleanup()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def silence_storage_cleanup() -> None:
+    """Hide SQLAlchemy's log of the cleanup that an interrupt breaks.
+
+    A KeyboardInterrupt raised inside a query makes SQLAlchemy invalidate the connection and
+    then fail to close its cursor, which it logs with a traceback ("Error closing cursor").
+    With no handler configured, Python's last-resort handler would print that to stderr after
+    the one "interrupted" line; the interrupt itself is what the user needs to know.
+    """
+    logger = logging.getLogger("sqlalchemy")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
 
 
 def check_stop() -> None:
