@@ -56,7 +56,7 @@ def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *
         "- number of trials: chosen per run (`--trials N` runs until the study holds N finished trials)",
         "",
         "### Pruner and sampler",
-        f"- pruner: **{settings.pruner}** ({pruner}); each trial reports validation accuracy after every epoch",
+        f"- pruner: **{settings.pruner_text}** ({pruner}); each trial reports validation accuracy after every epoch",
         f"- sampler: **{settings.sampler}** ({sampler}), seed {settings.seed if settings.seed is not None else 'none'}",
         "",
         "### Data split",

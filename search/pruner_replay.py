@@ -28,9 +28,9 @@ def full_curves(study: optuna.Study) -> tuple[list[list[float]], int]:
     return curves, epochs
 
 
-def replay(curves: list[list[float]], pruner_name: str, epochs: int) -> Replay:
+def replay(curves: list[list[float]], pruner_name: str, epochs: int, min_resource: int = 1) -> Replay:
     """Feed each curve to a fresh in-memory study with ``pruner_name``; stop where it prunes."""
-    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner_name, epochs))
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner_name, epochs, min_resource))
     trained, pruned, survivors = 0, 0, []
     for index, curve in enumerate(curves):
         trial = study.ask()

@@ -9,12 +9,13 @@ also changes what the sampler learns from, which this does not measure.
 
     python -m search.run --study replay --pruner none --trials 30 --epochs 6 --train-size 5000
     python -m search.pruners --study replay
+    python -m search.pruners --study replay --min-resource 3    # no pruning before epoch 3
 """
 
 from __future__ import annotations
 
-from search.cli import add_storage_flags, format_table, make_parser, percent, plural, quiet_optuna
-from search.errors import UserError, command
+from search.cli import add_storage_flags, format_table, make_parser, percent, plural, positive_int, quiet_optuna
+from search.errors import UsageError, UserError, command
 from search.settings import PRUNERS
 
 
@@ -22,6 +23,8 @@ from search.settings import PRUNERS
 def main(argv: list[str]) -> int:
     parser = make_parser("search.pruners", __doc__)
     add_storage_flags(parser)
+    parser.add_argument("--min-resource", type=positive_int, default=1, metavar="EPOCH",
+                        help="the earliest epoch each pruner may prune at, as search.run --min-resource (default 1)")
     args = parser.parse_args(argv)
     from search.pruner_replay import full_curves, replay
     from search.storage import load_study, open_storage
@@ -32,8 +35,12 @@ def main(argv: list[str]) -> int:
     if len(curves) < 5:
         raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
                         "replaying needs at least 5 from a search with --pruner none")
-    results = [replay(curves, name, epochs) for name in PRUNERS]
-    print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order")
+    if args.min_resource > epochs:
+        raise UsageError(f"--min-resource {args.min_resource} is more than the {plural(epochs, 'epoch')} "
+                         f"of the curves of study {args.study!r}: no pruner could prune")
+    results = [replay(curves, name, epochs, args.min_resource) for name in PRUNERS]
+    first = f", pruning from epoch {args.min_resource}" if args.min_resource > 1 else ""
+    print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order{first}")
     print(format_table(
         ["pruner", "pruned", "epochs trained", "epochs saved", "best trial kept", "best val acc kept"],
         [[r.pruner, r.pruned, r.epochs_trained, f"{1 - r.epochs_trained / r.epochs_full:.0%}",

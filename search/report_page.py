@@ -94,7 +94,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             if {"train_size", "val_size"} <= set(data) else ""
         rows += [
             ("budget", f"{_count(budget, 'epoch')} per trial{images}"),
-            ("pruner, sampler", f"{settings.pruner}, {settings.sampler}"
+            ("pruner, sampler", f"{settings.pruner_text}, {settings.sampler}"
                                 f"{f' (seed {settings.seed})' if settings.seed is not None else ''}"),
             ("epochs saved by pruning", f"{_count(saved, 'epoch')}{share}"),
         ]

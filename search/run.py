@@ -92,6 +92,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                             f"{VALIDATION_IMAGES:,}; smaller for quick tests)")
     group = parser.add_argument_group("how it searches")
     group.add_argument("--pruner", choices=PRUNERS, default=None, help=f"default {DEFAULT_PRUNER}")
+    group.add_argument("--min-resource", type=positive_int, default=None, metavar="EPOCH",
+                       help="the earliest epoch a trial can be pruned at: the pruner's first rung "
+                            "(Hyperband's and successive halving's min_resource, the median pruner's "
+                            "n_warmup_steps; default 1). Later suits a schedule that warms up (one-cycle)")
     group.add_argument("--sampler", choices=SAMPLERS, default=None, help=f"default {DEFAULT_SAMPLER}")
     group.add_argument("--seed", type=int, default=None, help="sampler and training seed, for a reproducible search")
     group.add_argument("--timeout", type=positive_float, default=None,
@@ -124,7 +128,8 @@ def request_from(args: argparse.Namespace) -> StudyRequest:
     if args.strategies is not None:
         strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     return StudyRequest(epochs=args.epochs, train_size=args.train_size, strategies=strategies, space=args.space,
-                        val_size=args.val_size, thesis=args.thesis, pruner=args.pruner, sampler=args.sampler,
+                        val_size=args.val_size, thesis=args.thesis, pruner=args.pruner,
+                        min_resource=args.min_resource, sampler=args.sampler,
                         seed=args.seed, objective=args.objective, max_energy_pj=args.max_energy,
                         fixed=None if args.fix is None else tuple(args.fix))
 
@@ -244,7 +249,7 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     assert data is not None
     print(f"{prefix}study {args.study!r} ({what}) in {mask_url(args.storage)}: "
           f"{done} of {args.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
-          f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner}, sampler {settings.sampler}; "
+          f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner_text}, sampler {settings.sampler}; "
           f"device {device}" + (f", {args.threads} threads" if args.threads else ""))
     if settings.multi_objective:
         print(f"{prefix}two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "

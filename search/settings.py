@@ -61,9 +61,19 @@ class StudySettings:
     sampler: str = DEFAULT_SAMPLER
     seed: int | None = None
     thesis: bool = True
+    # The earliest epoch a trial can be pruned at (Hyperband's and successive halving's
+    # min_resource, the median pruner's n_warmup_steps); absent in studies made before it: 1.
+    min_resource: int = 1
     val_size: int | None = None  # validation images (None: the whole 10,000)
     objective: str = ACCURACY  # or ACCURACY_ENERGY: maximise accuracy, minimise energy per image
     max_energy_pj: float | None = None  # energy budget per image: a constrained single-objective study
+
+    @property
+    def pruner_text(self) -> str:
+        """The pruner's name, with its first epoch when that is not the first: ``hyperband from epoch 3``."""
+        if self.min_resource == 1 or self.pruner == "none":
+            return self.pruner
+        return f"{self.pruner} from epoch {self.min_resource}"
 
     @property
     def multi_objective(self) -> bool:
@@ -99,6 +109,7 @@ class StudyRequest:
     val_size: int | None = None
     thesis: bool | None = None
     pruner: str | None = None
+    min_resource: int | None = None
     sampler: str | None = None
     seed: int | None = None
     objective: str | None = None
@@ -121,15 +132,23 @@ class StudyRequest:
         if objective == ACCURACY_ENERGY and self.max_energy_pj is not None:
             raise UsageError("--max-energy bounds a single-objective study; with --objective accuracy,energy "
                              "the energy is an objective already (drop one of the two)")
-        return StudySettings(space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
-                             sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
-                             thesis=True if self.thesis is None else self.thesis, val_size=self.val_size,
-                             objective=objective, max_energy_pj=self.max_energy_pj)
+        return self._checked(StudySettings(
+            space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
+            sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
+            thesis=True if self.thesis is None else self.thesis, val_size=self.val_size,
+            objective=objective, max_energy_pj=self.max_energy_pj, min_resource=self.min_resource or 1))
+
+    def check(self) -> None:
+        """Refuse what is wrong with this request whatever study it meets.
+
+        --fix and --min-resource are left out: a resumed study checks them against its own
+        space and epochs, which need not be the defaults (:meth:`resolve`).
+        """
+        replace(self, fixed=None, min_resource=None).new_settings()
 
     def resolve(self, study_name: str, stored: StudySettings) -> StudySettings:
         """The stored settings with this request's runtime choices; a conflicting study-defining choice is an error."""
-        # The request's own values are valid; --fix is checked against the stored space and epochs below.
-        replace(self, fixed=None).new_settings()
+        self.check()
         given = {
             "--epochs": (self.epochs, stored.space.epochs, stored.space.epochs),
             "--train-size": (self.train_size, stored.train_size, stored.train_size or "all"),
@@ -147,12 +166,27 @@ class StudyRequest:
                 f"study {study_name!r} was created with {', '.join(conflicts)}; "
                 "resume it with those values or start another with --study NAME"
             )
-        return StudySettings(
+        return self._checked(StudySettings(
             space=stored.space, train_size=stored.train_size, thesis=stored.thesis,
             pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
             seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
             objective=stored.objective, max_energy_pj=stored.max_energy_pj,
-        )
+            min_resource=self.min_resource or stored.min_resource,
+        ))
+
+    def _checked(self, settings: StudySettings) -> StudySettings:
+        """``settings``, unless this request's --min-resource cannot apply to them."""
+        if self.min_resource is None:
+            return settings
+        if settings.pruner == "none":
+            raise UsageError("--min-resource sets the first epoch a trial can be pruned at; "
+                             "--pruner none prunes no trial (drop one of the two)")
+        if settings.min_resource > settings.space.epochs:
+            epochs = settings.space.epochs
+            raise UsageError(f"--min-resource {settings.min_resource} is more than the study's "
+                             f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: no trial could be "
+                             "pruned (use --pruner none for that)")
+        return settings
 
     def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:
         """This request's --fix values, parsed for the stored study's space and budget (None: not given)."""

@@ -30,14 +30,18 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 SETTINGS_WAIT_S = 10.0
 
 
-def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
-    """The pruner ``name``, with its resources measured in epochs. docs/search.md says why Hyperband."""
+def make_pruner(name: str, epochs: int, min_resource: int = 1) -> optuna.pruners.BasePruner:
+    """The pruner ``name``, with its resources measured in epochs. docs/search.md says why Hyperband.
+
+    ``min_resource`` is the earliest epoch a trial can be pruned at (``--min-resource``): a
+    schedule that warms up (one-cycle) says little about a trial in its first epochs.
+    """
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=epochs, reduction_factor=3)
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=min_resource)
     if name == "sha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ValueError(f"unknown pruner {name!r}; valid: {', '.join(PRUNERS)}")
@@ -76,7 +80,7 @@ def create_study(storage: optuna.storages.BaseStorage, name: str, settings: Stud
     study = optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
         sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
-        pruner=make_pruner(settings.pruner, settings.space.epochs),
+        pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
     study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
     study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
@@ -93,7 +97,7 @@ def attach(storage: optuna.storages.BaseStorage, name: str, settings: StudySetti
     return optuna.load_study(
         study_name=name, storage=storage,
         sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
-        pruner=make_pruner(settings.pruner, settings.space.epochs),
+        pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
 
 
@@ -150,18 +154,16 @@ def find_study(url: str, name: str, request: StudyRequest, storage_options: dict
     A new SQLite file is only checked for write access here; :func:`open_study` creates it
     once the data has loaded, so that a failure before then leaves nothing behind.
     """
-    requested = request.new_settings()
-    storage = None
+    request.check()
     if is_new_sqlite_file(url):
+        settings = request.new_settings()  # refused before the file is created
         check_can_create(url)
-    else:
-        storage = open_storage(url, create=True, **storage_options)
-    exists = storage is not None and name in study_names(storage)
-    settings = requested
-    if exists:
-        assert storage is not None
-        settings = request.resolve(name, wait_for_settings(storage, name))
-    return FoundStudy(url, name, request, storage_options, storage, settings, exists)
+        return FoundStudy(url, name, request, storage_options, None, settings, False)
+    storage = open_storage(url, create=True, **storage_options)
+    if name in study_names(storage):
+        return FoundStudy(url, name, request, storage_options, storage,
+                          request.resolve(name, wait_for_settings(storage, name)), True)
+    return FoundStudy(url, name, request, storage_options, storage, request.new_settings(), False)
 
 
 def open_study(found: FoundStudy, data: TrainVal | None) -> tuple[optuna.Study, bool]:
@@ -244,11 +246,10 @@ def show_space(url: str, name: str, request: StudyRequest) -> str:
     from search.storage import sqlite_path
 
     path = sqlite_path(url)
-    settings = request.new_settings()
-    source = f"study {name!r} does not exist yet: the space it would be created with"
     if path is None or path.is_file():
         storage = open_storage(url, create=False)
         if name in study_names(storage):
             settings = request.resolve(name, stored_settings(storage, name, url))
-            source = f"study {name!r} as stored in {mask_url(url)}"
-    return f"{source}\n{describe_space(settings.space)}"
+            return f"study {name!r} as stored in {mask_url(url)}\n{describe_space(settings.space)}"
+    settings = request.new_settings()
+    return f"study {name!r} does not exist yet: the space it would be created with\n{describe_space(settings.space)}"

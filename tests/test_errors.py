@@ -74,6 +74,16 @@ def corrupt_db(folder: Path) -> dict[str, str]:
     return {}
 
 
+def replay_db(folder: Path) -> dict[str, str]:
+    """Five complete trials with two-epoch validation curves, as search.pruners replays them."""
+    study = optuna.create_study(study_name="replay", storage=f"sqlite:///{folder / 'replay.db'}",
+                                direction="maximize")
+    for i in range(5):
+        study.add_trial(optuna.trial.create_trial(value=0.6 + i / 100,
+                                                  intermediate_values={1: 0.5 + i / 100, 2: 0.6 + i / 100}))
+    return {}
+
+
 def empty_data(folder: Path) -> dict[str, str]:
     (folder / "nodata").mkdir()
     return {"FMNIST_DIR": str(folder / "nodata")}
@@ -155,6 +165,16 @@ def rows(fmnist: Path) -> list[Row]:
             ["argument --sampler: invalid choice: 'anneal'", *SAMPLERS]),
         Row("pruner-unknown", "search.run", ["--pruner", "early"], 2,
             ["argument --pruner: invalid choice: 'early'", *PRUNERS]),
+        Row("min-resource-zero", "search.run", ["--min-resource", "0"], 2,
+            ["argument --min-resource: must be at least 1, got 0"]),
+        Row("min-resource-above-epochs", "search.run", ["--min-resource", "2"], 2,  # TINY: 1 epoch
+            ["error: --min-resource 2 is more than the study's 1 epoch per trial: no trial could be pruned"]),
+        Row("min-resource-without-pruner", "search.run", ["--pruner", "none", "--min-resource", "1"], 2,
+            ["error: --min-resource sets the first epoch a trial can be pruned at; --pruner none prunes no trial"]),
+        Row("pruners-min-resource-above-epochs", "search.pruners",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "3"], 2,
+            ["error: --min-resource 3 is more than the 2 epochs of the curves of study 'replay': no pruner could prune"],
+            setup=replay_db),
         Row("grace-not-longer-than-heartbeat", "search.run", ["--heartbeat-interval", "5", "--grace-period", "5"],
             2, ["--grace-period (5 s) must be longer than --heartbeat-interval (5 s)"]),
         Row("storage-malformed", "search.run", ["--storage", "studies.db"], 2,

@@ -1,0 +1,86 @@
+"""--min-resource: the earliest epoch a trial can be pruned at, for every pruner, stored with the study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from search.errors import UsageError
+from search.pruner_replay import replay
+from search.settings import SETTINGS_ATTR, StudyRequest, StudySettings
+from search.study import find_study, make_pruner
+
+EPOCHS = 9
+
+
+def curves(count: int = 24) -> list[list[float]]:
+    """Six good curves first, then alternating good and clearly bad ones: something to prune."""
+    good = [0.5 + 0.04 * step for step in range(EPOCHS)]
+    bad = [0.1 + 0.01 * step for step in range(EPOCHS)]
+    return [good if i < 6 or i % 2 else bad for i in range(count)]
+
+
+def prune_steps(pruner: optuna.pruners.BasePruner) -> list[int]:
+    """The epoch at which each pruned trial stopped."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    steps = []
+    for curve in curves():
+        trial = study.ask()
+        for step, value in enumerate(curve, start=1):
+            trial.report(value, step)
+            if trial.should_prune():
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                steps.append(step)
+                break
+        else:
+            study.tell(trial, max(curve))
+    return steps
+
+
+@pytest.mark.parametrize("name", ["hyperband", "sha", "median"])
+def test_no_trial_is_pruned_before_min_resource(name: str) -> None:
+    early = prune_steps(make_pruner(name, EPOCHS))
+    assert early and min(early) < 3  # the default prunes bad trials in their first epochs
+    later = prune_steps(make_pruner(name, EPOCHS, min_resource=3))
+    assert later and min(later) >= 3
+
+
+def test_the_replay_uses_min_resource() -> None:
+    data = curves()
+    default, later = replay(data, "sha", EPOCHS), replay(data, "sha", EPOCHS, min_resource=3)
+    assert default.pruned and later.pruned
+    assert default.epochs_trained < later.epochs_trained
+    assert later.epochs_trained >= 3 * len(data)
+
+
+def test_min_resource_is_a_stored_setting_that_a_resume_may_change() -> None:
+    created = StudyRequest(epochs=15, min_resource=3).new_settings()
+    assert created.min_resource == 3 and created.pruner_text == "hyperband from epoch 3"
+    assert StudySettings.from_dict(created.to_dict()) == created
+    before = created.to_dict()
+    del before["min_resource"]  # a study made before the flag
+    assert StudySettings.from_dict(before).min_resource == 1
+    assert StudyRequest().new_settings().pruner_text == "hyperband"
+    # No --epochs on the resume: checked against the stored 15, not the default 10.
+    assert StudyRequest(min_resource=12).resolve("s", created).min_resource == 12
+    assert StudyRequest().resolve("s", created).min_resource == 3
+    with pytest.raises(UsageError, match="more than the study's 15 epochs per trial"):
+        StudyRequest(min_resource=16).resolve("s", created)
+    with pytest.raises(UsageError, match="--pruner none prunes no trial"):
+        StudyRequest(pruner="none", min_resource=2).resolve("s", created)
+
+
+def test_a_resume_checks_fix_and_min_resource_against_the_stored_epochs(tmp_path: Path) -> None:
+    # The command's path (find_study), not resolve alone: nothing may check them against the default 10 epochs.
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    stored = StudyRequest(epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),)).new_settings()
+    study = optuna.create_study(study_name="resume", storage=url, direction="maximize")
+    study.set_user_attr(SETTINGS_ATTR, stored.to_dict())
+    found = find_study(url, "resume", StudyRequest(fixed=(("step_size", "12"),), min_resource=12), {})
+    assert found.exists
+    assert found.settings.space.fixed == (("step_size", 12),) and found.settings.min_resource == 12
+    with pytest.raises(UsageError, match="more than the study's 10 epochs"):
+        find_study(url, "other", StudyRequest(min_resource=12), {})  # a new study: the default 10
