@@ -35,9 +35,9 @@ def main(argv: list[str]) -> int:
     if len(curves) < 5:
         raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
                         "replaying needs at least 5 from a search with --pruner none")
-    if args.min_resource > epochs:
-        raise UsageError(f"--min-resource {args.min_resource} is more than the {plural(epochs, 'epoch')} "
-                         f"of the curves of study {args.study!r}: no pruner could prune")
+    if args.min_resource >= epochs:
+        raise UsageError(f"--min-resource {args.min_resource} is not below the {plural(epochs, 'epoch')} "
+                         f"of the curves of study {args.study!r}: a pruner could prune only after the last")
     results = [replay(curves, name, epochs, args.min_resource) for name in PRUNERS]
     first = f", pruning from epoch {args.min_resource}" if args.min_resource > 1 else ""
     print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order{first}")

@@ -148,12 +148,13 @@ def final_command(study: str, storage: str) -> str:
 STOP = threading.Event()
 
 
-def interrupt_on_signals() -> None:
+def interrupt_on_signals(debug: bool = False) -> None:
     """Ctrl-C and SIGTERM end a run: the running trial is marked failed and queued again."""
 
     def handler(signum: int, frame: Any) -> None:
         STOP.set()
-        silence_storage_cleanup()
+        if not debug:
+            silence_storage_cleanup()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, handler)
@@ -166,11 +167,12 @@ def silence_storage_cleanup() -> None:
     A KeyboardInterrupt raised inside a query makes SQLAlchemy invalidate the connection and
     then fail to close its cursor, which it logs with a traceback ("Error closing cursor").
     With no handler configured, Python's last-resort handler would print that to stderr after
-    the one "interrupted" line; the interrupt itself is what the user needs to know.
+    the one "interrupted" line; the interrupt itself is what the user needs to know.  A handler
+    configured on the root logger still gets them, and ``--debug`` keeps them.
     """
     logger = logging.getLogger("sqlalchemy")
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def check_stop() -> None:
@@ -212,7 +214,7 @@ def search_study(args: argparse.Namespace, argv: list[str]) -> int:
     # Our own line per trial replaces Optuna's; its warning for a trial failed by Ctrl-C
     # (with a traceback) would only repeat what the "interrupted" line says.
     quiet_optuna(optuna.logging.ERROR)
-    interrupt_on_signals()
+    interrupt_on_signals(debug=args.debug)
     check_worker_count(args.workers)
     heartbeat = Heartbeat(args.heartbeat_interval, args.grace_period)
     device = resolve_device(args.device)

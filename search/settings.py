@@ -158,6 +158,8 @@ class StudyRequest:
             "--objective": (self.objective, stored.objective, stored.objective),
             "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
             "--fix": (self._fixed_as_stored(stored.space), dict(stored.space.fixed), fixed_text(stored.space) or "none"),
+            # Optuna keeps a trial's rungs by number, not by epoch: another first rung would mix them.
+            "--min-resource": (self.min_resource, stored.min_resource, stored.min_resource),
         }
         conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
                      if asked is not None and asked != have]
@@ -171,21 +173,27 @@ class StudyRequest:
             pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
             seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
             objective=stored.objective, max_energy_pj=stored.max_energy_pj,
-            min_resource=self.min_resource or stored.min_resource,
+            min_resource=stored.min_resource,
         ))
 
     def _checked(self, settings: StudySettings) -> StudySettings:
         """``settings``, unless this request's --min-resource cannot apply to them."""
         if self.min_resource is None:
             return settings
+        if settings.multi_objective:
+            raise UsageError("--min-resource sets the first epoch a trial can be pruned at; Optuna prunes "
+                             "no trial of a two-objective study (--objective accuracy,energy)")
         if settings.pruner == "none":
+            if self.pruner is None:  # the stored study's pruner
+                raise UsageError("--min-resource sets the first epoch a trial can be pruned at; this study "
+                                 "prunes no trial (--pruner none): add --pruner hyperband, median or sha")
             raise UsageError("--min-resource sets the first epoch a trial can be pruned at; "
                              "--pruner none prunes no trial (drop one of the two)")
-        if settings.min_resource > settings.space.epochs:
+        if settings.min_resource >= settings.space.epochs:
             epochs = settings.space.epochs
-            raise UsageError(f"--min-resource {settings.min_resource} is more than the study's "
-                             f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: no trial could be "
-                             "pruned (use --pruner none for that)")
+            raise UsageError(f"--min-resource {settings.min_resource} is not below the study's "
+                             f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: a trial could be pruned "
+                             "only after its last epoch (--pruner none prunes none)")
         return settings
 
     def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:

@@ -167,13 +167,18 @@ def rows(fmnist: Path) -> list[Row]:
             ["argument --pruner: invalid choice: 'early'", *PRUNERS]),
         Row("min-resource-zero", "search.run", ["--min-resource", "0"], 2,
             ["argument --min-resource: must be at least 1, got 0"]),
-        Row("min-resource-above-epochs", "search.run", ["--min-resource", "2"], 2,  # TINY: 1 epoch
-            ["error: --min-resource 2 is more than the study's 1 epoch per trial: no trial could be pruned"]),
+        Row("min-resource-not-below-epochs", "search.run", ["--min-resource", "1"], 2,  # TINY: 1 epoch
+            ["error: --min-resource 1 is not below the study's 1 epoch per trial: a trial could be pruned only "
+             "after its last epoch"]),
+        Row("min-resource-two-objectives", "search.run", ["--objective", "accuracy,energy", "--min-resource", "1"],
+            2, ["error: --min-resource sets the first epoch a trial can be pruned at; Optuna prunes no trial of a "
+                "two-objective study"]),
         Row("min-resource-without-pruner", "search.run", ["--pruner", "none", "--min-resource", "1"], 2,
             ["error: --min-resource sets the first epoch a trial can be pruned at; --pruner none prunes no trial"]),
-        Row("pruners-min-resource-above-epochs", "search.pruners",
-            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "3"], 2,
-            ["error: --min-resource 3 is more than the 2 epochs of the curves of study 'replay': no pruner could prune"],
+        Row("pruners-min-resource-not-below-epochs", "search.pruners",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "2"], 2,
+            ["error: --min-resource 2 is not below the 2 epochs of the curves of study 'replay': a pruner could "
+             "prune only after the last"],
             setup=replay_db),
         Row("grace-not-longer-than-heartbeat", "search.run", ["--heartbeat-interval", "5", "--grace-period", "5"],
             2, ["--grace-period (5 s) must be longer than --heartbeat-interval (5 s)"]),

@@ -1,4 +1,4 @@
-"""--min-resource: the earliest epoch a trial can be pruned at, for every pruner, stored with the study."""
+"""--min-resource: the earliest epoch a trial can be pruned at, for every pruner, fixed when the study is created."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_the_replay_uses_min_resource() -> None:
     assert later.epochs_trained >= 3 * len(data)
 
 
-def test_min_resource_is_a_stored_setting_that_a_resume_may_change() -> None:
+def test_min_resource_is_fixed_when_the_study_is_created() -> None:
     created = StudyRequest(epochs=15, min_resource=3).new_settings()
     assert created.min_resource == 3 and created.pruner_text == "hyperband from epoch 3"
     assert StudySettings.from_dict(created.to_dict()) == created
@@ -64,23 +64,31 @@ def test_min_resource_is_a_stored_setting_that_a_resume_may_change() -> None:
     del before["min_resource"]  # a study made before the flag
     assert StudySettings.from_dict(before).min_resource == 1
     assert StudyRequest().new_settings().pruner_text == "hyperband"
-    # No --epochs on the resume: checked against the stored 15, not the default 10.
-    assert StudyRequest(min_resource=12).resolve("s", created).min_resource == 12
     assert StudyRequest().resolve("s", created).min_resource == 3
-    with pytest.raises(UsageError, match="more than the study's 15 epochs per trial"):
-        StudyRequest(min_resource=16).resolve("s", created)
+    assert StudyRequest(min_resource=3, pruner="median").resolve("s", created).pruner_text == "median from epoch 3"
+    # Optuna keeps rungs by number: another first rung on a resume would mix epochs.
+    with pytest.raises(UsageError, match="was created with --min-resource 3"):
+        StudyRequest(min_resource=2).resolve("s", created)
     with pytest.raises(UsageError, match="--pruner none prunes no trial"):
-        StudyRequest(pruner="none", min_resource=2).resolve("s", created)
+        StudyRequest(pruner="none", min_resource=3).resolve("s", created)
+    unpruned = StudyRequest(epochs=15, pruner="none").new_settings()
+    with pytest.raises(UsageError, match="this study prunes no trial .--pruner none.: add --pruner"):
+        StudyRequest(min_resource=1).resolve("s", unpruned)
+    with pytest.raises(UsageError, match="not below the study's 15 epochs per trial"):
+        StudyRequest(epochs=15, min_resource=15).new_settings()
+    with pytest.raises(UsageError, match="prunes no trial of a two-objective study"):
+        StudyRequest(objective="accuracy,energy", min_resource=2).new_settings()
 
 
 def test_a_resume_checks_fix_and_min_resource_against_the_stored_epochs(tmp_path: Path) -> None:
     # The command's path (find_study), not resolve alone: nothing may check them against the default 10 epochs.
     url = f"sqlite:///{tmp_path / 'resume.db'}"
-    stored = StudyRequest(epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),)).new_settings()
+    stored = StudyRequest(epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),),
+                          min_resource=12).new_settings()
     study = optuna.create_study(study_name="resume", storage=url, direction="maximize")
     study.set_user_attr(SETTINGS_ATTR, stored.to_dict())
     found = find_study(url, "resume", StudyRequest(fixed=(("step_size", "12"),), min_resource=12), {})
     assert found.exists
     assert found.settings.space.fixed == (("step_size", 12),) and found.settings.min_resource == 12
-    with pytest.raises(UsageError, match="more than the study's 10 epochs"):
+    with pytest.raises(UsageError, match="not below the study's 10 epochs"):
         find_study(url, "other", StudyRequest(min_resource=12), {})  # a new study: the default 10
