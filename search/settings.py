@@ -180,15 +180,14 @@ class StudyRequest:
         """``settings``, unless this request's --min-resource cannot apply to them."""
         if self.min_resource is None:
             return settings
+        what = "--min-resource sets the first epoch a trial can be pruned at"
         if settings.multi_objective:
-            raise UsageError("--min-resource sets the first epoch a trial can be pruned at; Optuna prunes "
-                             "no trial of a two-objective study (--objective accuracy,energy)")
+            raise UsageError(f"{what}; Optuna prunes no trial of a two-objective study (--objective accuracy,energy)")
         if settings.pruner == "none":
             if self.pruner is None:  # the stored study's pruner
-                raise UsageError("--min-resource sets the first epoch a trial can be pruned at; this study "
-                                 "prunes no trial (--pruner none): add --pruner hyperband, median or sha")
-            raise UsageError("--min-resource sets the first epoch a trial can be pruned at; "
-                             "--pruner none prunes no trial (drop one of the two)")
+                raise UsageError(f"{what}; this study prunes no trial (--pruner none): "
+                                 "add --pruner hyperband, median or sha")
+            raise UsageError(f"{what}; --pruner none prunes no trial (drop one of the two)")
         if settings.min_resource >= settings.space.epochs:
             epochs = settings.space.epochs
             raise UsageError(f"--min-resource {settings.min_resource} is not below the study's "

@@ -154,11 +154,11 @@ def find_study(url: str, name: str, request: StudyRequest, storage_options: dict
     A new SQLite file is only checked for write access here; :func:`open_study` creates it
     once the data has loaded, so that a failure before then leaves nothing behind.
     """
-    request.check()
     if is_new_sqlite_file(url):
         settings = request.new_settings()  # refused before the file is created
         check_can_create(url)
         return FoundStudy(url, name, request, storage_options, None, settings, False)
+    request.check()  # before connecting; the rest once the stored study (if any) is read
     storage = open_storage(url, create=True, **storage_options)
     if name in study_names(storage):
         return FoundStudy(url, name, request, storage_options, storage,
