@@ -31,7 +31,7 @@ from search.errors import command
 
 # Settings that change what a run learns, not what a step costs: no flags here.
 NOT_SPEED = frozenset({"epochs", "lr", "momentum", "weight_decay", "schedule", "min_lr", "step_size", "gamma",
-                       "restart_period", "restart_mult", "plateau_patience", "plateau_factor", "seed"})
+                       "restart_period", "restart_mult", "plateau_patience", "plateau_factor", "seed", "tta"})
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

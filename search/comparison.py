@@ -138,7 +138,7 @@ def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bo
 def budget_for(candidate: Candidate, *, train_size: int, epochs: int | None, seeds: int) -> RetrainBudget:
     trial_epochs = candidate.config.epochs
     return RetrainBudget(train_size=train_size, epochs=epochs or default_epochs(candidate.config, candidate.record),
-                         seeds=seeds, trial_epochs=trial_epochs)
+                         seeds=seeds, trial_epochs=trial_epochs, tta=candidate.config.tta)
 
 
 def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name: str, storage: str,

@@ -21,6 +21,9 @@ STRATEGY_NAMES = ("baseline", "dropout", "batchnorm", "lr_annealing", "lr_schedu
 DEFAULT_EPOCHS = 10
 # Training-batch augmentation policies (search/augment.py applies them).
 AUGMENTATIONS = ("none", "flip", "crop_flip", "crop_flip_erase")
+# Test-time augmentation of validation and test images (search.engine.evaluate): "flip" averages
+# each image's class scores with its mirror image's, at twice the inference cost.
+TEST_TIME_AUGMENTATIONS = ("none", "flip")
 
 
 def check_policy(policy: str) -> None:
@@ -51,6 +54,7 @@ class TrainConfig:
     amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
     augment: str = "none"  # training-batch augmentation policy (search.augment.AUGMENTATIONS)
     label_smoothing: float = 0.0  # of the training loss only; evaluation loss is plain cross-entropy
+    tta: str = "none"  # test-time augmentation of validation and test (TEST_TIME_AUGMENTATIONS)
     compile: bool = False  # torch.compile the network for training (see docs/performance.md)
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
@@ -76,6 +80,8 @@ class TrainConfig:
             (0 < self.plateau_factor < 1, f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
             (self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (self.tta in TEST_TIME_AUGMENTATIONS,
+             f"unknown test-time augmentation {self.tta!r}; valid: {', '.join(TEST_TIME_AUGMENTATIONS)}"),
         ]
         for ok, message in checks:
             if not ok:

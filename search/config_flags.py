@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models import ENCODINGS, FRONT_ENDS, NEURONS, READOUTS, SURROGATE_NAMES, NetworkConfig
-from search.config import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, STRATEGY_NAMES, TrainConfig
+from search.config import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, STRATEGY_NAMES, TEST_TIME_AUGMENTATIONS, TrainConfig
 from search.errors import UsageError
 from search.strategies import strategy_config, thesis_preset
 
@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "readout": READOUTS,
     "neuron": NEURONS,
     "augment": AUGMENTATIONS,
+    "tta": TEST_TIME_AUGMENTATIONS,
 }
 # Fields whose default is None: the type of a value typed on the command line.
 TYPES: dict[str, type] = {"alpha": float}
@@ -60,6 +61,8 @@ HELP = {
     "encoding": "input encoding: the image at every step (direct) or Poisson spikes",
     "readout": "output: mean membrane potential, or spike rate",
     "augment": "training-batch augmentation (see search/augment.py)",
+    "tta": "test-time augmentation of validation and test images: flip averages each image's class scores "
+           "with its mirror image's (twice the inference cost)",
     "label_smoothing": "label smoothing of the training loss, in [0, 1)",
     "neuron": "spiking neuron: lif, or plif (learnable time constant, initialised from tau)",
     "alpha": "surrogate gradient sharpness, > 0 (None: the surrogate's own default)",

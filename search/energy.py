@@ -191,3 +191,19 @@ def measure_energy(
         e_ac_pj=cost.e_ac_pj,
         e_memory_pj_per_byte=cost.e_memory_pj_per_byte,
     )
+
+
+def measure_prediction_energy(net: SpikingCNN, images: torch.Tensor, tta: str = "none") -> EnergyCost:
+    """What one prediction costs under test-time augmentation ``tta`` (TrainConfig.tta), per image.
+
+    ``"flip"`` runs the network on each image and on its mirror image: the counts and
+    energies are the sum of both passes, the firing rates their mean.
+    """
+    own = measure_energy(net, images)
+    if tta == "none":
+        return own
+    mirror = measure_energy(net, images.flip(-1))
+    summed = {f.name: getattr(own, f.name) + getattr(mirror, f.name) for f in dataclasses.fields(EnergyCost)
+              if f.name.endswith("_per_image")}
+    rates = {name: (rate + mirror.firing_rates[name]) / 2 for name, rate in own.firing_rates.items()}
+    return dataclasses.replace(own, firing_rates=rates, **summed)

@@ -47,6 +47,7 @@ class EpochStats:
     elapsed_s: float  # since the start of training
     images_per_s: float  # training throughput of this epoch
     firing_rates: dict[str, float]  # mean spikes per neuron per step, each LIF layer (on validation)
+    val_acc_plain: float | None = None  # with test-time augmentation: validation accuracy without it
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -81,6 +82,9 @@ class Evaluation:
     accuracy: float
     predictions: torch.Tensor  # [N] on the CPU
     firing_rates: dict[str, float]
+    # With test-time augmentation: the accuracy of the images as they are, without their
+    # mirror images (what the augmentation bought, measured on the same network); else None.
+    plain_accuracy: float | None = None
 
 
 def _autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[None]:
@@ -95,31 +99,47 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _class_scores(net: SpikingCNN, images: torch.Tensor, config: TrainConfig,
+                  device: torch.device) -> torch.Tensor:
+    with _autocast(config, device):
+        logits = net(images)
+    functional.reset_net(net)
+    return logits.float()
+
+
 @torch.no_grad()
 def evaluate(net: SpikingCNN, data: ImageSet, config: TrainConfig, device: torch.device) -> Evaluation:
-    """Loss, accuracy, predictions and per-layer firing rates of ``net`` on ``data``."""
+    """Loss, accuracy, predictions and per-layer firing rates of ``net`` on ``data``.
+
+    With ``config.tta == "flip"`` each image's class scores are the mean of its own and its
+    mirror image's (the network's outputs, before the softmax); loss and accuracy are of that mean.
+    """
     net.eval()
     loss_sum = torch.zeros((), device=device)
-    predictions, sizes = [], []
-    # SpikingJelly's monitor records each LIF layer's mean output (its firing rate) per batch.
+    predictions, plain, sizes = [], [], []
+    # SpikingJelly's monitor records each LIF layer's mean output (its firing rate) per forward pass.
     with monitor.OutputMonitor(net, SPIKING_NEURONS, lambda s: s.float().mean()) as rates:
         for images, labels in batches(data, EVAL_BATCH):
-            with _autocast(config, device):
-                logits = net(images)
-            loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
-            predictions.append(logits.argmax(1))
+            logits = _class_scores(net, images, config, device)
             sizes.append(len(labels))
-            functional.reset_net(net)
+            if config.tta == "flip":
+                plain.append(logits.argmax(1))
+                logits = (logits + _class_scores(net, images.flip(-1), config, device)) / 2
+                sizes.append(len(labels))
+            loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+            predictions.append(logits.argmax(1))
         firing_rates = {
             name: sum(float(r) * n for r, n in zip(rates[name], sizes)) / sum(sizes)
             for name in rates.monitored_layers
         }
+    labels = data.labels.cpu()
     predicted = torch.cat(predictions).cpu()
     return Evaluation(
         loss=float(loss_sum) / len(data),
-        accuracy=int((predicted == data.labels.cpu()).sum()) / len(data),
+        accuracy=int((predicted == labels).sum()) / len(data),
         predictions=predicted,
         firing_rates=firing_rates,
+        plain_accuracy=int((torch.cat(plain).cpu() == labels).sum()) / len(data) if plain else None,
     )
 
 
@@ -241,6 +261,7 @@ def train(
             elapsed_s=time.perf_counter() - start,
             images_per_s=seen / train_seconds if train_seconds > 0 else 0.0,
             firing_rates=evaluation.firing_rates if evaluation else {},
+            val_acc_plain=evaluation.plain_accuracy if evaluation else None,
         )
         result.history.append(stats)
         result.seconds = time.perf_counter() - start

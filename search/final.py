@@ -15,7 +15,7 @@ Epochs (unless --epochs): the trial's own epoch count when its learning rate fol
 schedule (the schedule was tuned over that length), the epoch of its best validation
 accuracy when the rate is constant.  With --epochs N the schedule stretches to N epochs
 (docs/strategies.md).  Each finished (configuration, seed) is written at once under
-<results>/<study>/final/trial-N-<epochs>ep-<images>img/; rerunning the same command
+<results>/<study>/final/trial-N-<epochs>ep-<images>img/ (with --tta flip: ...img-tta-flip/); rerunning the same command
 after a stop skips what finished.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int
+from search.config import TEST_TIME_AUGMENTATIONS
 from search.errors import command
 
 
@@ -44,6 +45,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help="epochs of every retrain (default: the epoch rule above); schedules stretch to it")
     group.add_argument("--train-size", type=positive_int, default=None,
                        help="retrain on a stratified subset (a reduced retrain, for tests; default all 60,000)")
+    group.add_argument("--tta", choices=TEST_TIME_AUGMENTATIONS, default=None,
+                       help="test-time augmentation of the test set: flip averages each image's class scores with "
+                            "its mirror image's, and also records the accuracy without it (default: the trial's "
+                            "own, none)")
     add_runtime_flags(parser)
     add_compile_flag(parser)
     return parser.parse_args(argv)
@@ -79,6 +84,8 @@ def main(argv: list[str]) -> int:
     candidates = select_candidates(study, top=args.top, thesis=args.thesis, trials=args.trial, force=args.force)
     if args.compile is not None:
         candidates = [c.with_config(c.config.replace(compile=args.compile)) for c in candidates]
+    if args.tta is not None:
+        candidates = [c.with_config(c.config.replace(tta=args.tta)) for c in candidates]
     root = results_root(args.storage, args.results_dir)
     final_dir = study_dir(root, study.study_name) / "final"
     check_folder_writable(final_dir, "the retrain's results")
@@ -92,7 +99,9 @@ def main(argv: list[str]) -> int:
 
     def on_run(candidate, run, resumed) -> None:  # type: ignore[no-untyped-def]
         bar.update(1)
-        bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
+        plain = "" if run.test_accuracy_plain is None else \
+            f" ({100 * run.test_accuracy_plain:.2f}% without test-time augmentation)"
+        bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%{plain}"
                   + (" (recorded earlier, not rerun)" if resumed else ""))
 
     results = []
@@ -110,6 +119,8 @@ def main(argv: list[str]) -> int:
     if last is not None:
         print(per_class_table(last))
     for result in results:
+        if result.plain_accuracies is not None:
+            print(tta_line(result))
         energy = result.runs[0].energy
         if energy:
             print(f"trial {result.trial}, seed {result.runs[0].seed}: compute energy "
@@ -170,6 +181,18 @@ def results_table(rows: list, reference: int) -> str:  # type: ignore[type-arg]
                       _pct(s.mean), "n/a" if s.std is None else f"{100 * s.std:.2f}", interval, diff, p, verdict])
     return format_table(["configuration", "settings", "val (search)", "epochs", "test mean", "std",
                          "95% interval", "vs reference (points)", "paired p", ""], lines)
+
+
+def tta_line(result) -> str:  # type: ignore[no-untyped-def]
+    """What test-time augmentation bought, paired by seed on the same networks (a result that used it)."""
+    from search.statistics import paired_difference, summarize
+
+    plain = result.plain_accuracies
+    s, d = summarize(plain), paired_difference(result.accuracies, plain)
+    p = "" if d.p_value is None else f", p = {d.p_value:.2g}"
+    return (f"trial {result.trial} without test-time augmentation: {_pct(s.mean)}; test-time "
+            f"{result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
+            f"[{_points(d.low)}, {_points(d.high)}]{p})")
 
 
 def per_class_table(result) -> str:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ import torch
 
 from search.config import TrainConfig
 from search.data import ImageSet
-from search.energy import energy_sample, measure_energy
+from search.energy import energy_sample, measure_prediction_energy
 from search.engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
 from search.errors import UserError
 from search.results import save_state_dict, write_json
@@ -40,7 +40,8 @@ def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, devic
         confusion_matrix=confusion_counts(test.predictions, test_set.labels),
         train_seconds=round(result.seconds, 2), test_seconds=round(time.perf_counter() - start, 2),
         history=[s.to_dict() for s in result.history],
-        energy=measure_energy(result.model, energy_sample(test_set)).to_dict(),
+        energy=measure_prediction_energy(result.model, energy_sample(test_set), config.tta).to_dict(),
+        test_accuracy_plain=test.plain_accuracy,
     )
     return run, result.model
 

@@ -34,6 +34,7 @@ class RetrainBudget:
     epochs: int
     seeds: int
     trial_epochs: int
+    tta: str = "none"  # test-time augmentation of the test set (TrainConfig.tta)
 
     @property
     def reduced(self) -> bool:
@@ -43,10 +44,13 @@ class RetrainBudget:
     def describe(self) -> str:
         seeds = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"
         text = f"{self.train_size:,} training images, {self.epochs} epoch{'s' if self.epochs != 1 else ''}, {seeds}"
+        if self.tta != "none":
+            text += f", test-time {self.tta}"
         return text + (" (reduced retrain)" if self.reduced else "")
 
     def folder_name(self, trial: int) -> str:
-        return f"trial-{trial}-{self.epochs}ep-{self.train_size}img"
+        tta = "" if self.tta == "none" else f"-tta-{self.tta}"
+        return f"trial-{trial}-{self.epochs}ep-{self.train_size}img{tta}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class RetrainRun:
     test_seconds: float
     history: list[dict[str, Any]] = field(default_factory=list)
     energy: dict[str, Any] | None = None  # EnergyCost.to_dict() on the first test images (search/energy.py)
+    # With test-time augmentation: the same network's test accuracy without it (read in the same pass).
+    test_accuracy_plain: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +102,12 @@ class RetrainResult:
     @property
     def summary(self) -> Summary:
         return summarize(self.accuracies)
+
+    @property
+    def plain_accuracies(self) -> list[float] | None:
+        """Each seed's test accuracy without test-time augmentation; None when the retrain used none."""
+        plain = [r.test_accuracy_plain for r in self.runs]
+        return None if any(a is None for a in plain) else plain  # type: ignore[return-value]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -33,6 +33,11 @@ def epoch_row(s: Any) -> list[object]:
             f"{s.lr:.2e}", f"{s.images_per_s:,.0f}", f"{s.elapsed_s:.1f}", rates]
 
 
+def without_tta(accuracy: float | None) -> str:
+    """`` (x% without test-time augmentation)`` when the run used it, else nothing."""
+    return "" if accuracy is None else f" ({percent(accuracy)} without test-time augmentation)"
+
+
 EPOCH_HEADERS = ["epoch", "train loss", "train acc", "val loss", "val acc", "lr", "img/s", "time s", "firing"]
 
 
@@ -56,7 +61,8 @@ def main(argv: list[str]) -> int:
     bar = tqdm(total=config.epochs * len(data.train), unit="img", unit_scale=True, disable=None)
     try:
         result = train(config, data.train, data.val, device,
-                       on_epoch=lambda s: bar.write(f"epoch {s.epoch}: val acc {percent(s.val_acc)}"),
+                       on_epoch=lambda s: bar.write(f"epoch {s.epoch}: val acc {percent(s.val_acc)}"
+                                                    + without_tta(s.val_acc_plain)),
                        progress=bar.update)
     finally:
         bar.close()
@@ -64,7 +70,9 @@ def main(argv: list[str]) -> int:
     if result.status == "diverged":
         print(f"diverged: {result.reason}")
         return 1
-    print(f"final validation accuracy: {percent(result.final_val_acc)} "
+    last = result.history[-1] if result.history else None
+    print(f"final validation accuracy: {percent(result.final_val_acc)}"
+          f"{without_tta(last.val_acc_plain if last else None)} "
           f"(best {percent(result.best_val_acc)} at epoch {result.best_epoch}); {result.seconds:.1f} s")
     return 0
 

@@ -226,6 +226,8 @@ def rows(fmnist: Path) -> list[Row]:
             setup=final_unwritable_results, needs="permissions"),
         Row("final-top-zero", "search.final", ["--top", "0"], 2,
             ["python -m search.final: error: argument --top: must be at least 1, got 0"]),
+        Row("final-tta-unknown", "search.final", ["--tta", "rotate"], 2,
+            ["python -m search.final: error: argument --tta: invalid choice: 'rotate' (choose from 'none', 'flip')"]),
         Row("final-top-too-many", "search.final", ["--study", "alpha", "--top", "2"], 1,
             ["error: --top 2: study 'alpha' has 1 complete trial", "distinct configurations"], setup=final_studies),
         Row("final-thesis-none", "search.final", ["--study", "alpha", "--thesis"], 1,

@@ -23,6 +23,7 @@ ROWS: dict[str, tuple[list[str], list[str]]] = {
     "width-not-a-number": (["--width", "wide"], ["--width", "invalid float value: 'wide'"]),
     "width-nan": (["--width", "nan"], ["width must be a number > 0, got nan"]),
     "neuron-unknown": (["--neuron", "izhikevich"], ["--neuron", "invalid choice: 'izhikevich'", "lif", "plif"]),
+    "tta-unknown": (["--tta", "rotate"], ["--tta", "invalid choice: 'rotate'", "none", "flip"]),
     "alpha-zero": (["--alpha", "0"], ["alpha must be a number > 0", "got 0.0"]),
     "alpha-negative": (["--alpha", "-1.5"], ["alpha must be a number > 0", "got -1.5"]),
 }

@@ -237,7 +237,7 @@ def _unusual_config() -> TrainConfig:
                        weight_decay=1.234e-7, schedule="warm_restarts", min_lr=3e-8, step_size=3,
                        gamma=0.7, restart_period=4, restart_mult=2, plateau_patience=5,
                        plateau_factor=0.25, epochs=17, batch_size=96, seed=123456789, amp=True, compile=True,
-                       augment="crop_flip_erase", label_smoothing=0.1 / 3, network=network)
+                       augment="crop_flip_erase", label_smoothing=0.1 / 3, tta="flip", network=network)
 
 
 @pytest.mark.parametrize("make", [
