@@ -69,6 +69,8 @@ def describe_config(config: TrainConfig) -> str:
         parts.append(f"width {net.width:g}")
     if net.front_end != "relu":
         parts.append(f"{net.front_end} front end")
+    if config.tta != "none":
+        parts.append(f"test-time {config.tta}")
     return ", ".join(parts)
 
 

@@ -104,6 +104,11 @@ def main(argv: list[str]) -> int:
         bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%{plain}"
                   + (" (recorded earlier, not rerun)" if resumed else ""))
 
+    def on_epoch(candidate, seed, stats, epochs: int) -> None:  # type: ignore[no-untyped-def]
+        # On a terminal the bar says where a long seed is; in a log (no bar) nothing is added.
+        bar.set_postfix_str(f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
+                            f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s")
+
     results = []
     for candidate, budget in zip(candidates, budgets, strict=True):
         folder = final_dir / budget.folder_name(candidate.record.number)
@@ -111,7 +116,8 @@ def main(argv: list[str]) -> int:
             candidate, budget, study_name=study.study_name, storage=mask_url(args.storage), folder=folder,
             train_set=train_set, test_set=test_set, device=device,
             versions={**versions(), "neuron_kernel": neuron_backend_in_use(device, candidate.config.compile)},
-            stretch=stretch_schedule, on_run=on_run))
+            stretch=stretch_schedule, on_run=on_run,
+            on_epoch=lambda c, k, s, e=budget.epochs: on_epoch(c, k, s, e)))
     bar.close()
     rows, reference = compare(candidates, results)
     print(results_table(rows, reference))

@@ -46,6 +46,18 @@ def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, devic
     return run, result.model
 
 
+def _with_current_fields(fingerprint: Any) -> Any:
+    """A stored fingerprint with its config rebuilt, so that settings added since it was written
+    compare at their defaults (a retrain recorded before ``tta`` existed resumes) instead of as missing."""
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("config"), dict):
+        return fingerprint
+    try:
+        config = TrainConfig.from_dict(fingerprint["config"]).to_dict()
+    except (TypeError, ValueError):
+        return fingerprint  # not a config this version knows: it differs, and says so by name
+    return {**fingerprint, "config": config}
+
+
 class RunStore:
     """The finished seeds of one retrained trial, one JSON file each in ``folder/runs/``.
 
@@ -71,7 +83,7 @@ class RunStore:
         except (OSError, ValueError, KeyError, TypeError):
             raise UserError(f"cannot resume: {path} is not a readable run record (corrupt?); "
                             "move it away to retrain that seed") from None
-        if fingerprint != self.fingerprint or run.seed != seed:
+        if _with_current_fields(fingerprint) != self.fingerprint or run.seed != seed:
             raise UserError(f"cannot resume: {path} belongs to another retrain (study "
                             f"{fingerprint.get('study')!r}, trial {fingerprint.get('trial')}); "
                             "move it away or pick another --results-dir")

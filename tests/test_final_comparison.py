@@ -9,13 +9,18 @@ against closed forms and SciPy.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
+import pty
 import re
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
+import termios
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +36,8 @@ from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
 from search.statistics import paired_difference, summarize
 from search.trial_record import TrialRecord
 from support import (
-    STUDY, InspectionStudy, assert_one_line_error, finish, run_module, start_module, tree, wait_for,
+    STUDY, InspectionStudy, assert_one_line_error, command_env, finish, python_module, run_module, start_module, tree,
+    wait_for,
 )
 
 COMPARE = ["--top", "1", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
@@ -294,3 +300,30 @@ def test_the_reference_is_the_thesis_baseline_wherever_it_stands() -> None:
     without = [_result(4, [0.85, 0.86], None), _result(5, [0.80, 0.82], None)]
     rows, reference = compare([c for c, _ in without], [r for _, r in without])
     assert reference == 0 and rows[0].difference is None and rows[1].difference is not None
+
+
+def test_on_a_terminal_the_bar_shows_the_epoch_of_the_seed_in_training(inspection_study: InspectionStudy,
+                                                                     tmp_path: Path) -> None:
+    """A long seed is not silent: on a terminal the bar names the seed, its epoch of the total and its time."""
+    (tmp_path / "studies").mkdir()
+    shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
+    master, terminal = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide, and tqdm fits its line to the width: give it a real one.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+    proc = subprocess.Popen(python_module("search.final", "--seeds", "1", "--train-size", "300", "--epochs", "2"),
+                            cwd=tmp_path, env=command_env(), stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.wait(timeout=300) == 0, shown.decode(errors="replace")
+    text = shown.decode(errors="replace")
+    assert re.search(r"seed 0: epoch 1/2, train acc \d+\.\d%, \d+ s", text), text
+    assert "seed 0: epoch 2/2" in text, text

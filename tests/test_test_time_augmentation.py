@@ -17,6 +17,8 @@ from search.config import TrainConfig
 from search.data import TrainVal, batches
 from search.energy import energy_sample, measure_energy, measure_prediction_energy
 from search.engine import EVAL_BATCH, evaluate, train
+from search.errors import UserError
+from search.retrain import RunStore
 from search.retrain_result import RetrainBudget, RetrainRun
 from support import STUDY, InspectionStudy, head, run_module
 
@@ -115,3 +117,21 @@ def test_final_tta_flip_tests_the_same_networks_both_ways(inspection_study: Insp
     assert flipped.stdout.count("without test-time augmentation)") == 2
     assert re.search(r"test-time flip adds [+-]\d+\.\d\d points \(paired by seed, 95% interval", flipped.stdout)
     assert "without test-time augmentation" not in plain.stdout
+    assert "test-time flip" in flipped.stdout.split("---")[-1]  # the table's settings name it
+
+
+def test_a_retrain_recorded_before_tta_existed_still_resumes(tmp_path: Path) -> None:
+    """A seed file whose config lacks a setting added since compares it at its default."""
+    fingerprint = {"study": "s", "trial": 1, "config": TrainConfig().to_dict(), "epochs": 1, "train_size": 300}
+    store = RunStore(tmp_path, fingerprint)
+    run = RetrainRun(seed=0, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
+                     train_seconds=1.0, test_seconds=1.0)
+    store.save(run)
+    record = json.loads(store.path(0).read_text())
+    del record["fingerprint"]["config"]["tta"]
+    store.path(0).write_text(json.dumps(record))
+    assert store.load(0) == run
+    record["fingerprint"]["config"]["lr"] = 0.5  # another configuration is still refused
+    store.path(0).write_text(json.dumps(record))
+    with pytest.raises(UserError, match="belongs to another retrain"):
+        store.load(0)
