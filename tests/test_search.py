@@ -115,7 +115,7 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     for run in record["runs"]:
         assert len(run["per_class_accuracy"]) == 10
         assert sum(map(sum, run["confusion_matrix"])) == 10_000
-    assert record["budget"] == {"train_size": 1000, "epochs": 2, "seeds": 2, "trial_epochs": 2}
+    assert record["budget"] == {"train_size": 1000, "epochs": 2, "seeds": 2, "trial_epochs": 2, "tta": "none"}
     # A reduced retrain (1,000 images) is never set beside the thesis's printed figures.
     assert record["reduced"] is True
     assert "reduced retrain" in result.stdout
