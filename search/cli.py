@@ -122,6 +122,11 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def without_tta(accuracy: float | None) -> str:
+    """`` (x% without test-time augmentation)`` when a run used it, else nothing."""
+    return "" if accuracy is None else f" ({percent(accuracy)} without test-time augmentation)"
+
+
 def plural(n: int, noun: str) -> str:
     """``1 epoch``, ``2 epochs``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -22,7 +22,9 @@ after a stop skips what finished.
 from __future__ import annotations
 
 import argparse
-from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int
+from functools import partial
+
+from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int, without_tta
 from search.config import TEST_TIME_AUGMENTATIONS
 from search.errors import command
 
@@ -99,12 +101,11 @@ def main(argv: list[str]) -> int:
 
     def on_run(candidate, run, resumed) -> None:  # type: ignore[no-untyped-def]
         bar.update(1)
-        plain = "" if run.test_accuracy_plain is None else \
-            f" ({100 * run.test_accuracy_plain:.2f}% without test-time augmentation)"
-        bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%{plain}"
+        bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
+                  f"{without_tta(run.test_accuracy_plain)}"
                   + (" (recorded earlier, not rerun)" if resumed else ""))
 
-    def on_epoch(candidate, seed, stats, epochs: int) -> None:  # type: ignore[no-untyped-def]
+    def on_epoch(candidate, seed, stats, *, epochs: int) -> None:  # type: ignore[no-untyped-def]
         # On a terminal the bar says where a long seed is; in a log (no bar) nothing is added.
         bar.set_postfix_str(f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
                             f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s")
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
             train_set=train_set, test_set=test_set, device=device,
             versions={**versions(), "neuron_kernel": neuron_backend_in_use(device, candidate.config.compile)},
             stretch=stretch_schedule, on_run=on_run,
-            on_epoch=lambda c, k, s, e=budget.epochs: on_epoch(c, k, s, e)))
+            on_epoch=partial(on_epoch, epochs=budget.epochs)))
     bar.close()
     rows, reference = compare(candidates, results)
     print(results_table(rows, reference))
@@ -125,7 +126,7 @@ def main(argv: list[str]) -> int:
     if last is not None:
         print(per_class_table(last))
     for result in results:
-        if result.plain_accuracies is not None:
+        if result.tta_gain is not None:
             print(tta_line(result))
         energy = result.runs[0].energy
         if energy:
@@ -191,13 +192,10 @@ def results_table(rows: list, reference: int) -> str:  # type: ignore[type-arg]
 
 def tta_line(result) -> str:  # type: ignore[no-untyped-def]
     """What test-time augmentation bought, paired by seed on the same networks (a result that used it)."""
-    from search.statistics import paired_difference, summarize
-
-    plain = result.plain_accuracies
-    s, d = summarize(plain), paired_difference(result.accuracies, plain)
+    d, plain = result.tta_gain, result.plain_accuracies
     p = "" if d.p_value is None else f", p = {d.p_value:.2g}"
-    return (f"trial {result.trial} without test-time augmentation: {_pct(s.mean)}; test-time "
-            f"{result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
+    return (f"trial {result.trial} without test-time augmentation: {_pct(sum(plain) / len(plain))}; "
+            f"test-time {result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
             f"[{_points(d.low)}, {_points(d.high)}]{p})")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from search.config import TrainConfig
-from search.statistics import Summary, summarize
+from search.statistics import PairedDifference, Summary, paired_difference, summarize
 from search.strategies import THESIS_BASELINE_TEST, THESIS_BEST_TEST
 from search.trial_record import TrialRecord
 
@@ -108,6 +108,12 @@ class RetrainResult:
         """Each seed's test accuracy without test-time augmentation; None when the retrain used none."""
         plain = [r.test_accuracy_plain for r in self.runs]
         return None if any(a is None for a in plain) else plain  # type: ignore[return-value]
+
+    @property
+    def tta_gain(self) -> PairedDifference | None:
+        """What test-time augmentation added, paired by seed on the same networks; None without it."""
+        plain = self.plain_accuracies
+        return None if plain is None else paired_difference(self.accuracies, plain)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

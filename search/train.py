@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from search.cli import add_runtime_flags, format_table, make_parser, percent, positive_int
+from search.cli import add_runtime_flags, format_table, make_parser, percent, positive_int, without_tta
 from search.config_flags import add_config_flags, config_from_flags
 from search.errors import command
 
@@ -31,11 +31,6 @@ def epoch_row(s: Any) -> list[object]:
     return [s.epoch, f"{s.train_loss:.4f}", percent(s.train_acc),
             "-" if s.val_loss is None else f"{s.val_loss:.4f}", percent(s.val_acc),
             f"{s.lr:.2e}", f"{s.images_per_s:,.0f}", f"{s.elapsed_s:.1f}", rates]
-
-
-def without_tta(accuracy: float | None) -> str:
-    """`` (x% without test-time augmentation)`` when the run used it, else nothing."""
-    return "" if accuracy is None else f" ({percent(accuracy)} without test-time augmentation)"
 
 
 EPOCH_HEADERS = ["epoch", "train loss", "train acc", "val loss", "val acc", "lr", "img/s", "time s", "firing"]
