@@ -10,7 +10,7 @@ first row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from search.data import ImageSet
 from search.cli import plural
 from search.errors import UserError
 from search.results import write_json
-from search.retrain import RunStore, run_seed
+from search.retrain import RunStore, reread_seed, run_seed
 from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.statistics import PairedDifference, Summary, paired_difference
 from search.trial_record import TrialRecord
@@ -155,14 +155,23 @@ def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name
                    "config": config.replace(seed=0, compile=False).to_dict(),
                    "epochs": budget.epochs, "train_size": budget.train_size}
     store = RunStore(folder, fingerprint)
+    # A retrain that differs only in how it reads the test set reuses the networks the plain
+    # retrain of the same budget trained (same seeds, bit for bit), where their weights are kept.
+    plain = None if config.tta == "none" else RunStore(
+        folder.with_name(replace(budget, tta="none").folder_name(candidate.record.number)),
+        {**fingerprint, "config": config.replace(seed=0, compile=False, tta="none").to_dict()})
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):
         run = store.load(seed)
         if run is None:
             seeded = config.replace(seed=seed)
-            run, model = run_seed(seeded, train_set, test_set, device,
-                                  on_epoch=(lambda s, k=seed: on_epoch(candidate, k, s)) if on_epoch else None)
-            store.save(run, model if seed == 0 else None)
+            trained = plain.trained(seed) if plain is not None else None
+            if trained is not None:
+                run, model = reread_seed(seeded, *trained, test_set, device)
+            else:
+                run, model = run_seed(seeded, train_set, test_set, device,
+                                      on_epoch=(lambda s, k=seed: on_epoch(candidate, k, s)) if on_epoch else None)
+            store.save(run, model)
             if on_run:
                 on_run(candidate, run, False)
         elif on_run:

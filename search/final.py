@@ -103,6 +103,8 @@ def main(argv: list[str]) -> int:
         bar.update(1)
         bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
                   f"{without_tta(run.test_accuracy_plain)}"
+                  + (f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed
+                     else "")
                   + (" (recorded earlier, not rerun)" if resumed else ""))
 
     def on_epoch(candidate, seed, stats, *, epochs: int) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ name rather than mixed in.
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import torch
 
+from models import build_network
 from search.config import TrainConfig
 from search.data import ImageSet
 from search.energy import energy_sample, measure_prediction_energy
@@ -32,18 +34,38 @@ def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, devic
     result = train(config, train_set, None, device, on_epoch=on_epoch)
     if result.status == "diverged" or result.model is None:
         raise UserError(f"the retrain with seed {config.seed} diverged: {result.reason}")
+    run = _test_run(config, result.model, test_set, device, train_seconds=round(result.seconds, 2),
+                    history=[s.to_dict() for s in result.history])
+    return run, result.model
+
+
+def reread_seed(config: TrainConfig, trained: RetrainRun, weights: dict[str, torch.Tensor], weights_from: str,
+                test_set: ImageSet, device: torch.device) -> tuple[RetrainRun, torch.nn.Module]:
+    """Test a network trained by another retrain of the same configuration, without training it again.
+
+    Only settings that change how a network is read, not how it is trained (``tta``), may differ
+    between the two: the run keeps the training's curve and time and names where it was trained.
+    """
+    net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
+    net.load_state_dict(weights)
+    run = _test_run(config, net, test_set, device, train_seconds=trained.train_seconds, history=trained.history,
+                    weights_from=weights_from)
+    return run, net
+
+
+def _test_run(config: TrainConfig, net: torch.nn.Module, test_set: ImageSet, device: torch.device, *,
+              train_seconds: float, history: list[dict[str, Any]], weights_from: str | None = None) -> RetrainRun:
     start = time.perf_counter()
-    test = evaluate(result.model, test_set, config, device)  # the one and only look at the test set
-    run = RetrainRun(
+    test = evaluate(net, test_set, config, device)  # the one and only look at the test set
+    return RetrainRun(
         seed=config.seed, test_accuracy=test.accuracy, test_loss=test.loss,
         per_class_accuracy=per_class_accuracy(test.predictions, test_set.labels),
         confusion_matrix=confusion_counts(test.predictions, test_set.labels),
-        train_seconds=round(result.seconds, 2), test_seconds=round(time.perf_counter() - start, 2),
-        history=[s.to_dict() for s in result.history],
-        energy=measure_prediction_energy(result.model, energy_sample(test_set), config.tta).to_dict(),
-        test_accuracy_plain=test.plain_accuracy,
+        train_seconds=train_seconds, test_seconds=round(time.perf_counter() - start, 2),
+        history=history,
+        energy=measure_prediction_energy(net, energy_sample(test_set), config.tta).to_dict(),
+        test_accuracy_plain=test.plain_accuracy, weights_from=weights_from,
     )
-    return run, result.model
 
 
 def _with_current_fields(fingerprint: Any) -> Any:
@@ -59,10 +81,12 @@ def _with_current_fields(fingerprint: Any) -> Any:
 
 
 class RunStore:
-    """The finished seeds of one retrained trial, one JSON file each in ``folder/runs/``.
+    """The finished seeds of one retrained trial, one JSON file each in ``folder/runs/``, and their weights.
 
     Every file carries a fingerprint (study, trial, config, budget); a file with another
-    fingerprint, or one that cannot be read, stops a resume with its name.
+    fingerprint, or one that cannot be read, stops a resume with its name.  Seed 0's weights
+    are ``model.pt`` (the study's artifact), every other seed's ``runs/seed-K.pt``; each is
+    written before its JSON file, so a recorded seed has its weights unless it predates them.
     """
 
     def __init__(self, folder: Path, fingerprint: dict[str, Any]) -> None:
@@ -71,6 +95,9 @@ class RunStore:
 
     def path(self, seed: int) -> Path:
         return self.folder / "runs" / f"seed-{seed}.json"
+
+    def weights_path(self, seed: int) -> Path:
+        return self.folder / "model.pt" if seed == 0 else self.folder / "runs" / f"seed-{seed}.pt"
 
     def load(self, seed: int) -> RetrainRun | None:
         path = self.path(seed)
@@ -89,8 +116,22 @@ class RunStore:
                             "move it away or pick another --results-dir")
         return run
 
+    def trained(self, seed: int) -> tuple[RetrainRun, dict[str, torch.Tensor], str] | None:
+        """The recorded seed, its weights and this folder's name; None where either is missing or not this retrain's."""
+        try:
+            run = self.load(seed)
+        except UserError:
+            return None
+        weights = self.weights_path(seed)
+        if run is None or not weights.is_file():
+            return None
+        try:
+            return run, torch.load(weights, map_location="cpu", weights_only=True), self.folder.name
+        except (OSError, RuntimeError, pickle.UnpicklingError):
+            return None
+
     def save(self, run: RetrainRun, model: torch.nn.Module | None = None) -> None:
-        """Record a finished seed; the first seed's weights go to ``model.pt`` beside it."""
+        """Record a finished seed, its weights first."""
         if model is not None:
-            save_state_dict(self.folder / "model.pt", model.state_dict())
+            save_state_dict(self.weights_path(run.seed), model.state_dict())
         write_json(self.path(run.seed), {"fingerprint": self.fingerprint, "run": run.to_dict()})

@@ -68,6 +68,9 @@ class RetrainRun:
     energy: dict[str, Any] | None = None  # EnergyCost.to_dict() on the first test images (search/energy.py)
     # With test-time augmentation: the same network's test accuracy without it (read in the same pass).
     test_accuracy_plain: float | None = None
+    # Set where the network was trained by another retrain of the same configuration that differs only
+    # in how it is read (tta): that retrain's folder name.  Its curve and training time are copied.
+    weights_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -110,7 +110,8 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     record = json.loads((out / "result.json").read_text())
     assert record["trial"] == best
     assert record["seeds"] == [0, 1] == [run["seed"] for run in record["runs"]]  # paired seeds 0..N-1
-    assert sorted(p.name for p in (out / "runs").iterdir()) == ["seed-0.json", "seed-1.json"]
+    # Seed 0's weights are model.pt (below), every other seed's beside its record.
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["seed-0.json", "seed-1.json", "seed-1.pt"]
     assert record["test_accuracy_mean"] > 0.5  # chance is 0.1
     for run in record["runs"]:
         assert len(run["per_class_accuracy"]) == 10

@@ -135,3 +135,46 @@ def test_a_retrain_recorded_before_tta_existed_still_resumes(tmp_path: Path) -> 
     store.path(0).write_text(json.dumps(record))
     with pytest.raises(UserError, match="belongs to another retrain"):
         store.load(0)
+
+
+def test_final_tta_reads_the_plain_retrains_networks_again(inspection_study: InspectionStudy,
+                                                           tmp_path: Path) -> None:
+    """Every seed's weights are kept; --tta flip after a plain retrain loads them instead of training."""
+    (tmp_path / "studies").mkdir()
+    shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
+    budget = ["--seeds", "2", "--train-size", "300", "--epochs", "1"]
+    plain = run_module("search.final", *budget, cwd=tmp_path)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    final = tmp_path / "studies" / "optuna" / STUDY / "final"
+    [folder] = final.glob("trial-*")
+    assert (folder / "model.pt").is_file() and (folder / "runs" / "seed-1.pt").is_file()
+    # Seed 1's weights are removed: that seed trains again, seed 0's network is read again.
+    (folder / "runs" / "seed-1.pt").unlink()
+    flipped = run_module("search.final", *budget, "--tta", "flip", cwd=tmp_path)
+    assert flipped.returncode == 0, flipped.stdout + flipped.stderr
+    assert flipped.stdout.count(f"(the network {folder.name}/ trained, read again)") == 1
+    a = json.loads((final / f"{folder.name}-tta-flip" / "result.json").read_text())
+    b = json.loads((folder / "result.json").read_text())
+    assert [r["weights_from"] for r in a["runs"]] == [folder.name, None]
+    # Read again or trained again, each is the plain retrain's network: the same plain figures.
+    assert [r["test_accuracy_plain"] for r in a["runs"]] == [r["test_accuracy"] for r in b["runs"]]
+    assert a["runs"][0]["history"] == b["runs"][0]["history"]
+    assert a["runs"][0]["train_seconds"] == b["runs"][0]["train_seconds"]
+    assert (final / f"{folder.name}-tta-flip" / "model.pt").is_file()
+
+
+def test_weights_of_another_retrain_are_not_reused(tmp_path: Path) -> None:
+    """A folder whose record is of another configuration, or has no weights, offers nothing to read again."""
+    fingerprint = {"study": "s", "trial": 1, "config": TrainConfig().to_dict(), "epochs": 1, "train_size": 300}
+    store = RunStore(tmp_path, fingerprint)
+    run = RetrainRun(seed=1, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
+                     train_seconds=1.0, test_seconds=1.0)
+    store.save(run)
+    assert store.trained(1) is None  # recorded without weights
+    net = build_network(TrainConfig().network)
+    store.save(run, net)
+    trained = store.trained(1)
+    assert trained is not None and trained[0] == run and trained[2] == tmp_path.name
+    assert trained[1].keys() == net.state_dict().keys()
+    other = RunStore(tmp_path, {**fingerprint, "config": TrainConfig(lr=0.5).to_dict()})
+    assert other.trained(1) is None
