@@ -143,6 +143,26 @@ def budget_for(candidate: Candidate, *, train_size: int, epochs: int | None, see
                          seeds=seeds, trial_epochs=trial_epochs, tta=candidate.config.tta)
 
 
+def _plain_retrain(folder: Path, budget: RetrainBudget, trial: int, fingerprint: dict[str, Any],
+                   config: TrainConfig, device: torch.device, versions: dict[str, str]) -> RunStore | None:
+    """The retrain of the same budget without test-time augmentation, whose kept networks a ``tta``
+    retrain may read again instead of training them: the same seed trains the same network there.
+
+    None without ``tta``; with Poisson encoding (reading a network draws random spikes, which the
+    trained seed drew from its training's random stream); and where that retrain ran on another
+    device or neuron kernel, or has not finished (no ``result.json``), since bit-for-bit holds only
+    on the same ones.
+    """
+    if config.tta == "none" or config.network.encoding == "poisson":
+        return None
+    plain_folder = folder.with_name(replace(budget, tta="none").folder_name(trial))
+    recorded = RetrainResult.load(plain_folder / "result.json")
+    if recorded is None or recorded.device != str(device) or \
+            recorded.versions.get("neuron_kernel") != versions.get("neuron_kernel"):
+        return None
+    return RunStore(plain_folder, {**fingerprint, "config": config.replace(seed=0, compile=False, tta="none").to_dict()})
+
+
 def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name: str, storage: str,
                       folder: Path, train_set: ImageSet, test_set: ImageSet, device: torch.device,
                       versions: dict[str, str], stretch: Callable[[TrainConfig, int], TrainConfig],
@@ -155,19 +175,16 @@ def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name
                    "config": config.replace(seed=0, compile=False).to_dict(),
                    "epochs": budget.epochs, "train_size": budget.train_size}
     store = RunStore(folder, fingerprint)
-    # A retrain that differs only in how it reads the test set reuses the networks the plain
-    # retrain of the same budget trained (same seeds, bit for bit), where their weights are kept.
-    plain = None if config.tta == "none" else RunStore(
-        folder.with_name(replace(budget, tta="none").folder_name(candidate.record.number)),
-        {**fingerprint, "config": config.replace(seed=0, compile=False, tta="none").to_dict()})
+    plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):
         run = store.load(seed)
         if run is None:
             seeded = config.replace(seed=seed)
-            trained = plain.trained(seed) if plain is not None else None
+            trained = plain.trained(seed, config.network, device) if plain is not None else None
             if trained is not None:
-                run, model = reread_seed(seeded, *trained, test_set, device)
+                run = reread_seed(seeded, *trained, test_set, device)
+                model = trained[1] if seed == 0 else None  # the others stay in the folder that trained them
             else:
                 run, model = run_seed(seeded, train_set, test_set, device,
                                       on_epoch=(lambda s, k=seed: on_epoch(candidate, k, s)) if on_epoch else None)

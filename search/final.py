@@ -15,8 +15,9 @@ Epochs (unless --epochs): the trial's own epoch count when its learning rate fol
 schedule (the schedule was tuned over that length), the epoch of its best validation
 accuracy when the rate is constant.  With --epochs N the schedule stretches to N epochs
 (docs/strategies.md).  Each finished (configuration, seed) is written at once under
-<results>/<study>/final/trial-N-<epochs>ep-<images>img/ (with --tta flip: ...img-tta-flip/); rerunning the same command
-after a stop skips what finished.
+<results>/<study>/final/trial-N-<epochs>ep-<images>img/ (with --tta flip: ...img-tta-flip/), with its
+weights (model.pt for seed 0, runs/seed-K.pt); rerunning the same command after a stop skips what finished,
+and --tta flip reads again the networks the same retrain without it kept.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from models import build_network
+from models import NetworkConfig, build_network
 from search.config import TrainConfig
 from search.data import ImageSet
 from search.energy import energy_sample, measure_prediction_energy
@@ -39,18 +39,15 @@ def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, devic
     return run, result.model
 
 
-def reread_seed(config: TrainConfig, trained: RetrainRun, weights: dict[str, torch.Tensor], weights_from: str,
-                test_set: ImageSet, device: torch.device) -> tuple[RetrainRun, torch.nn.Module]:
+def reread_seed(config: TrainConfig, trained: RetrainRun, net: torch.nn.Module, weights_from: str,
+                test_set: ImageSet, device: torch.device) -> RetrainRun:
     """Test a network trained by another retrain of the same configuration, without training it again.
 
     Only settings that change how a network is read, not how it is trained (``tta``), may differ
     between the two: the run keeps the training's curve and time and names where it was trained.
     """
-    net = build_network(config.network).to(device=device, memory_format=torch.channels_last)
-    net.load_state_dict(weights)
-    run = _test_run(config, net, test_set, device, train_seconds=trained.train_seconds, history=trained.history,
-                    weights_from=weights_from)
-    return run, net
+    return _test_run(config, net.to(device), test_set, device, train_seconds=trained.train_seconds,
+                     history=trained.history, weights_from=weights_from)
 
 
 def _test_run(config: TrainConfig, net: torch.nn.Module, test_set: ImageSet, device: torch.device, *,
@@ -116,8 +113,11 @@ class RunStore:
                             "move it away or pick another --results-dir")
         return run
 
-    def trained(self, seed: int) -> tuple[RetrainRun, dict[str, torch.Tensor], str] | None:
-        """The recorded seed, its weights and this folder's name; None where either is missing or not this retrain's."""
+    def trained(self, seed: int, network: NetworkConfig,
+                device: torch.device) -> tuple[RetrainRun, torch.nn.Module, str] | None:
+        """The recorded seed, its network with the kept weights loaded (on ``device``) and this folder's
+        name; None where the record or the weights are missing, unreadable, of another retrain or do not
+        fit ``network``."""
         try:
             run = self.load(seed)
         except UserError:
@@ -125,10 +125,12 @@ class RunStore:
         weights = self.weights_path(seed)
         if run is None or not weights.is_file():
             return None
+        net = build_network(network).to(device=device, memory_format=torch.channels_last)
         try:
-            return run, torch.load(weights, map_location="cpu", weights_only=True), self.folder.name
-        except (OSError, RuntimeError, pickle.UnpicklingError):
+            net.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError):
             return None
+        return run, net, self.folder.name
 
     def save(self, run: RetrainRun, model: torch.nn.Module | None = None) -> None:
         """Record a finished seed, its weights first."""

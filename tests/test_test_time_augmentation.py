@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ from search.data import TrainVal, batches
 from search.energy import energy_sample, measure_energy, measure_prediction_energy
 from search.engine import EVAL_BATCH, evaluate, train
 from search.errors import UserError
+from search.comparison import _plain_retrain
+from search.results import write_json
 from search.retrain import RunStore
-from search.retrain_result import RetrainBudget, RetrainRun
+from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
 from support import STUDY, InspectionStudy, head, run_module
 
 TINY_NET = {"time_steps": 2, "batch_norm": True}
@@ -122,11 +125,7 @@ def test_final_tta_flip_tests_the_same_networks_both_ways(inspection_study: Insp
 
 def test_a_retrain_recorded_before_tta_existed_still_resumes(tmp_path: Path) -> None:
     """A seed file whose config lacks a setting added since compares it at its default."""
-    fingerprint = {"study": "s", "trial": 1, "config": TrainConfig().to_dict(), "epochs": 1, "train_size": 300}
-    store = RunStore(tmp_path, fingerprint)
-    run = RetrainRun(seed=0, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
-                     train_seconds=1.0, test_seconds=1.0)
-    store.save(run)
+    store, run = _recorded_seed(tmp_path, 0)
     record = json.loads(store.path(0).read_text())
     del record["fingerprint"]["config"]["tta"]
     store.path(0).write_text(json.dumps(record))
@@ -160,21 +159,66 @@ def test_final_tta_reads_the_plain_retrains_networks_again(inspection_study: Ins
     assert [r["test_accuracy_plain"] for r in a["runs"]] == [r["test_accuracy"] for r in b["runs"]]
     assert a["runs"][0]["history"] == b["runs"][0]["history"]
     assert a["runs"][0]["train_seconds"] == b["runs"][0]["train_seconds"]
+    # Seed 0's weights are copied (the study's artifact); seed 1 trained here, so its weights are here.
     assert (final / f"{folder.name}-tta-flip" / "model.pt").is_file()
+    assert (final / f"{folder.name}-tta-flip" / "runs" / "seed-1.pt").is_file()
+    again = run_module("search.final", *budget, "--tta", "flip", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("(recorded earlier, not rerun)") == 2 and "read again" not in again.stdout
+    assert json.loads((final / f"{folder.name}-tta-flip" / "result.json").read_text())["runs"] == a["runs"]
 
 
 def test_weights_of_another_retrain_are_not_reused(tmp_path: Path) -> None:
     """A folder whose record is of another configuration, or has no weights, offers nothing to read again."""
+    store, run = _recorded_seed(tmp_path, 1)
+    config, cpu = TrainConfig(), torch.device("cpu")
+    assert store.trained(1, config.network, cpu) is None  # recorded without weights
+    net = build_network(config.network)
+    store.save(run, net)
+    trained = store.trained(1, config.network, cpu)
+    assert trained is not None and trained[0] == run and trained[2] == tmp_path.name
+    assert trained[1].state_dict().keys() == net.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(trained[1].state_dict().values(), net.state_dict().values()))
+    other = RunStore(tmp_path, {**store.fingerprint, "config": TrainConfig(lr=0.5).to_dict()})
+    assert other.trained(1, config.network, cpu) is None
+    wider = TrainConfig(network=replace(config.network, width=2.0)).network  # weights that do not fit
+    assert store.trained(1, wider, cpu) is None
+
+
+@pytest.mark.parametrize("case", ["trained here", "no tta", "poisson", "another device", "another kernel",
+                                  "unfinished"])
+def test_which_plain_retrains_are_read_again(tmp_path: Path, case: str) -> None:
+    """Only a finished retrain without tta, on the same device and kernel, of directly encoded images."""
+    config = TrainConfig(tta="none" if case == "no tta" else "flip",
+                         network=replace(TrainConfig().network,
+                                         encoding="poisson" if case == "poisson" else "direct"))
+    budget = RetrainBudget(train_size=300, epochs=1, seeds=1, trial_epochs=1, tta=config.tta)
+    plain_folder = tmp_path / replace(budget, tta="none").folder_name(1)
+    kernel = {"neuron_kernel": "torch-reference"}
+    if case != "unfinished":
+        write_json(plain_folder / "result.json", RetrainResult(
+            study="s", storage="sqlite://", trial=1, strategy="combined", thesis_preset=None,
+            validation_accuracy=None, config=config.to_dict(), budget=replace(budget, tta="none"),
+            runs=[RetrainRun(seed=0, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
+                             train_seconds=1.0, test_seconds=1.0)],
+            device="cuda:0" if case == "another device" else "cpu",
+            versions={"neuron_kernel": "fused"} if case == "another kernel" else kernel).to_dict())
+    fingerprint = {"study": "s", "trial": 1, "config": config.replace(seed=0).to_dict(), "epochs": 1,
+                   "train_size": 300}
+    plain = _plain_retrain(tmp_path / budget.folder_name(1), budget, 1, fingerprint, config,
+                           torch.device("cpu"), kernel)
+    if case == "trained here":
+        assert plain is not None and plain.folder == plain_folder
+        assert plain.fingerprint["config"] == config.replace(seed=0, tta="none").to_dict()
+    else:
+        assert plain is None
+
+
+def _recorded_seed(folder: Path, seed: int) -> tuple[RunStore, RetrainRun]:
+    """A retrain's store in ``folder`` with one seed recorded (no weights)."""
     fingerprint = {"study": "s", "trial": 1, "config": TrainConfig().to_dict(), "epochs": 1, "train_size": 300}
-    store = RunStore(tmp_path, fingerprint)
-    run = RetrainRun(seed=1, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
+    store = RunStore(folder, fingerprint)
+    run = RetrainRun(seed=seed, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
                      train_seconds=1.0, test_seconds=1.0)
     store.save(run)
-    assert store.trained(1) is None  # recorded without weights
-    net = build_network(TrainConfig().network)
-    store.save(run, net)
-    trained = store.trained(1)
-    assert trained is not None and trained[0] == run and trained[2] == tmp_path.name
-    assert trained[1].keys() == net.state_dict().keys()
-    other = RunStore(tmp_path, {**fingerprint, "config": TrainConfig(lr=0.5).to_dict()})
-    assert other.trained(1) is None
+    return store, run
