@@ -83,7 +83,8 @@ class RunStore:
     Every file carries a fingerprint (study, trial, config, budget); a file with another
     fingerprint, or one that cannot be read, stops a resume with its name.  Seed 0's weights
     are ``model.pt`` (the study's artifact), every other seed's ``runs/seed-K.pt``; each is
-    written before its JSON file, so a recorded seed has its weights unless it predates them.
+    written before its JSON file.  A recorded seed lacks them where it predates them, or where it
+    was read again from another retrain's weights (``weights_from``; only seed 0's are copied).
     """
 
     def __init__(self, folder: Path, fingerprint: dict[str, Any]) -> None:
