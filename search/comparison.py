@@ -160,7 +160,7 @@ def _plain_retrain(folder: Path, budget: RetrainBudget, trial: int, fingerprint:
     if recorded is None or recorded.device != str(device) or \
             recorded.versions.get("neuron_kernel") != versions.get("neuron_kernel"):
         return None
-    return RunStore(plain_folder, {**fingerprint, "config": config.replace(seed=0, compile=False, tta="none").to_dict()})
+    return RunStore(plain_folder, {**fingerprint, "config": {**fingerprint["config"], "tta": "none"}})
 
 
 def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name: str, storage: str,

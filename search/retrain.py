@@ -46,7 +46,7 @@ def reread_seed(config: TrainConfig, trained: RetrainRun, net: torch.nn.Module, 
     Only settings that change how a network is read, not how it is trained (``tta``), may differ
     between the two: the run keeps the training's curve and time and names where it was trained.
     """
-    return _test_run(config, net.to(device), test_set, device, train_seconds=trained.train_seconds,
+    return _test_run(config, net, test_set, device, train_seconds=trained.train_seconds,
                      history=trained.history, weights_from=weights_from)
 
 
