@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 
-from search.cli import add_runtime_flags, make_parser, positive_int
-from search.config_flags import add_config_flags, config_from_flags
+from search import training
+from search.cli import add_config_flags, add_runtime_flags, config_from_flags, make_parser, positive_int
 from search.errors import command
 
 # Settings that change what a run learns, not what a step costs: no flags here.
@@ -59,17 +59,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     config = config_from_flags(args)
-    from search.benchmark import BenchOptions, bench_one, bench_profile, bench_sweep  # torch loads here
-    from search.data import load_train_val
-    from search.device import resolve_device
-    from search.kernels import apply_neuron_backend
-
-    device = resolve_device(args.device)
-    apply_neuron_backend(args.neuron_backend, device)
-    data = load_train_val(args.data_dir, download=args.download, train_size=10_000, val_size=5_000).to(device)
-    options = BenchOptions(steps=args.steps, broadcast=args.broadcast, naive=args.naive,
-                           neuron_backend=args.neuron_backend)
-    measure = bench_sweep if args.sweep else bench_profile if args.profile else bench_one
+    device = training.resolve_device(args.device)
+    training.apply_neuron_backend(args.neuron_backend, device)
+    data = training.load_train_val(args.data_dir, download=args.download, train_size=10_000, val_size=5_000).to(device)
+    options = training.BenchOptions(steps=args.steps, broadcast=args.broadcast, naive=args.naive,
+                                    neuron_backend=args.neuron_backend)
+    measure = training.bench_sweep if args.sweep else training.bench_profile if args.profile else training.bench_one
     print(measure(options, config, data, device))
     return 0
 

@@ -14,9 +14,10 @@ also changes what the sampler learns from, which this does not measure.
 
 from __future__ import annotations
 
-from search.cli import add_storage_flags, format_table, make_parser, percent, plural, positive_int, quiet_optuna
+from search import store, tuning
+from search.cli import add_storage_flags, make_parser, positive_int, quiet_optuna
 from search.errors import UsageError, UserError, command
-from search.settings import PRUNERS
+from search.formatting import format_table, percent, plural
 
 
 @command
@@ -26,19 +27,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-resource", type=positive_int, default=1, metavar="EPOCH",
                         help="the earliest epoch each pruner may prune at, as search.run --min-resource (default 1)")
     args = parser.parse_args(argv)
-    from search.pruner_replay import full_curves, replay
-    from search.storage import load_study, open_storage
-
     quiet_optuna()
-    study = load_study(open_storage(args.storage, create=False), args.study, args.storage)
-    curves, epochs = full_curves(study)
+    study = store.load_study(store.open_storage(args.storage, create=False), args.study, args.storage)
+    curves, epochs = tuning.full_curves(study)
     if len(curves) < 5:
         raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
                         "replaying needs at least 5 from a search with --pruner none")
     if args.min_resource >= epochs:
         raise UsageError(f"--min-resource {args.min_resource} is not below the {plural(epochs, 'epoch')} "
                          f"of the curves of study {args.study!r}: a pruner could prune only after the last")
-    results = [replay(curves, name, epochs, args.min_resource) for name in PRUNERS]
+    results = [tuning.replay(curves, name, epochs, args.min_resource) for name in tuning.PRUNERS]
     first = f", pruning from epoch {args.min_resource}" if args.min_resource > 1 else ""
     print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order{first}")
     print(format_table(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from search import inspection, store, tuning
 from search.cli import add_storage_flags, make_parser, quiet_optuna
 from search.errors import command
 
@@ -31,23 +32,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    import optuna
-
-    from search.paths import results_root, study_dir
-    from search.report_page import build_report
-    from search.results import write_text
-    from search.storage import open_storage
-    from search.study import pick_study
-
-    quiet_optuna(optuna.logging.ERROR)
-    storage = open_storage(args.storage, create=False)
-    study, why = pick_study(storage, args.study, args.storage)
+    quiet_optuna(errors_only=True)
+    storage = store.open_storage(args.storage, create=False)
+    study, why = tuning.pick_study(storage, args.study, args.storage)
     if why:
         print(why)
-    folder = study_dir(results_root(args.storage, args.results_dir), study.study_name)
-    page, sections = build_report(study, args.storage, folder)
+    folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
+    page, sections = inspection.build_report(study, args.storage, folder)
     out = args.out or folder / "report.html"
-    write_text(out, page)
+    store.write_text(out, page)
     drawn = sum(len(s.figures) for s in sections)
     missing = [s.title for s in sections if s.unavailable]
     print(f"wrote {out}: study {study.study_name!r}, {drawn} figures"

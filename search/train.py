@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from search.cli import add_runtime_flags, format_table, make_parser, percent, positive_int, without_tta
-from search.config_flags import add_config_flags, config_from_flags
+from tqdm import tqdm
+
+from search import training
+from search.cli import add_config_flags, add_runtime_flags, config_from_flags, make_parser, positive_int
 from search.errors import command
+from search.formatting import format_table, percent, without_tta
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,22 +43,15 @@ EPOCH_HEADERS = ["epoch", "train loss", "train acc", "val loss", "val acc", "lr"
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     config = config_from_flags(args, thesis=args.thesis)
-    from tqdm import tqdm  # torch and SpikingJelly load only once the flags are fine
-
-    from search.data import load_train_val
-    from search.device import resolve_device
-    from search.engine import train
-    from search.kernels import apply_neuron_backend, neuron_backend_in_use
-
-    device = resolve_device(args.device)
-    apply_neuron_backend(args.neuron_backend, device)
-    data = load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
+    device = training.resolve_device(args.device)
+    training.apply_neuron_backend(args.neuron_backend, device)
+    data = training.load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     print(f"config: {config.to_json()}")
     print(f"data: {len(data.train):,} train / {len(data.val):,} validation images from {data.source}; device {device}, "
-          f"LIF kernel {neuron_backend_in_use(device, config.compile)} (--neuron-backend {args.neuron_backend})")
+          f"LIF kernel {training.neuron_backend_in_use(device, config.compile)} (--neuron-backend {args.neuron_backend})")
     bar = tqdm(total=config.epochs * len(data.train), unit="img", unit_scale=True, disable=None)
     try:
-        result = train(config, data.train, data.val, device,
+        result = training.train(config, data.train, data.val, device,
                        on_epoch=lambda s: bar.write(f"epoch {s.epoch}: val acc {percent(s.val_acc)}"
                                                     + without_tta(s.val_acc_plain)),
                        progress=bar.update)

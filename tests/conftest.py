@@ -1,7 +1,7 @@
 """The tests' shared fixtures; the helpers they are built on are in support.py.
 
 Tests that load data from a folder of their own run with the working directory in a
-temporary folder, because ``search.data`` unpacks gzipped files into ./data relative
+temporary folder, because ``search.training._data`` unpacks gzipped files into ./data relative
 to the working directory.
 """
 
@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from models import fused_lif
-from search.data import FILES, TrainVal, load_train_val
+from search.training._data import FILES
+from search.training import TrainVal, load_train_val
 from support import (
     DEFAULT_POSTGRES_URL, InspectionStudy, build_inspection_study, fashion_mnist_dir, find_fashion_mnist,
     postgres_reason,
@@ -25,7 +26,7 @@ from support import (
 
 @pytest.fixture(autouse=True)
 def _restore_fused_mode():
-    """--neuron-backend sets a process-wide mode (search.kernels.apply_neuron_backend); keep each test's own."""
+    """--neuron-backend sets a process-wide mode (search.training._kernels.apply_neuron_backend); keep each test's own."""
     mode = fused_lif.fused_mode()
     yield
     fused_lif.set_fused_mode(mode)

@@ -34,11 +34,13 @@ from typing import Any
 import optuna
 import pytest
 
-from search.config import TrainConfig
-from search.data import DEBIAN_DIR, FILES, LOCAL_DIR, ImageSet
-from search.paths import DEFAULT_STUDY, results_root, study_dir
-from search.storage import mask_url
-from search.trial_record import BEST_EPOCH, BEST_VAL_ACC, CONFIG, EPOCHS_RUN, HISTORY, THESIS_PRESET
+from search.training import TrainConfig
+from search.training._data import DEBIAN_DIR, FILES, LOCAL_DIR
+from search.training import ImageSet
+from search.store import DEFAULT_STUDY, results_root, study_dir
+from search.store import mask_url
+from search.store._trial_record import BEST_EPOCH
+from search.store import BEST_VAL_ACC, CONFIG, EPOCHS_RUN, HISTORY, THESIS_PRESET
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test"
@@ -51,7 +53,7 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 # --- data -------------------------------------------------------------------------------------------
 
 def _data_folders() -> list[Path]:
-    """Where the tests look for Fashion-MNIST, in search.data's order: FMNIST_DIR, ./data of this checkout, Debian's."""
+    """Where the tests look for Fashion-MNIST, in search.training._data's order: FMNIST_DIR, ./data of this checkout, Debian's."""
     folders = []
     if os.environ.get("FMNIST_DIR"):
         explicit = Path(os.environ["FMNIST_DIR"])
@@ -81,7 +83,7 @@ def fashion_mnist_dir() -> Path:
     """A folder with all four Fashion-MNIST files uncompressed.
 
     The first folder that has them; otherwise they are unpacked into this checkout's
-    ./data/FashionMNIST/raw/, where search.data itself unpacks Debian's files (git ignores it).
+    ./data/FashionMNIST/raw/, where search.training._data itself unpacks Debian's files (git ignores it).
     """
     parts = ("train", "test")
     for folder in _data_folders():
@@ -343,7 +345,7 @@ class InspectionStudy:
 
     @property
     def results(self) -> Path:
-        """The study's results folder, beside the storage (search.paths): studies/optuna/fmnist-snn/."""
+        """The study's results folder, beside the storage (search.store._paths): studies/optuna/fmnist-snn/."""
         return study_dir(results_root(self.storage), STUDY)
 
     @property

@@ -6,11 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import search.engine as engine
+from search.training import _engine as engine
+from search.training import _step as step
 from support import head
-from search.augment import AUGMENTATIONS, CROP_PADDING, augment_batch
-from search.config import TrainConfig
-from search.data import TrainVal, to_unit_float
+from search.training._augment import AUGMENTATIONS, CROP_PADDING, augment_batch
+from search.training import TrainConfig
+from search.training import TrainVal
+from search.training._data import to_unit_float
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +104,13 @@ def test_training_batches_only_and_reproducible(small_data: TrainVal, cpu: torch
     """The trainer augments each training batch (never validation) and a seed repeats the run."""
     train, val = head(small_data.train, 200), head(small_data.val, 100)
     calls: list[int] = []
-    real = engine.augment_batch
+    real = step.augment_batch
 
     def counting(images: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
         calls.append(len(images))
         return real(images, policy, generator)
 
-    monkeypatch.setattr(engine, "augment_batch", counting)
+    monkeypatch.setattr(step, "augment_batch", counting)
     config = TrainConfig(epochs=1, batch_size=64, augment="crop_flip")
     first = engine.train(config, train, val, cpu)
     assert calls == [64, 64, 64, 8]  # the training batches of 200 images; none of the 100 validation images

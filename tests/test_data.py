@@ -7,18 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-import search.data as data
-from search.data import (
-    CLASSES,
-    FILES,
-    DataError,
-    batches,
-    load_full_train,
-    load_test_set,
-    load_train_val,
-    stratified_split,
-    stratified_subset,
-)
+from search.training import _data as data
+from search.training._data import CLASSES, FILES, DataError, batches, stratified_split, stratified_subset
+from search.training import load_full_train, load_test_set, load_train_val
 from support import assert_one_line_error, run_module
 
 TRAIN_FILES, TEST_FILES = FILES["train"], FILES["test"]

@@ -8,26 +8,15 @@ import torch
 from support import head
 
 from models import NetworkConfig, build_network
-from search.data import TrainVal
-from search.energy import (
-    ENERGY_ATTR,
-    OBJECTIVE_FIELD,
-    EnergyCost,
-    energy_sample,
-    measure_energy,
-)
-from search.energy_figures import accuracy_energy_figure, pareto_front
-from search.engine import train
-from search.figures import FigureUnavailable
-from search.silence import (
-    SILENT,
-    SILENT_LAYER,
-    SILENT_MIN_STEPS,
-    is_silent,
-    silent_reason,
-    steps_taken,
-)
-from search.strategies import strategy_config
+from search.training import TrainVal
+from search.training import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy
+from search.training._energy import OBJECTIVE_FIELD
+from search.inspection._energy_figures import accuracy_energy_figure, pareto_front
+from search.training import train
+from search.inspection._figures import FigureUnavailable
+from search.training._silence import SILENT, SILENT_LAYER, SILENT_MIN_STEPS, is_silent
+from search.training import silent_reason, steps_taken
+from search.training import strategy_config
 
 N_IMAGES = 8
 # A v_threshold that kept the hidden layer silent for all of 64 measured steps (docs/energy.md).

@@ -9,8 +9,8 @@ import optuna
 import pytest
 
 from support import assert_one_line_error, run_module
-from search.objective import ENERGY_CONSTRAINT
-from search.trial_record import ENERGY_ATTR
+from search.tuning._objective import ENERGY_CONSTRAINT
+from search.store import ENERGY_ATTR
 
 TINY = ["--epochs", "1", "--train-size", "300", "--val-size", "200", "--no-thesis", "--seed", "3"]
 ENERGY_FIELDS = ("macs_per_image", "acs_per_image", "compute_energy_pj_per_image", "memory_energy_pj_per_image",
@@ -70,8 +70,8 @@ def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Pa
 
 def test_a_silent_configuration_is_pruned_as_silent(small_data, cpu,  # type: ignore[no-untyped-def]
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from search import objective as module
-    from search.settings import SpaceSettings, StudySettings
+    from search.tuning import _objective as module
+    from search.tuning._settings import SpaceSettings, StudySettings
 
     # A threshold far above reach: the hidden layer never fires; 2,000 images at batch 8 pass 192 steps.
     real = module.suggest_config

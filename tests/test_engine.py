@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from search.data import TrainVal, load_train_val
-from search.device import resolve_device
-from search.engine import EpochStats, evaluate, train
+from search.training import TrainVal, load_train_val
+from search.training import resolve_device
+from search.training import EpochStats, evaluate, train
 from search.errors import UsageError
-from search.strategies import strategy_config
+from search.training import strategy_config
 from support import head
 
 

@@ -24,10 +24,10 @@ import optuna
 import pytest
 import torch
 
-from search.config import STRATEGY_NAMES
-from search.settings import PRUNERS, SAMPLERS
-from search.trial_record import BEST_VAL_ACC
-from search.worker_processes import available_cores
+from search.training import STRATEGY_NAMES
+from search.tuning import PRUNERS, SAMPLERS
+from search.store import BEST_VAL_ACC
+from search.tuning._worker_processes import available_cores
 from support import (
     DEFAULT_POSTGRES_URL, HEARTBEAT, REPO_ROOT, STUDY, TINY, command_env, finish, fork_run, make_storage,
     postgres_reason, run_module, running_trial_after_finished, start_module, tree, trials, unique, wait_for,
@@ -355,7 +355,7 @@ def test_the_error_table_lists_every_row() -> None:
 
 def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path) -> None:
     """A bad input on a working PostgreSQL storage adds no study there."""
-    from search.storage import open_storage, study_names
+    from search.store import open_storage, study_names
 
     before = study_names(open_storage(postgres_url, create=False))
     name = unique("never")
@@ -399,7 +399,7 @@ def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, 
 
 INTERRUPTED_QUERY = """
 import logging, os, signal
-from search.run import interrupt_on_signals
+from search.tuning._interrupts import interrupt_on_signals
 interrupt_on_signals()
 try:
     os.kill(os.getpid(), signal.SIGINT)

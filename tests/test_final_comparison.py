@@ -29,12 +29,14 @@ import optuna
 import pytest
 from scipy import stats
 
-from search.comparison import Candidate, compare
-from search.config import TrainConfig
-from search.publish import COMPARISON_FIGURE_ID
-from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
-from search.statistics import paired_difference, summarize
-from search.trial_record import TrialRecord
+from search.retrain._comparison import Candidate
+from search.retrain import compare
+from search.training import TrainConfig
+from search.inspection._publish import COMPARISON_FIGURE_ID
+from search.retrain._result import RetrainBudget, RetrainRun
+from search.retrain import RetrainResult
+from search.retrain._statistics import paired_difference, summarize
+from search.store import TrialRecord
 from support import (
     STUDY, InspectionStudy, assert_one_line_error, command_env, finish, python_module, run_module, start_module, tree,
     wait_for,

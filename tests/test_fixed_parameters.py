@@ -7,10 +7,11 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.config import TrainConfig
-from search.settings import StudyRequest, StudySettings
-from search.space_bounds import parse_fixed
-from search.trial_record import CONFIG, THESIS_PRESET
+from search.training import TrainConfig
+from search.tuning import StudyRequest
+from search.tuning._settings import StudySettings
+from search.tuning._space_bounds import parse_fixed
+from search.store import CONFIG, THESIS_PRESET
 from support import assert_one_line_error, run_module
 
 TINY = ["--epochs", "1", "--train-size", "300", "--val-size", "200", "--seed", "5"]

@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from models import NetworkConfig, build_network, compile_support, fused_lif
 from models.fused_lif import FusedLIFNode
-from search import kernels
+from search.training import _kernels as kernels
 from search.errors import UsageError
 
 pytestmark = pytest.mark.skipif(compile_support.compile_unavailable("cpu") is not None,

@@ -8,9 +8,11 @@ import optuna
 import pytest
 
 from search.errors import UsageError
-from search.pruner_replay import replay
-from search.settings import SETTINGS_ATTR, StudyRequest, StudySettings
-from search.study import find_study, make_pruner
+from search.tuning import replay
+from search.tuning._settings import SETTINGS_ATTR, StudySettings
+from search.tuning import StudyRequest
+from search.tuning._study import find_study
+from search.tuning._study import make_pruner
 
 EPOCHS = 9
 

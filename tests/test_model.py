@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
 from models import ENCODINGS, FRONT_ENDS, READOUTS, NetworkConfig, build_network
-from search.augment import augment_batch
-from search.data import TrainVal, to_unit_float
+from search.training._augment import augment_batch
+from search.training import TrainVal
+from search.training._data import to_unit_float
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,15 +10,16 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
-import search.engine as engine
+from search.training import _engine as engine
 from support import head
 from models import SURROGATE_ALPHA, SURROGATES, NetworkConfig, build_network, parameter_count
-from search.config import TrainConfig
-from search.data import TrainVal, to_unit_float
-from search.space import suggest_config, thesis_trials
-from search.optimizers import build_scheduler
-from search.settings import SpaceSettings
-from search.strategies import stretch_schedule, thesis_preset
+from search.training import TrainConfig
+from search.training import TrainVal
+from search.training._data import to_unit_float
+from search.tuning._space import suggest_config, thesis_trials
+from search.training._optimizers import build_scheduler
+from search.tuning._settings import SpaceSettings
+from search.training import stretch_schedule, thesis_preset
 
 
 def _spiking(net: torch.nn.Module) -> list[torch.nn.Module]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from search import results
-from search.trial_record import RETRY_OF, WORKER
+from search.store import _atomic as results
+from search.store import RETRY_OF, WORKER
 from support import (
     HEARTBEAT, STUDY, count_states, finish, finished, run_module, running_trial_after_finished, start_module, trials,
     unique, wait_for,
@@ -102,8 +102,8 @@ def test_a_worker_taken_for_dead_drops_its_result_and_goes_on(tmp_path: Path) ->
     """Its trial was failed (and queued again) by another worker: the late result is not an error."""
     import optuna
 
-    from search.storage import open_storage
-    from search.claim_loop import Heartbeat, identity, run_until_target
+    from search.store import open_storage
+    from search.tuning import Heartbeat, identity, run_until_target
 
     storage = open_storage(f"sqlite:///{tmp_path}/s.db", create=True, **Heartbeat(1, 3).storage_options())
     study = optuna.create_study(study_name="s", storage=storage, direction="maximize")

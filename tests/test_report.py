@@ -14,16 +14,18 @@ import plotly.offline
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-from search.config import TrainConfig
-from search.data import CLASSES
-from search.figures import strategy_accuracy
-from search.notes import space_as_list, study_note
-from search.paths import DEFAULT_STORAGE
-from search.publish import FINAL_FIGURE_IDS
-from search.report_page import build_report
-from search.results import write_json
-from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
-from search.settings import OBJECTIVE_NAME, SpaceSettings, StudySettings
+from search.training import TrainConfig
+from search.training._data import CLASSES
+from search.inspection._figures import strategy_accuracy
+from search.tuning._notes import space_as_list, study_note
+from search.store import DEFAULT_STORAGE
+from search.inspection._publish import FINAL_FIGURE_IDS
+from search.inspection import build_report
+from search.store import write_json
+from search.retrain._result import RetrainBudget, RetrainRun
+from search.retrain import RetrainResult
+from search.tuning import OBJECTIVE_NAME
+from search.tuning._settings import SpaceSettings, StudySettings
 from support import STUDY, InspectionStudy, assert_one_line_error, run_module
 
 SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from models import build_network
-from search.config import TrainConfig
-from search.data import TrainVal
-from search.objective import Objective
-from search.settings import SpaceSettings, StudySettings
-from search.space import suggest_config
-from search.strategies import STRATEGIES, THESIS_PRESETS
-from search.summary import NEAR_CHANCE, trial_state
-from search.trial_record import THESIS_PRESET, TrialRecord
+from search.training import TrainConfig
+from search.training import TrainVal
+from search.tuning import Objective
+from search.tuning._settings import SpaceSettings, StudySettings
+from search.tuning._space import suggest_config
+from search.training import STRATEGIES, THESIS_PRESETS
+from search.tuning._summary import NEAR_CHANCE, trial_state
+from search.store import THESIS_PRESET, TrialRecord
 from support import STUDY, assert_one_line_error, head, run_module
 
 SMALL = ["--epochs", "2", "--train-size", "1000", "--val-size", "1000"]

@@ -16,8 +16,11 @@ from spikingjelly.activation_based import functional
 
 from support import REPO_ROOT, assert_one_line_error, run_module
 from models import NetworkConfig, build_network, compile_support
-from search import bench, benchmark, compilation, kernels
-from search.config import TrainConfig
+from search import bench
+from search.training import _benchmark as benchmark
+from search.training import _compilation as compilation
+from search.training import _kernels as kernels
+from search.training import TrainConfig
 from search.errors import UsageError
 
 CPU = torch.device("cpu")
@@ -83,7 +86,7 @@ def test_choice_reaches_spikingjelly(choice: str, spikingjelly: str, in_use: str
 def test_environment_is_read_when_spikingjelly_loads_its_lif_operators() -> None:
     """SpikingJelly reads SJ_LIF_CUDA_IMPLEMENTATION at import of spikingjelly._ops.lif (lazily, at
     the first LIF call), so a value set by apply_neuron_backend before then is the one it holds."""
-    code = ("import sys, torch; from search.kernels import apply_neuron_backend;"
+    code = ("import sys, torch; from search.training._kernels import apply_neuron_backend;"
             "import spikingjelly.activation_based.neuron;"
             "assert 'spikingjelly._ops.lif' not in sys.modules;"
             "apply_neuron_backend('torch', torch.device('cpu'));"
@@ -179,10 +182,10 @@ def test_gpu_check_cpu_path(tmp_path) -> None:
 
 
 def test_freed_cpu_memory_is_kept_where_glibc_allows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """search.cpu_memory sets glibc's thresholds (once per process); elsewhere it does nothing."""
+    """search.training._cpu_memory sets glibc's thresholds (once per process); elsewhere it does nothing."""
     import platform
 
-    from search import cpu_memory
+    from search.training import _cpu_memory as cpu_memory
 
     cpu_memory.retain_freed_memory.cache_clear()
     monkeypatch.setattr(cpu_memory.ctypes.util, "find_library", lambda name: None)

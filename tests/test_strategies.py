@@ -10,9 +10,9 @@ import torch
 from torch.optim import lr_scheduler
 
 from models import NetworkConfig
-from search.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from search.optimizers import build_optimizer, build_scheduler
-from search.strategies import STRATEGIES, THESIS_PRESETS, strategy_config, thesis_preset
+from search.training import OPTIMIZERS, SCHEDULES, TrainConfig
+from search.training._optimizers import build_optimizer, build_scheduler
+from search.training import STRATEGIES, THESIS_PRESETS, strategy_config, thesis_preset
 
 OPTIMIZER_CLASSES = {
     "adam": torch.optim.Adam,

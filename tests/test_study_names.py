@@ -14,13 +14,12 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.data import TrainVal
-from search.paths import (
-    ARTIFACTS_FOLDER, DEFAULT_STORAGE, DEFAULT_STUDY, MAX_STUDY_NAME, results_root, study_dir, study_folder_name,
-)
-from search.settings import SpaceSettings, StudySettings
-from search.storage import open_storage
-from search.study import create_study
+from search.training import TrainVal
+from search.store._paths import ARTIFACTS_FOLDER, MAX_STUDY_NAME, study_folder_name
+from search.store import DEFAULT_STORAGE, DEFAULT_STUDY, results_root, study_dir
+from search.tuning._settings import SpaceSettings, StudySettings
+from search.store import open_storage
+from search.tuning._study import create_study
 from support import assert_one_line_error, fork_run, make_storage, run_module, tree
 
 COMMANDS_WITH_STUDY = ["search.run", "search.final", "search.report", "search.pruners"]

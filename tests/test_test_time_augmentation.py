@@ -14,15 +14,18 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from models import build_network
-from search.config import TrainConfig
-from search.data import TrainVal, batches
-from search.energy import energy_sample, measure_energy, measure_prediction_energy
-from search.engine import EVAL_BATCH, evaluate, train
+from search.training import TrainConfig
+from search.training import TrainVal
+from search.training._data import batches
+from search.training import energy_sample, measure_energy, measure_prediction_energy
+from search.training._engine import EVAL_BATCH
+from search.training import evaluate, train
 from search.errors import UserError
-from search.comparison import _plain_retrain
-from search.results import write_json
-from search.retrain import RunStore
-from search.retrain_result import RetrainBudget, RetrainResult, RetrainRun
+from search.retrain._comparison import _plain_retrain
+from search.store import write_json
+from search.retrain._retrain import RunStore
+from search.retrain._result import RetrainBudget, RetrainRun
+from search.retrain import RetrainResult
 from support import STUDY, InspectionStudy, head, run_module
 
 TINY_NET = {"time_steps": 2, "batch_norm": True}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from search import train as train_command
-from search.config import TrainConfig
-from search.config import STRATEGY_NAMES
+from search.training import TrainConfig
+from search.training import STRATEGY_NAMES
 from support import assert_one_line_error, run_module
 
 TABLE_HEADER = re.compile(r"^\s*epoch\s+train loss\s+train acc\s+val loss\s+val acc\s+lr\s+img/s")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from search.strategies import THESIS_PRESETS
-from search.trial_record import THESIS_PRESET, WORKER
+from search.training import THESIS_PRESETS
+from search.store import THESIS_PRESET, WORKER
 from support import (
     STUDY, TINY, command_env, finish, finished, run_module, start_module, start_script, trials, unique,
 )
@@ -86,7 +86,7 @@ def test_many_fast_workers_stop_at_exactly_the_target(backend: str, tmp_path: Pa
     else:
         url = f"sqlite:///{tmp_path}/race.db"
     name, target = unique("race"), 30
-    from search.storage import open_storage
+    from search.store import open_storage
 
     study = optuna.create_study(study_name=name, storage=open_storage(url, create=True))
     for i in range(15):  # queued trials too, like the thesis recipes
@@ -139,7 +139,7 @@ def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path
 def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from search import worker_processes as workers
+    from search.tuning import _worker_processes as workers
 
     monkeypatch.setattr(workers, "available_cores", lambda: 16)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -165,7 +165,7 @@ SECRET_URL = "postgresql+psycopg://optuna:s3cret-pw@db.example:5432/optuna"
 def test_workers_get_the_storage_url_in_their_environment_not_their_command_line(
         argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """`ps` shows every local user a command line: the URL (and its password) never stands on one."""
-    from search import worker_processes
+    from search.tuning import _worker_processes as worker_processes
 
     started: list[tuple[list[str], dict[str, str]]] = []
 

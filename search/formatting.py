@@ -1,0 +1,30 @@
+"""Plain-text output shared by commands and library: tables, percentages, plurals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain aligned text table."""
+    text_rows = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text_rows)) if text_rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in text_rows]
+    return "\n".join(lines)
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def without_tta(accuracy: float | None) -> str:
+    """`` (x% without test-time augmentation)`` when a run used it, else nothing."""
+    return "" if accuracy is None else f" ({percent(accuracy)} without test-time augmentation)"
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,61 @@
+"""What search.final adds to the study for optuna-dashboard: downloadable files and plots.
+
+Each retrained trial's ``result.json`` and ``model.pt`` become study artifacts named after
+the trial and budget (``trial-12-6ep-60000img.result.json``) in the artifact store that
+``python -m search.dashboard`` serves; the retrain's learning curves and confusion matrix,
+and a comparison's forest plot, become plotly figures on the study's page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna_dashboard import save_plotly_graph_object
+
+from search.store import open_artifact_store, upload_study_files
+from search.inspection._figures import confusion_matrix, forest_plot, learning_curves
+from search.retrain import RetrainResult
+
+FINAL_FIGURE_IDS = ("final-learning-curves", "final-confusion-matrix")
+COMPARISON_FIGURE_ID = "final-comparison"
+FINAL_ARTIFACTS_ATTR = "final_artifacts"
+DASHBOARD_HEIGHT = 450
+
+
+def publish_retrain(study: optuna.Study, result: RetrainResult, folder: Path, artifacts: Path) -> str:
+    """Upload one retrained trial's files and save its figures; a line saying where they went.
+
+    The artifact ids are recorded in the study's user attribute ``final_artifacts`` under the
+    folder name (trial and budget).  A later retrain of another trial or budget adds its own
+    files; the figures show the latest retrain.
+    """
+    name = folder.name
+    files = {f"{name}.result.json": folder / "result.json"}
+    if (folder / "model.pt").is_file():
+        files[f"{name}.model.pt"] = folder / "model.pt"
+    ids = upload_study_files(study, files, open_artifact_store(artifacts))
+    recorded = dict(study.user_attrs.get(FINAL_ARTIFACTS_ATTR, {}))
+    recorded[name] = {"trial": result.trial, "budget": result.budget.describe(), **ids}
+    study.set_user_attr(FINAL_ARTIFACTS_ATTR, recorded)
+    budget = result.budget.describe()
+    curves = learning_curves([r.to_dict() for r in result.runs], budget)
+    curves.update_layout(title=f"Final retrain of trial {result.trial}: learning curves ({budget})")
+    matrix = confusion_matrix(result.runs[0].confusion_matrix, list(result.runs[0].per_class_accuracy))
+    matrix.update_layout(title=f"Final retrain of trial {result.trial}: confusion matrix "
+                               f"(test set, seed {result.runs[0].seed})")
+    for figure, graph_id in zip((curves, matrix), FINAL_FIGURE_IDS, strict=True):
+        figure.update_layout(height=DASHBOARD_HEIGHT)  # the dashboard's cards clip taller figures
+        save_plotly_graph_object(study, figure, graph_object_id=graph_id)
+    return (f"attached {', '.join(ids)} to study {study.study_name!r} (artifact store {artifacts}/) "
+            "with its learning curves and confusion matrix: python -m search.dashboard shows them")
+
+
+def publish_comparison(study: optuna.Study, record: dict[str, Any], path: Path, artifacts: Path) -> str:
+    """Upload a comparison's JSON and save its forest plot on the study's page."""
+    ids = upload_study_files(study, {path.name: path}, open_artifact_store(artifacts))
+    figure = forest_plot(record["rows"], record["thesis"]["baseline_test"], record["thesis"]["best_test"],
+                         record["budget"])
+    save_plotly_graph_object(study, figure, graph_object_id=COMPARISON_FIGURE_ID)
+    return f"attached {', '.join(ids)} and the forest plot to study {study.study_name!r}"

@@ -1,0 +1,122 @@
+"""One run of ``search.final``: what was asked, the retrains, and the record it leaves in the study.
+
+The command turns its flags into a :class:`RetrainRequest`, picks the study, loads the data and
+calls :func:`retrain_all`, then :func:`record_outcome`; the tables it prints come from
+:mod:`search.retrain._tables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from search.retrain._comparison import (
+    Candidate, ComparisonRow, budget_for, comparison_name, retrain_candidate, select_candidates,
+)
+from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
+from search.store import write_json
+from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, ImageSet, stretch_schedule
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    """What ``search.final`` asked for: which configurations, and the protocol they all share."""
+
+    top: int | None = None
+    thesis: bool = False
+    trials: tuple[int, ...] = ()
+    force: bool = False
+    seeds: int = 1
+    epochs: int | None = None
+    train_size: int | None = None
+    tta: str | None = None  # None: each trial's own
+    compile: bool | None = None  # None: each trial's own
+
+    def candidates(self, study: optuna.Study) -> list[Candidate]:
+        """The configurations to retrain, with this request's overrides of their stored configs."""
+        chosen = select_candidates(study, top=self.top, thesis=self.thesis, trials=list(self.trials) or None,
+                                   force=self.force)
+        overrides = {k: v for k, v in (("compile", self.compile), ("tta", self.tta)) if v is not None}
+        return [c.with_config(c.config.replace(**overrides)) for c in chosen] if overrides else chosen
+
+
+@dataclass(frozen=True)
+class Retrained:
+    """One configuration's retrain: its budget and its result over seeds."""
+
+    candidate: Candidate
+    budget: RetrainBudget
+    result: RetrainResult
+
+
+def retrain_all(
+    request: RetrainRequest,
+    candidates: list[Candidate],
+    *,
+    study_name: str,
+    storage: str,
+    final_dir: Path,
+    train_set: ImageSet,
+    test_set: ImageSet,
+    device: torch.device,
+    versions: Callable[[Candidate], dict[str, str]],
+    on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
+    on_epoch: Callable[..., None] | None = None,
+) -> list[Retrained]:
+    """Retrain every candidate for every seed, in order, each in its own folder under ``final_dir``.
+
+    ``versions`` gives what a candidate's result records of the software and kernel it ran on;
+    ``on_epoch(candidate, seed, stats, epochs=...)`` is told each epoch, with the budget's epochs.
+    """
+    done = []
+    for candidate in candidates:
+        budget = budget_for(candidate, train_size=len(train_set), epochs=request.epochs, seeds=request.seeds)
+        result = retrain_candidate(
+            candidate, budget, study_name=study_name, storage=storage,
+            folder=final_dir / budget.folder_name(candidate.record.number), train_set=train_set,
+            test_set=test_set, device=device, versions=versions(candidate), stretch=stretch_schedule,
+            on_run=on_run, on_epoch=on_epoch and partial(on_epoch, epochs=budget.epochs))
+        done.append(Retrained(candidate, budget, result))
+    return done
+
+
+def budget_text(retrained: list[Retrained], train_size: int, seeds: int) -> str:
+    """The shared budget of a retrain, in words (one epoch count, or "epochs per row")."""
+    budgets = [r.budget for r in retrained]
+    if len({b.epochs for b in budgets}) == 1:
+        return budgets[0].describe()
+    reduced = any(b.reduced for b in budgets)
+    return f"{train_size:,} training images, {seeds} seed(s), epochs per row" + (" (reduced retrain)" if reduced else "")
+
+
+def record_retrain(study: optuna.Study, retrained: Retrained, rows: list[ComparisonRow], train_size: int,
+                   seeds: int) -> Path:
+    """Record a single configuration's retrain in the study (``final_result``); its folder."""
+    first = retrained.result
+    folder = retrained.budget.folder_name(first.trial)
+    study.set_user_attr("final_result", {
+        "trial": first.trial, "folder": folder, "test_accuracy_mean": rows[0].summary.mean,
+        "test_accuracy_std": rows[0].summary.std, "seeds": seeds, "epochs": retrained.budget.epochs,
+        "train_size": train_size, "reduced": retrained.budget.reduced})
+    return Path(folder)
+
+
+def record_comparison(study: optuna.Study, retrained: list[Retrained], rows: list[ComparisonRow], reference: int,
+                      request: RetrainRequest, train_size: int, final_dir: Path) -> tuple[dict[str, Any], Path]:
+    """Write a comparison of several configurations beside their folders and note it in the study."""
+    text = budget_text(retrained, train_size, request.seeds)
+    record = {"study": study.study_name, "budget": text, "reduced": any(r.budget.reduced for r in retrained),
+              "reference": reference, "rows": [r.to_dict() for r in rows],
+              "thesis": {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST},
+              "folders": [r.budget.folder_name(r.result.trial) for r in retrained]}
+    path = final_dir / comparison_name([r.result.trial for r in retrained], request.seeds, train_size,
+                                       request.epochs)
+    write_json(path, record)
+    study.set_user_attr("final_comparison", {"file": path.name, "budget": text, "rows": len(rows)})
+    return record, path

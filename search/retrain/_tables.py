@@ -1,0 +1,82 @@
+"""What ``search.final`` prints: the comparison table, per-class accuracy, test-time augmentation's
+paired gain, energy per test image, and whether the thesis's printed figures are comparable."""
+
+from __future__ import annotations
+
+from search.formatting import format_table
+from search.retrain._comparison import ComparisonRow
+from search.retrain._result import RetrainResult
+from search.store import ENERGY_FIELD
+from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def _points(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:+.2f}"
+
+
+def results_table(rows: list[ComparisonRow]) -> str:
+    """One row per configuration: search validation, test mean, std, 95% interval, paired difference."""
+    lines = []
+    for row in rows:
+        s, d = row.summary, row.difference
+        interval = "n/a" if s.low is None else f"[{_pct(s.low)}, {_pct(s.high)}]"
+        if d is None:
+            diff, p, verdict = "reference", "", ""
+        else:
+            diff = _points(d.mean) + ("" if d.low is None else f" [{_points(d.low)}, {_points(d.high)}]")
+            p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
+            verdict = {None: "n/a (1 seed)", True: "within seed noise", False: "differs"}[d.within_noise]
+        lines.append([row.label, row.settings, _pct(row.result.validation_accuracy), row.result.budget.epochs,
+                      _pct(s.mean), "n/a" if s.std is None else f"{100 * s.std:.2f}", interval, diff, p, verdict])
+    return format_table(["configuration", "settings", "val (search)", "epochs", "test mean", "std",
+                         "95% interval", "vs reference (points)", "paired p", ""], lines)
+
+
+def tta_line(result: RetrainResult) -> str | None:
+    """What test-time augmentation bought, paired by seed on the same networks; None for a result without it."""
+    d, plain = result.tta_gain, result.plain_accuracies
+    if d is None or not plain:
+        return None
+    p = "" if d.p_value is None else f", p = {d.p_value:.2g}"
+    return (f"trial {result.trial} without test-time augmentation: {_pct(sum(plain) / len(plain))}; "
+            f"test-time {result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
+            f"[{_points(d.low)}, {_points(d.high)}]{p})")
+
+
+def per_class_table(result: RetrainResult) -> str:
+    run = result.runs[0]
+    return format_table([f"class (seed {run.seed})", "test accuracy"],
+                        [[c, _pct(a)] for c, a in run.per_class_accuracy.items()])
+
+
+def energy_line(result: RetrainResult) -> str | None:
+    """The compute energy per test image of the first seed's network, where it was measured."""
+    run = result.runs[0]
+    energy = run.energy
+    if not energy:
+        return None
+    return (f"trial {result.trial}, seed {run.seed}: compute energy {energy[ENERGY_FIELD] / 1e6:.2f} uJ per test image "
+            f"({energy['macs_per_image']:,.0f} MACs, {energy['synops_per_image']:,.0f} synaptic ops; docs/energy.md)")
+
+
+def thesis_line(budget_text: str, reduced: bool) -> str:
+    """The thesis's printed test figures, only beside a retrain at the full budget."""
+    if reduced:
+        return f"{budget_text}: not comparable with the thesis's printed figures, which are not shown"
+    return (f"thesis, printed (test): baseline {100 * THESIS_BASELINE_TEST:.2f}%, "
+            f"best (cosine annealing) {100 * THESIS_BEST_TEST:.2f}%")
+
+
+def report_lines(rows: list[ComparisonRow], results: list[RetrainResult], budget_text: str, reduced: bool) -> list[str]:
+    """Everything ``search.final`` prints after the retrains, in order."""
+    lines = [results_table(rows)]
+    if len(results) == 1:
+        lines.append(per_class_table(results[0]))
+    for result in results:
+        lines += [line for line in (tta_line(result), energy_line(result)) if line is not None]
+    lines.append(thesis_line(budget_text, reduced))
+    return lines

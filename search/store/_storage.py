@@ -1,0 +1,221 @@
+"""Opening Optuna storages from a URL, with errors a user can act on and passwords masked.
+
+Local SQLite files are safe for several worker processes at once (``--workers K``):
+every transaction on a file opened for writing starts with ``BEGIN IMMEDIATE``, so
+transactions that read, then write (popping a queued trial, finishing a trial) run one
+at a time, and a worker waits up to ``SQLITE_BUSY_TIMEOUT_S`` for the lock instead of
+failing with "database is locked".  Without that, two workers can both pop the same
+queued trial (SQLite ignores ``SELECT ... FOR UPDATE``).  docs/distributed.md says
+more, with the measurement.
+
+Servers (PostgreSQL, MySQL) get a connect timeout, so an unreachable one fails within
+seconds, and a connection check before use, so a worker survives a dropped connection
+between trials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from search.errors import UsageError, UserError
+from search.store._paths import DEFAULT_STORAGE
+
+SQLITE_BUSY_TIMEOUT_S = 300
+CONNECT_TIMEOUT_S = 5
+SERVER_BACKENDS = {"postgresql": 5432, "mysql": 3306}
+_CREATION_RACE = re.compile(r"UNIQUE constraint failed|already exists|duplicate key", re.IGNORECASE)
+EXAMPLES = f"{DEFAULT_STORAGE} or postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe to print, log or store."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # Unparseable: still hide whatever stands where a password would.
+        return re.sub(r"(://[^/@]*?:)[^/]*@", r"\1***@", url)
+
+
+def _mask_text(text: str, url: str) -> str:
+    """``text`` with the URL and its password masked wherever they occur."""
+    text = text.replace(url, mask_url(url))
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+def parse_storage_url(url: str) -> URL:
+    """The parsed URL; a usage error for a malformed URL or one whose database or driver is unknown here."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise UsageError(f"malformed storage URL {mask_url(url)!r}; expected e.g. {EXAMPLES}") from None
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise UsageError(
+            f"unsupported storage scheme {parsed.drivername!r} in {mask_url(url)}; "
+            f"use sqlite:///FILE, postgresql+psycopg://... or another SQLAlchemy database URL"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        hint = " (pip install -e '.[postgres]'; URL postgresql+psycopg://...)" if parsed.get_backend_name() == "postgresql" else ""
+        raise UsageError(
+            f"the driver for storage scheme {parsed.drivername!r} is not installed: {error}{hint}"
+        ) from None
+    return parsed
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a sqlite URL (None for other schemes or in-memory sqlite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def is_new_sqlite_file(url: str) -> bool:
+    """True when ``url`` names a SQLite file that does not exist yet."""
+    path = sqlite_path(url)
+    return path is not None and not path.exists()
+
+
+def check_folder_writable(folder: Path, purpose: str) -> None:
+    """Raise unless ``folder`` exists and can be written, or could be created; creates nothing itself."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create {folder}/ for {purpose}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {existing}/ ({purpose}): permission denied")
+
+
+def check_can_create(url: str) -> None:
+    """Raise unless the SQLite file of ``url`` could be created; creates nothing itself."""
+    path = sqlite_path(url)
+    if path is not None:
+        check_folder_writable(path.parent, f"storage {mask_url(url)}")
+
+
+def _check_sqlite_file(url: str, path: Path, *, create: bool, writable: bool) -> None:
+    if not create and not path.is_file():
+        raise UserError(f"storage {mask_url(url)} does not exist (no file {path})")
+    if path.exists() and not path.is_file():
+        raise UserError(f"storage {mask_url(url)}: {path} is not a file")
+    if not writable:
+        return
+    if create and not path.exists():
+        check_can_create(url)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create the folder of storage {mask_url(url)}: {error.strerror}") from None
+        return
+    if not os.access(path, os.W_OK):
+        raise UserError(f"storage {mask_url(url)} is read-only (no write permission on {path})")
+    # SQLite writes a journal file beside the database.
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UserError(f"storage {mask_url(url)}: cannot write to its folder {path.parent}/ (SQLite needs it)")
+
+
+def _serialize_transactions(storage: optuna.storages.RDBStorage) -> None:
+    """Start every transaction with BEGIN IMMEDIATE (SQLAlchemy's recipe for pysqlite transactions)."""
+
+    @event.listens_for(storage.engine, "begin")
+    def begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _open_error(url: str, parsed: URL, error: Exception) -> UserError:
+    """A one-line error naming the database (host and port for servers), password masked."""
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    detail = re.sub(r"^\([\w.]+\)\s*", "", detail)  # "(psycopg.OperationalError) ..."
+    detail = _mask_text(detail, url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if "not a database" in detail or "malformed" in detail:
+            return UserError(f"storage {mask_url(url)} is not a readable SQLite database "
+                             f"(corrupt, or another kind of file): {detail}")
+        return UserError(f"cannot open storage {mask_url(url)}: {detail}")
+    if backend in SERVER_BACKENDS:
+        host = parsed.host or "localhost"
+        port = parsed.port or SERVER_BACKENDS[backend]
+        reason = re.sub(r"^connection failed:\s*", "", detail)
+        reason = re.sub(r"^connection to server at .*?, port \d+ failed:\s*", "", reason)
+        reason = re.sub(r"^FATAL:\s*", "", reason)
+        return UserError(f"cannot connect to {backend} at {host}:{port} ({mask_url(url)}): {reason}")
+    return UserError(f"cannot open storage {mask_url(url)}: {detail}")
+
+
+def open_storage(url: str, *, create: bool, writable: bool | None = None,
+                 **rdb_options: Any) -> optuna.storages.RDBStorage:
+    """An Optuna RDB storage for ``url``.
+
+    ``create=True`` (search.run) creates a missing SQLite file and its folder;
+    ``create=False`` (final, report) refuses a SQLite file that does not exist rather
+    than creating an empty one.  ``writable`` (default: ``create``) checks up front that
+    a SQLite file can be written and serializes its transactions for several workers.
+    ``rdb_options`` go to ``optuna.storages.RDBStorage`` (heartbeats, retry callback).
+    """
+    writable = create if writable is None else writable
+    parsed = parse_storage_url(url)
+    backend = parsed.get_backend_name()
+    engine_kwargs: dict[str, Any] = {}
+    path = sqlite_path(url)
+    if path is not None:
+        _check_sqlite_file(url, path, create=create, writable=writable)
+        connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+        if writable:
+            connect_args["isolation_level"] = None  # the driver's own BEGIN off; ours comes from the event
+        engine_kwargs["connect_args"] = connect_args
+    elif backend in SERVER_BACKENDS:
+        engine_kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in parsed.query:
+            engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():  # heartbeat_interval is "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = optuna.storages.RDBStorage(
+                    parsed.render_as_string(hide_password=False), engine_kwargs=engine_kwargs, **rdb_options
+                )
+            break
+        except Exception as error:  # sqlalchemy and driver errors come in many classes
+            # Processes that open a new database at the same moment race to create Optuna's
+            # tables; the loser sees the winner's rows and succeeds when it tries again.
+            if attempt < 2 and _CREATION_RACE.search(str(error)):
+                time.sleep(0.5 + attempt)
+                continue
+            raise _open_error(url, parsed, error) from None
+    if path is not None and writable:
+        _serialize_transactions(storage)
+    return storage
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [s.study_name for s in storage.get_all_studies()]
+
+
+def load_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> optuna.Study:
+    """An existing study; a clear error listing the studies there when ``name`` is not one."""
+    names = study_names(storage)
+    if name not in names:
+        known = ", ".join(names) if names else "none"
+        raise UserError(f"no study {name!r} in {mask_url(url)}; studies there: {known}")
+    return optuna.load_study(study_name=name, storage=storage)

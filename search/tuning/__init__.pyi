@@ -1,0 +1,35 @@
+"""Public surface of ``search.tuning``, loaded lazily (see ``__init__.py``)."""
+
+from ._claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat, identity, run_until_target
+from ._objective import Objective, versions
+from ._progress import SearchProgress
+from ._pruner_replay import full_curves, replay
+from ._search import SearchRun, final_command, run_search, show_study_space
+from ._settings import (
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    OBJECTIVE_NAME,
+    PRUNERS,
+    SAMPLERS,
+    SPACES,
+    StudyRequest,
+    parse_objective,
+)
+from ._study import (
+    FINISHED,
+    epochs_saved,
+    finished_trials,
+    pick_study,
+    study_settings,
+)
+from ._summary import summary, trial_line
+from ._worker_processes import (
+    STORAGE_ENV,
+    check_worker_count,
+    describe_exit,
+    plan_workers,
+    start_workers,
+    wait_for_workers,
+)
+
+__all__ = ["SearchRun", "final_command", "run_search", "show_study_space", "DEFAULT_PRUNER", "DEFAULT_SAMPLER", "FINISHED", "GRACE_PERIOD_S", "HEARTBEAT_INTERVAL_S", "Heartbeat", "OBJECTIVE_NAME", "Objective", "PRUNERS", "SAMPLERS", "SPACES", "STORAGE_ENV", "SearchProgress", "StudyRequest", "check_worker_count", "describe_exit", "epochs_saved", "finished_trials", "full_curves", "identity", "parse_objective", "pick_study", "plan_workers", "replay", "run_until_target", "start_workers", "study_settings", "summary", "trial_line", "versions", "wait_for_workers"]

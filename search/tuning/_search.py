@@ -1,0 +1,186 @@
+"""One run of ``search.run``: open or create the study, then search here or start local workers.
+
+The command turns its flags into a :class:`SearchRun` and calls :func:`run_search`; everything
+after the flags lives here.  Ctrl-C and SIGTERM mark the running trial failed and queue it again
+(:mod:`search.tuning._interrupts`); the same command resumes.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+
+import optuna
+import torch
+
+from search.formatting import plural
+from search.store import DEFAULT_STORAGE, mask_url, parse_storage_url
+from search.training import VALIDATION_SIZE, EpochStats, TrainVal, apply_neuron_backend, load_train_val, resolve_device
+from search.tuning._claim_loop import Heartbeat, identity, run_until_target
+from search.tuning._interrupts import check_stop, interrupt_on_signals
+from search.tuning._objective import Objective
+from search.tuning._progress import SearchProgress
+from search.tuning._settings import StudyRequest, StudySettings
+from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
+from search.tuning._summary import summary, trial_line
+from search.tuning._worker_processes import (
+    check_worker_count, describe_exit, plan_workers, start_workers, wait_for_workers,
+)
+
+INTERRUPTED = "rerun the same command to resume"
+
+
+@dataclass(frozen=True)
+class SearchRun:
+    """What one ``search.run`` asked for, besides what defines the study (its :class:`StudyRequest`)."""
+
+    study: str
+    storage: str
+    request: StudyRequest
+    trials: int
+    argv: tuple[str, ...]  # the command line, for the worker processes this run starts
+    workers: int = 1
+    device: str = "auto"
+    neuron_backend: str = "auto"
+    compile: bool | None = None
+    timeout: float | None = None
+    heartbeat_interval: int = 60
+    grace_period: int = 120
+    data_dir: str | None = None
+    download: bool = False
+    worker_index: int | None = None  # set in a worker process started by a parent run
+    threads: int | None = None
+    debug: bool = False
+
+    @property
+    def is_worker(self) -> bool:
+        return self.worker_index is not None
+
+    @property
+    def prefix(self) -> str:
+        return f"[worker {self.worker_index}] " if self.is_worker else ""
+
+
+def final_command(study: str, storage: str) -> str:
+    """The command that retrains the study's best trial, as a user would type it (password masked)."""
+    parts = ["python", "-m", "search.final", "--study", study]
+    if storage != DEFAULT_STORAGE:
+        parts += ["--storage", mask_url(storage)]
+    return shlex.join(parts)
+
+
+def show_study_space(run: SearchRun) -> str:
+    """``--show-space``: the space of the study as stored, or as it would be created."""
+    return show_space(run.storage, run.study, run.request)
+
+
+def run_search(run: SearchRun) -> int:
+    """Open the study, then run trials here or in ``run.workers`` local processes; the exit code."""
+    interrupt_on_signals(debug=run.debug)
+    check_worker_count(run.workers)
+    heartbeat = Heartbeat(run.heartbeat_interval, run.grace_period)
+    device = resolve_device(run.device)
+    apply_neuron_backend(run.neuron_backend, device)
+    parse_storage_url(run.storage)
+    found = find_study(run.storage, run.study, run.request, heartbeat.storage_options())
+    if found.exists and (done := found.finished()) >= run.trials:
+        print(f"{run.prefix}study {run.study!r} already holds {done} finished trials "
+              f"(target {run.trials}); nothing to do")
+        if not run.is_worker:
+            print(summary(open_study(found, None).study, run.storage, final_command(run.study, run.storage)))
+        return 0
+    if run.threads:
+        torch.set_num_threads(run.threads)
+    if found.exists and run.workers > 1:  # the parent of several workers trains nothing
+        return _run_workers(run, open_study(found, None))
+    data = _load_data(run, found, device)
+    opened = open_study(found, data)
+    if run.workers > 1:
+        return _run_workers(run, opened)
+    print(_start_line(run, opened, data, device))
+    return _run_here(run, opened, data, device)
+
+
+def _load_data(run: SearchRun, found: FoundStudy, device: torch.device) -> TrainVal:
+    settings = found.settings
+    return load_train_val(run.data_dir, download=run.download, train_size=settings.train_size,
+                          val_size=settings.val_size or VALIDATION_SIZE).to(device)
+
+
+def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> str:
+    settings = opened.settings
+    what = "resumed" if opened.existed else "created"
+    done = len(finished_trials(opened.study))
+    lines = [f"{run.prefix}study {run.study!r} ({what}) in {mask_url(run.storage)}: "
+             f"{done} of {run.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
+             f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner_text}, "
+             f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")]
+    lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
+    return "\n".join(lines)
+
+
+def _objective_lines(settings: StudySettings) -> list[str]:
+    if settings.multi_objective:
+        return ["two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "
+                "such a study; only a silent hidden layer or a diverged loss stops one early"]
+    if settings.max_energy_pj is not None:
+        return [f"energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "
+                "are infeasible; the sampler prefers feasible ones and the best trial is the best feasible one"]
+    return []
+
+
+def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> int:
+    """Claim and train trials in this process until the study holds ``run.trials`` finished ones."""
+    study, epochs = opened.study, opened.settings.space.epochs
+    progress = SearchProgress(run.trials, len(finished_trials(study)), epochs,
+                              enabled=False if run.is_worker else None)
+
+    def on_epoch(number: int, stats: EpochStats) -> None:
+        progress.epoch(number, stats.epoch, stats.val_acc)
+        check_stop()
+
+    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        progress.trial_done(finished_trials(study), run.prefix + trial_line(study, trial, epochs))
+        check_stop()
+
+    objective = Objective(opened.settings, data, device, on_epoch=on_epoch, compile=run.compile)
+    try:
+        run_until_target(study, opened.storage, objective, target=run.trials, timeout=run.timeout,
+                         worker=identity(run.worker_index), on_trial=on_trial)
+    except KeyboardInterrupt:
+        progress.close()
+        if not run.is_worker:  # the parent of the workers says it once for all of them
+            print(f"interrupted: the running trial was marked failed and queued again; {INTERRUPTED}",
+                  file=sys.stderr)
+        return 130
+    progress.close()
+    if not run.is_worker:
+        print(summary(study, run.storage, final_command(run.study, run.storage)))
+    return 0
+
+
+def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
+    """Start the local workers, wait for them, and sum up."""
+    study = opened.study
+    plans = plan_workers(run.workers, run.device)
+    print(f"study {run.study!r} ({'resumed' if opened.existed else 'created'}) in {mask_url(run.storage)}: "
+          f"{len(finished_trials(study))} of {run.trials} trials finished; starting {len(plans)} workers: "
+          + ", ".join(f"{p.device} x {p.threads} threads" for p in plans))
+    procs = start_workers(run.argv, run.storage, plans)
+    codes, interrupted = wait_for_workers(procs)
+    if interrupted:
+        print(f"interrupted: the running trials were marked failed and queued again; {INTERRUPTED}",
+              file=sys.stderr)
+        return 130
+    finished = len(finished_trials(study))
+    running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+    for plan, proc, code in zip(plans, procs, codes, strict=True):
+        if code != 0:
+            print(f"warning: worker {plan.index} (pid {proc.pid}) {describe_exit(code)}", file=sys.stderr)
+    if finished < run.trials and run.timeout is None:
+        print(f"error: the study holds {finished} of {run.trials} finished trials ({running} running); "
+              f"{INTERRUPTED}", file=sys.stderr)
+        return 1
+    print(summary(study, run.storage, final_command(run.study, run.storage)))
+    return 0

@@ -1,0 +1,224 @@
+"""What defines a study (:class:`StudySettings`) and what a command asked for (:class:`StudyRequest`).
+
+Both are plain data, free of Optuna and torch: ``--help`` and the resume check read them
+without loading either.  A study stores its settings in the user attribute ``settings``
+when it is created; a resume compares the request with them (:meth:`StudyRequest.resolve`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from search.training import DEFAULT_EPOCHS, STRATEGY_NAMES
+from search.errors import UsageError
+from search.tuning._space_bounds import parse_fixed
+
+PRUNERS = ("hyperband", "median", "sha", "none")
+SAMPLERS = ("tpe", "gp", "cmaes", "random", "qmc")
+SPACES = ("default", "full")
+DEFAULT_PRUNER = "hyperband"
+DEFAULT_SAMPLER = "tpe"
+OBJECTIVE_NAME = "validation accuracy"
+ENERGY_NAME = "compute energy per image (pJ)"
+# What a study optimises: validation accuracy alone, or accuracy and energy (a Pareto search).
+ACCURACY = "accuracy"
+ACCURACY_ENERGY = "accuracy,energy"
+OBJECTIVE_PARTS = ("accuracy", "energy")
+SETTINGS_ATTR = "settings"  # study user attribute: StudySettings.to_dict()
+DATA_ATTR = "data"  # study user attribute: TrainVal.describe()
+
+
+@dataclass(frozen=True)
+class SpaceSettings:
+    """What a study searches over; stored with the study so a resume searches the same space."""
+
+    strategies: tuple[str, ...] = STRATEGY_NAMES
+    space: str = "default"  # "full" adds front end, encoding, readout, threshold, detach_reset
+    epochs: int = DEFAULT_EPOCHS
+    # (Optuna parameter name, value) pairs that every trial drawing them gets (search.run --fix).
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
+        if unknown or not self.strategies:
+            raise ValueError(
+                f"unknown strategy {', '.join(unknown) or '(none given)'}; valid: {', '.join(STRATEGY_NAMES)}"
+            )
+        if self.space not in SPACES:
+            raise ValueError(f"unknown space {self.space!r}; valid: {', '.join(SPACES)}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What defines a study; stored in its user attribute ``settings`` when it is created."""
+
+    space: SpaceSettings
+    train_size: int | None = None
+    pruner: str = DEFAULT_PRUNER
+    sampler: str = DEFAULT_SAMPLER
+    seed: int | None = None
+    thesis: bool = True
+    # The earliest epoch a trial can be pruned at (Hyperband's and successive halving's
+    # min_resource, the median pruner's n_warmup_steps); absent in studies made before it: 1.
+    min_resource: int = 1
+    val_size: int | None = None  # validation images (None: the whole 10,000)
+    objective: str = ACCURACY  # or ACCURACY_ENERGY: maximise accuracy, minimise energy per image
+    max_energy_pj: float | None = None  # energy budget per image: a constrained single-objective study
+
+    @property
+    def pruner_text(self) -> str:
+        """The pruner's name, with its first epoch when that is not the first: ``hyperband from epoch 3``."""
+        if self.min_resource == 1 or self.pruner == "none":
+            return self.pruner
+        return f"{self.pruner} from epoch {self.min_resource}"
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.objective == ACCURACY_ENERGY
+
+    @property
+    def measures_energy_each_epoch(self) -> bool:
+        """A constrained study records the cost of a trial pruned mid-way, so the sampler sees it."""
+        return self.max_energy_pj is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["space"]["strategies"] = list(self.space.strategies)
+        d["space"]["fixed"] = [list(pair) for pair in self.space.fixed]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudySettings:
+        d = dict(d)
+        space = d.pop("space")
+        fixed = tuple(tuple(pair) for pair in space.get("fixed", ()))  # absent in studies made before --fix
+        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"]), "fixed": fixed}), **d)
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """The study-defining and runtime choices a command was given; None means "not given"."""
+
+    epochs: int | None = None
+    train_size: int | None = None
+    strategies: tuple[str, ...] | None = None
+    space: str | None = None
+    val_size: int | None = None
+    thesis: bool | None = None
+    pruner: str | None = None
+    min_resource: int | None = None
+    sampler: str | None = None
+    seed: int | None = None
+    objective: str | None = None
+    max_energy_pj: float | None = None
+    fixed: tuple[tuple[str, str], ...] | None = None  # --fix NAME=VALUE as given, parsed by new_settings
+
+    def new_settings(self) -> StudySettings:
+        """The settings of a study created from this request (defaults where nothing was given)."""
+        try:
+            space_name, epochs = self.space or "default", self.epochs or DEFAULT_EPOCHS
+            space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=space_name, epochs=epochs,
+                                  fixed=parse_fixed(self.fixed or (), space_name, epochs,
+                                                    self.strategies or STRATEGY_NAMES))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        objective = self.objective or ACCURACY
+        if objective == ACCURACY_ENERGY and (self.sampler or DEFAULT_SAMPLER) == "cmaes":
+            raise UsageError("--sampler cmaes has no multi-objective mode; use tpe (the default) or random "
+                             "with --objective accuracy,energy")
+        if objective == ACCURACY_ENERGY and self.max_energy_pj is not None:
+            raise UsageError("--max-energy bounds a single-objective study; with --objective accuracy,energy "
+                             "the energy is an objective already (drop one of the two)")
+        return self._checked(StudySettings(
+            space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
+            sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
+            thesis=True if self.thesis is None else self.thesis, val_size=self.val_size,
+            objective=objective, max_energy_pj=self.max_energy_pj, min_resource=self.min_resource or 1))
+
+    def check(self) -> None:
+        """Refuse what is wrong with this request whatever study it meets.
+
+        --fix and --min-resource are left out: a resumed study checks them against its own
+        space and epochs, which need not be the defaults (:meth:`resolve`).
+        """
+        replace(self, fixed=None, min_resource=None).new_settings()
+
+    def resolve(self, study_name: str, stored: StudySettings) -> StudySettings:
+        """The stored settings with this request's runtime choices; a conflicting study-defining choice is an error."""
+        self.check()
+        given = {
+            "--epochs": (self.epochs, stored.space.epochs, stored.space.epochs),
+            "--train-size": (self.train_size, stored.train_size, stored.train_size or "all"),
+            "--strategies": (self.strategies, stored.space.strategies, ",".join(stored.space.strategies)),
+            "--space": (self.space, stored.space.space, stored.space.space),
+            "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
+            "--objective": (self.objective, stored.objective, stored.objective),
+            "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
+            "--fix": (self._fixed_as_stored(stored.space), dict(stored.space.fixed), fixed_text(stored.space) or "none"),
+            # Optuna keeps a trial's rungs by number, not by epoch: another first rung would mix them.
+            "--min-resource": (self.min_resource, stored.min_resource, stored.min_resource),
+        }
+        conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
+                     if asked is not None and asked != have]
+        if conflicts:
+            raise UsageError(
+                f"study {study_name!r} was created with {', '.join(conflicts)}; "
+                "resume it with those values or start another with --study NAME"
+            )
+        return self._checked(StudySettings(
+            space=stored.space, train_size=stored.train_size, thesis=stored.thesis,
+            pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
+            seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
+            objective=stored.objective, max_energy_pj=stored.max_energy_pj,
+            min_resource=stored.min_resource,
+        ))
+
+    def _checked(self, settings: StudySettings) -> StudySettings:
+        """``settings``, unless this request's --min-resource cannot apply to them."""
+        if self.min_resource is None:
+            return settings
+        what = "--min-resource sets the first epoch a trial can be pruned at"
+        if settings.multi_objective:
+            raise UsageError(f"{what}; Optuna prunes no trial of a two-objective study (--objective accuracy,energy)")
+        if settings.pruner == "none":
+            if self.pruner is None:  # the stored study's pruner
+                raise UsageError(f"{what}; this study prunes no trial (--pruner none): "
+                                 "add --pruner hyperband, median or sha")
+            raise UsageError(f"{what}; --pruner none prunes no trial (drop one of the two)")
+        if settings.min_resource >= settings.space.epochs:
+            epochs = settings.space.epochs
+            raise UsageError(f"--min-resource {settings.min_resource} is not below the study's "
+                             f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: a trial could be pruned "
+                             "only after its last epoch (--pruner none prunes none)")
+        return settings
+
+    def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:
+        """This request's --fix values, parsed for the stored study's space and budget (None: not given)."""
+        if self.fixed is None:
+            return None
+        try:
+            return dict(parse_fixed(self.fixed, stored.space, stored.epochs, stored.strategies))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
+def fixed_text(space: SpaceSettings) -> str:
+    """``name=value, ...`` of a space's fixed parameters ('' for none)."""
+    return ", ".join(f"{name}={value}" for name, value in space.fixed)
+
+
+def parse_objective(text: str) -> str:
+    """``accuracy`` or ``accuracy,energy`` (in either order); a ValueError naming what is wrong."""
+    parts = [p.strip() for p in text.split(",")]
+    for part in parts:
+        if part not in OBJECTIVE_PARTS:
+            raise ValueError(f"unknown objective {part!r}; valid: accuracy, or accuracy,energy")
+    for part in set(parts):
+        if parts.count(part) > 1:
+            raise ValueError(f"objective {part!r} is given twice")
+    if "accuracy" not in parts:
+        raise ValueError("the objective must include accuracy: accuracy, or accuracy,energy")
+    return ACCURACY_ENERGY if "energy" in parts else ACCURACY

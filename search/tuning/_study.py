@@ -1,0 +1,259 @@
+"""A study's life: pruner and sampler, creation with the thesis trials, resume checks, and picking one.
+
+``search.run`` calls :func:`find_study` (open the storage, read what is stored), then
+:func:`open_study` (create the study, or join the one another worker created a moment
+ago); ``search.final`` and ``search.report`` call :func:`pick_study`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from search.errors import UsageError, UserError
+from search.tuning._notes import write_study_note
+from search.store import BEST_STUDY
+from search.tuning._settings import DATA_ATTR, ENERGY_NAME, OBJECTIVE_NAME, PRUNERS, SAMPLERS, SETTINGS_ATTR, StudyRequest, StudySettings
+from search.tuning._space import describe_space, thesis_trials
+from search.store import check_can_create, is_new_sqlite_file, load_study, mask_url, open_storage, sqlite_path, study_names
+from search.store import THESIS_PRESET
+
+if TYPE_CHECKING:
+    from search.training import TrainVal
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+SETTINGS_WAIT_S = 10.0
+
+
+def make_pruner(name: str, epochs: int, min_resource: int = 1) -> optuna.pruners.BasePruner:
+    """The pruner ``name``, with its resources measured in epochs. docs/search.md says why Hyperband.
+
+    ``min_resource`` is the earliest epoch a trial can be pruned at (``--min-resource``): a
+    schedule that warms up (one-cycle) says little about a trial in its first epochs.
+    """
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=epochs, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=min_resource)
+    if name == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"unknown pruner {name!r}; valid: {', '.join(PRUNERS)}")
+
+
+def make_sampler(name: str, seed: int | None, fixed: tuple[tuple[str, Any], ...] = ()) -> optuna.samplers.BaseSampler:
+    """The sampler ``name``; with ``fixed`` parameters (``--fix``), Optuna's PartialFixedSampler around it."""
+    base = _base_sampler(name, seed)
+    return optuna.samplers.PartialFixedSampler(dict(fixed), base) if fixed else base
+
+
+def _base_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        # group=True: the space is conditional (each strategy draws its own parameters).
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
+
+
+def study_settings(study: optuna.Study) -> StudySettings | None:
+    """The settings a study was created with; None for a study not made by search.run."""
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    return StudySettings.from_dict(stored) if isinstance(stored, dict) else None
+
+
+def create_study(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings,
+                 data: TrainVal) -> optuna.Study:
+    """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
+    study = optuna.create_study(
+        storage=storage, study_name=name, directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
+        sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
+        pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
+    )
+    study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
+    study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
+    study.set_user_attr(DATA_ATTR, data.describe())
+    if settings.thesis:
+        for preset, params in thesis_trials(settings.space):
+            study.enqueue_trial(params, user_attrs={THESIS_PRESET: preset})
+    write_study_note(study, settings, storage)
+    return study
+
+
+def attach(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings) -> optuna.Study:
+    """The existing study ``name`` with the pruner and sampler of ``settings``."""
+    return optuna.load_study(
+        study_name=name, storage=storage,
+        sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
+        pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
+    )
+
+
+def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=FINISHED)
+
+
+def epochs_saved(study: optuna.Study) -> int:
+    """Epochs that pruned trials did not train, against the study's per-trial budget."""
+    settings = study_settings(study)
+    if settings is None:
+        return 0
+    pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+    return sum(settings.space.epochs - int(t.user_attrs.get("epochs_run", 0)) for t in pruned)
+
+
+def wait_for_settings(storage: optuna.storages.BaseStorage, name: str, timeout_s: float = SETTINGS_WAIT_S) -> StudySettings:
+    """The settings of study ``name``, waiting while another process is still creating it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        study = optuna.load_study(study_name=name, storage=storage)
+        settings = study_settings(study)
+        if settings is not None:
+            return settings
+        if study.get_trials(deepcopy=False):
+            raise UsageError(f"study {name!r} was not made by search.run; pick another --study")
+        if time.monotonic() > deadline:
+            raise UserError(f"study {name!r} has no settings: it was not made by search.run, "
+                            "or its creator stopped half way; pick another --study")
+        time.sleep(0.5)
+
+
+def resolve_study(storage: optuna.storages.BaseStorage, name: str, request: StudyRequest,
+                  timeout_s: float = SETTINGS_WAIT_S) -> StudySettings:
+    """The settings existing study ``name`` runs with: as stored, with what ``request`` may change on a resume.
+
+    The one place a stored study's settings are read and resolved (a resume, a worker that lost
+    the race to create the study, ``--show-space``); waits up to ``timeout_s`` while another
+    process is still creating the study.
+    """
+    return request.resolve(name, wait_for_settings(storage, name, timeout_s))
+
+
+@dataclass(frozen=True)
+class FoundStudy:
+    """What :func:`find_study` learnt: the storage (None while a new SQLite file is not created yet), settings."""
+
+    url: str
+    name: str
+    request: StudyRequest
+    storage_options: dict[str, Any]
+    storage: optuna.storages.RDBStorage | None
+    settings: StudySettings
+    exists: bool
+
+    def finished(self) -> int:
+        if self.storage is None or not self.exists:
+            return 0
+        return len(finished_trials(optuna.load_study(study_name=self.name, storage=self.storage)))
+
+
+@dataclass(frozen=True)
+class OpenedStudy:
+    """What :func:`open_study` returns: the study with its sampler and pruner, and how it came to be."""
+
+    study: optuna.Study
+    storage: optuna.storages.RDBStorage
+    settings: StudySettings
+    existed: bool
+
+
+def find_study(url: str, name: str, request: StudyRequest, storage_options: dict[str, Any]) -> FoundStudy:
+    """Open the storage and read study ``name``'s settings, creating nothing.
+
+    A new SQLite file is only checked for write access here; :func:`open_study` creates it
+    once the data has loaded, so that a failure before then leaves nothing behind.
+    """
+    if is_new_sqlite_file(url):
+        settings = request.new_settings()  # refused before the file is created
+        check_can_create(url)
+        return FoundStudy(url, name, request, storage_options, None, settings, False)
+    request.check()  # before connecting; the rest once the stored study (if any) is read
+    storage = open_storage(url, create=True, **storage_options)
+    if name in study_names(storage):
+        return FoundStudy(url, name, request, storage_options, storage, resolve_study(storage, name, request), True)
+    return FoundStudy(url, name, request, storage_options, storage, request.new_settings(), False)
+
+
+def open_study(found: FoundStudy, data: TrainVal | None) -> OpenedStudy:
+    """The study, created now if it did not exist (``data`` is then required)."""
+    storage = found.storage or open_storage(found.url, create=True, **found.storage_options)
+    settings, existed = found.settings, found.exists
+    if not existed:
+        assert data is not None, "a new study records its data split"
+        try:
+            create_study(storage, found.name, settings, data)
+        except optuna.exceptions.DuplicatedStudyError:
+            # Another worker created it a moment ago: join it, as if it had existed.
+            settings, existed = resolve_study(storage, found.name, found.request), True
+    return OpenedStudy(attach(storage, found.name, settings), storage, settings, existed)
+
+
+def budget_of(study: optuna.Study) -> tuple[int | None, int | None, int | None]:
+    """(epochs per trial, training images, validation images) of a study made by search.run."""
+    settings = study_settings(study)
+    data = study.user_attrs.get(DATA_ATTR, {})
+    epochs = settings.space.epochs if settings else None
+    return epochs, data.get("train_size"), data.get("val_size")
+
+
+def describe_budget(budget: tuple[int | None, int | None, int | None]) -> str:
+    epochs, train, val = budget
+    fmt = lambda n: "?" if n is None else f"{n:,}"  # noqa: E731
+    return f"{fmt(train)} training images x {fmt(epochs)} epochs, validated on {fmt(val)}"
+
+
+def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tuple[optuna.Study, str | None]:
+    """The study ``name``, or for ``best`` the study whose best trial is best among like-budget studies.
+
+    ``best`` compares validation accuracies only between studies searched at the same budget
+    (epochs per trial, training and validation images): it takes the highest budget that has
+    a complete trial, then the best study there.  Returns the study and, for ``best``, a line
+    saying what was compared.
+    """
+    if name != BEST_STUDY:
+        return load_study(storage, name, url), None
+    candidates: list[tuple[tuple[int, int, int], float, optuna.Study]] = []
+    for study_name in study_names(storage):
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        if len(study.directions) != 1:
+            continue
+        try:
+            value = study.best_value
+        except ValueError:
+            continue
+        epochs, train, val = budget_of(study)
+        candidates.append((((train or 0) * (epochs or 0), train or 0, val or 0), value, study))
+    if not candidates:
+        raise UserError(f"no complete trial yet in any study of {mask_url(url)}; run python -m search.run first")
+    top = max(c[0] for c in candidates)
+    alike = [c for c in candidates if c[0] == top]
+    _, value, chosen = max(alike, key=lambda c: c[1])
+    others = len(candidates) - len(alike)
+    why = (f"--study best: picked {chosen.study_name!r} (best validation accuracy {100 * value:.2f}%) "
+           f"among {len(alike)} stud{'y' if len(alike) == 1 else 'ies'} searched at the highest budget, "
+           f"{describe_budget(budget_of(chosen))}")
+    if others:
+        why += f"; {others} stud{'y' if others == 1 else 'ies'} at other budgets not compared"
+    return chosen, why
+
+
+def show_space(url: str, name: str, request: StudyRequest) -> str:
+    """The space of study ``name`` as stored, when the storage holds it; else the space it would be created with."""
+    path = sqlite_path(url)
+    if path is None or path.is_file():
+        storage = open_storage(url, create=False)
+        if name in study_names(storage):
+            settings = resolve_study(storage, name, request, timeout_s=0)
+            return f"study {name!r} as stored in {mask_url(url)}\n{describe_space(settings.space)}"
+    settings = request.new_settings()
+    return f"study {name!r} does not exist yet: the space it would be created with\n{describe_space(settings.space)}"
