@@ -22,4 +22,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'models' has no attribute {name!r}")
 
 
-__all__ = ["ENCODINGS", "FRONT_ENDS", "NEURONS", "READOUTS", "SURROGATE_ALPHA", "SURROGATE_NAMES", "NetworkConfig", *_NETWORK]
+__all__ = [
+    "ENCODINGS",
+    "FRONT_ENDS",
+    "NEURONS",
+    "READOUTS",
+    "SURROGATE_ALPHA",
+    "SURROGATE_NAMES",
+    "NetworkConfig",
+    *_NETWORK,
+]

@@ -46,22 +46,22 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.neuron in NEURONS, f"unknown neuron {self.neuron!r}; valid: {', '.join(NEURONS)}"),
-            (self.alpha is None or (_is_number(self.alpha) and self.alpha > 0),
-             f"alpha must be a number > 0 (or None for the surrogate's default), got {self.alpha!r}"),
-            (_is_number(self.width) and self.width > 0,
-             f"width must be a number > 0, got {self.width!r}"),
+            (
+                self.alpha is None or (_is_number(self.alpha) and self.alpha > 0),
+                f"alpha must be a number > 0 (or None for the surrogate's default), got {self.alpha!r}",
+            ),
+            (_is_number(self.width) and self.width > 0, f"width must be a number > 0, got {self.width!r}"),
             (self.time_steps >= 1, f"time_steps must be >= 1, got {self.time_steps}"),
             (self.tau > 1.0, f"tau must be > 1.0 (SpikingJelly's LIF), got {self.tau}"),
             (self.v_threshold > 0.0, f"v_threshold must be > 0, got {self.v_threshold}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (self.surrogate in SURROGATE_NAMES,
-             f"unknown surrogate {self.surrogate!r}; valid: {', '.join(SURROGATE_NAMES)}"),
-            (self.front_end in FRONT_ENDS,
-             f"unknown front end {self.front_end!r}; valid: {', '.join(FRONT_ENDS)}"),
-            (self.encoding in ENCODINGS,
-             f"unknown encoding {self.encoding!r}; valid: {', '.join(ENCODINGS)}"),
-            (self.readout in READOUTS,
-             f"unknown readout {self.readout!r}; valid: {', '.join(READOUTS)}"),
+            (
+                self.surrogate in SURROGATE_NAMES,
+                f"unknown surrogate {self.surrogate!r}; valid: {', '.join(SURROGATE_NAMES)}",
+            ),
+            (self.front_end in FRONT_ENDS, f"unknown front end {self.front_end!r}; valid: {', '.join(FRONT_ENDS)}"),
+            (self.encoding in ENCODINGS, f"unknown encoding {self.encoding!r}; valid: {', '.join(ENCODINGS)}"),
+            (self.readout in READOUTS, f"unknown readout {self.readout!r}; valid: {', '.join(READOUTS)}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -76,16 +76,25 @@ def runs_fused(role: str, device_type: str) -> bool:
     return compile_unavailable(device_type) is None
 
 
-def _charge(x: torch.Tensor, v: torch.Tensor, tau: torch.Tensor, reset: torch.Tensor,
-            decay_input: bool) -> torch.Tensor:
+def _charge(
+    x: torch.Tensor, v: torch.Tensor, tau: torch.Tensor, reset: torch.Tensor, decay_input: bool
+) -> torch.Tensor:
     if decay_input:
         return v + (x - (v - reset)) / tau
     return v - (v - reset) / tau + x
 
 
-def _lif_forward(x: torch.Tensor, v: torch.Tensor, tau: torch.Tensor, threshold: torch.Tensor,
-                 reset: torch.Tensor, steps: int, decay_input: bool, hard_reset: bool,
-                 static_input: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _lif_forward(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    tau: torch.Tensor,
+    threshold: torch.Tensor,
+    reset: torch.Tensor,
+    steps: int,
+    decay_input: bool,
+    hard_reset: bool,
+    static_input: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """[T, N] (or [N] repeated T times when ``static_input``) -> spikes [T, N], last v [N], h [T, N]."""
     spikes, charged = [], []
     for t in range(steps):
@@ -97,15 +106,27 @@ def _lif_forward(x: torch.Tensor, v: torch.Tensor, tau: torch.Tensor, threshold:
     return torch.stack(spikes), v, torch.stack(charged)
 
 
-def _lif_backward(gs: torch.Tensor, gv: torch.Tensor, h: torch.Tensor, tau: torch.Tensor,
-                  threshold: torch.Tensor, reset: torch.Tensor, alpha: torch.Tensor, steps: int,
-                  decay_input: bool, hard_reset: bool, detach_reset: bool, surrogate_id: int,
-                  static_input: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _lif_backward(
+    gs: torch.Tensor,
+    gv: torch.Tensor,
+    h: torch.Tensor,
+    tau: torch.Tensor,
+    threshold: torch.Tensor,
+    reset: torch.Tensor,
+    alpha: torch.Tensor,
+    steps: int,
+    decay_input: bool,
+    hard_reset: bool,
+    detach_reset: bool,
+    surrogate_id: int,
+    static_input: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """SpikingJelly's LIF backward from the charged potentials: (input gradient, initial-v gradient)."""
     carry = gv
-    grads = []
+    grads: list[torch.Tensor] = []
     for t in range(steps - 1, -1, -1):
         sg = _surrogate_gradient(h[t] - threshold, alpha, surrogate_id)
+        reset_grad: torch.Tensor | int
         if hard_reset:
             reset_grad = 1 - (h[t] >= threshold).to(h.dtype)
             if not detach_reset:
@@ -116,7 +137,7 @@ def _lif_backward(gs: torch.Tensor, gv: torch.Tensor, h: torch.Tensor, tau: torc
         grads.append(gh / tau if decay_input else gh)
         carry = gh - gh / tau
     grads.reverse()
-    gx = sum(grads) if static_input else torch.stack(grads)
+    gx = functools.reduce(torch.add, grads) if static_input else torch.stack(grads)  # the sum, in order
     return gx, carry
 
 
@@ -138,12 +159,21 @@ def _compiled_backward() -> Any:
 
 class _FusedLIFFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, v: torch.Tensor, settings: dict[str, Any],
-                tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        ctx: Any, x: torch.Tensor, v: torch.Tensor, settings: dict[str, Any], tensors: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         tau, threshold, reset, _alpha = tensors
         spikes, v_last, h = _compiled_forward()(
-            x, v, tau, threshold, reset, settings["steps"], settings["decay_input"],
-            settings["hard_reset"], settings["static_input"])
+            x,
+            v,
+            tau,
+            threshold,
+            reset,
+            settings["steps"],
+            settings["decay_input"],
+            settings["hard_reset"],
+            settings["static_input"],
+        )
         ctx.save_for_backward(h)
         ctx.settings = settings
         ctx.tensors = tensors
@@ -157,21 +187,41 @@ class _FusedLIFFunction(torch.autograd.Function):
         gs = torch.zeros_like(h) if gs is None else gs.contiguous()
         gv = torch.zeros_like(h[0]) if gv is None else gv.contiguous()
         gx, gv0 = _compiled_backward()(
-            gs, gv, h, tau, threshold, reset, alpha, settings["steps"], settings["decay_input"],
-            settings["hard_reset"], settings["detach_reset"], settings["surrogate_id"],
-            settings["static_input"])
+            gs,
+            gv,
+            h,
+            tau,
+            threshold,
+            reset,
+            alpha,
+            settings["steps"],
+            settings["decay_input"],
+            settings["hard_reset"],
+            settings["detach_reset"],
+            settings["surrogate_id"],
+            settings["static_input"],
+        )
         return gx, gv0, None, None
 
 
 def _dense_order(t: torch.Tensor) -> list[int] | None:
     """Dimensions of ``t`` from outermost to innermost in memory, or None if it is not dense."""
-    order = sorted(range(t.dim()), key=lambda d: (-t.stride(d), d))
+    order = sorted(range(t.dim()), key=lambda d: (-t.stride()[d], d))
     return order if t.permute(order).is_contiguous() else None
 
 
-def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, *, tau: float, decay_input: bool,
-                   v_threshold: float, v_reset: float | None, detach_reset: bool,
-                   surrogate_id: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+def lif_multi_step(
+    x_seq: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    tau: float,
+    decay_input: bool,
+    v_threshold: float,
+    v_reset: float | None,
+    detach_reset: bool,
+    surrogate_id: int,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The fused recurrence on [T, ...]: (spikes [T, ...] in the input's layout, last v [...]).
 
     A static input (``x_seq`` expanded over T with stride 0, as the broadcast front
@@ -193,11 +243,19 @@ def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, *, tau: float, decay_in
 
     x = flatten(frame) if static_input else x_seq.permute(0, *(d + 1 for d in order)).reshape(steps, -1)
     v_flat = flatten(v.expand_as(frame))
-    options = {"dtype": x.dtype, "device": x.device}
-    tensors = (torch.tensor(tau, **options), torch.tensor(v_threshold, **options),
-               torch.tensor(0.0 if v_reset is None else v_reset, **options), torch.tensor(alpha, **options))
-    settings = {"steps": steps, "decay_input": decay_input, "hard_reset": v_reset is not None,
-                "detach_reset": detach_reset, "surrogate_id": surrogate_id, "static_input": static_input}
+
+    def scalar(value: float) -> torch.Tensor:
+        return torch.tensor(value, dtype=x.dtype, device=x.device)
+
+    tensors = (scalar(tau), scalar(v_threshold), scalar(0.0 if v_reset is None else v_reset), scalar(alpha))
+    settings = {
+        "steps": steps,
+        "decay_input": decay_input,
+        "hard_reset": v_reset is not None,
+        "detach_reset": detach_reset,
+        "surrogate_id": surrogate_id,
+        "static_input": static_input,
+    }
     spikes, v_last = _FusedLIFFunction.apply(x, v_flat, settings, tensors)
     spikes = spikes.view(steps, *flat_shape).permute(0, *(d + 1 for d in inverse))
     return spikes, v_last.view(flat_shape).permute(inverse)
@@ -224,15 +282,31 @@ class FusedLIFNode(neuron.LIFNode):
 
     def multi_step_forward(self, x_seq: torch.Tensor, *args: torch.Tensor, **kwargs: object) -> torch.Tensor:
         spec = _surrogate_spec(self.surrogate_function)
-        if (not runs_fused(self.role, x_seq.device.type) or spec is None or self.store_v_seq or self._neuron_precision is not None
-                or x_seq.dtype != torch.float32 or args or kwargs
-                or torch.compiler.is_compiling() or _get_current_dispatch_mode() is not None):
+        if (
+            not runs_fused(self.role, x_seq.device.type)
+            or spec is None
+            or self.store_v_seq
+            or self._neuron_precision is not None
+            or x_seq.dtype != torch.float32
+            or args
+            or kwargs
+            or torch.compiler.is_compiling()
+            or _get_current_dispatch_mode() is not None
+        ):
             return super().multi_step_forward(x_seq, *args, **kwargs)
         states = self.materialize_states((x_seq,), tuple(self._memories.values()), "m")
         surrogate_id, alpha = spec
         spikes, v = lif_multi_step(
-            x_seq, states[0], tau=self.tau, decay_input=self.decay_input, v_threshold=self.v_threshold,
-            v_reset=self.v_reset, detach_reset=self.detach_reset, surrogate_id=surrogate_id, alpha=alpha)
+            x_seq,
+            states[0],
+            tau=self.tau,
+            decay_input=self.decay_input,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            detach_reset=self.detach_reset,
+            surrogate_id=surrogate_id,
+            alpha=alpha,
+        )
         self._memories["v"] = v
         self.v_seq = None
         return spikes

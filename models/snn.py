@@ -95,8 +95,9 @@ class Conv2d(layer.Conv2d):
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         if self.folded_bn and not self.training:
             bn = self.folded_bn[0]
-            weight, bias = fuse_conv_bn_weights(weight, bias, bn.running_mean, bn.running_var, bn.eps,
-                                                bn.weight, bn.bias)
+            weight, bias = fuse_conv_bn_weights(
+                weight, bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+            )
         return super()._conv_forward(x, weight, bias)
 
 

@@ -30,19 +30,46 @@ from search.cli import add_config_flags, add_runtime_flags, config_from_flags, m
 from search.errors import command
 
 # Settings that change what a run learns, not what a step costs: no flags here.
-NOT_SPEED = frozenset({"epochs", "lr", "momentum", "weight_decay", "schedule", "min_lr", "step_size", "gamma",
-                       "restart_period", "restart_mult", "plateau_patience", "plateau_factor", "seed", "tta"})
+NOT_SPEED = frozenset(
+    {
+        "epochs",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "schedule",
+        "min_lr",
+        "step_size",
+        "gamma",
+        "restart_period",
+        "restart_mult",
+        "plateau_patience",
+        "plateau_factor",
+        "seed",
+        "tta",
+    }
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.bench", __doc__)
-    parser.add_argument("--steps", type=positive_int, default=None,
-                        help="timed training batches (default 60; 20 per cell with --sweep, 10 with --profile)")
-    parser.add_argument("--no-broadcast", dest="broadcast", action="store_false",
-                        help="repeat a static input T times instead of broadcasting the front layers")
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="timed training batches (default 60; 20 per cell with --sweep, 10 with --profile)",
+    )
+    parser.add_argument(
+        "--no-broadcast",
+        dest="broadcast",
+        action="store_false",
+        help="repeat a static input T times instead of broadcasting the front layers",
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--naive", action="store_true",
-                      help="also time the naive pipeline (per-image loading, input repeated T times, NCHW)")
+    mode.add_argument(
+        "--naive",
+        action="store_true",
+        help="also time the naive pipeline (per-image loading, input repeated T times, NCHW)",
+    )
     mode.add_argument("--sweep", action="store_true", help="one table of training images/s across the space")
     mode.add_argument("--profile", action="store_true", help="torch.profiler's top operators of a training step")
     add_runtime_flags(parser)
@@ -62,8 +89,9 @@ def main(argv: list[str]) -> int:
     device = training.resolve_device(args.device)
     training.apply_neuron_backend(args.neuron_backend, device)
     data = training.load_train_val(args.data_dir, download=args.download, train_size=10_000, val_size=5_000).to(device)
-    options = training.BenchOptions(steps=args.steps, broadcast=args.broadcast, naive=args.naive,
-                                    neuron_backend=args.neuron_backend)
+    options = training.BenchOptions(
+        steps=args.steps, broadcast=args.broadcast, naive=args.naive, neuron_backend=args.neuron_backend
+    )
     measure = training.bench_sweep if args.sweep else training.bench_profile if args.profile else training.bench_one
     print(measure(options, config, data, device))
     return 0

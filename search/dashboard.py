@@ -38,8 +38,9 @@ def port_number(text: str) -> int:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.dashboard", __doc__)
     add_storage_flags(parser, study=False, results=True)
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)"
+    )
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument("--log-requests", action="store_true", help="print one line per HTTP request")
     return parser.parse_args(argv)
@@ -54,11 +55,18 @@ def main(argv: list[str]) -> int:
     artifacts = store.artifacts_dir(store.results_root(args.storage, args.results_dir))
     app = inspection.dashboard_app(storage, artifacts)
     server = inspection.serve(app, args.host, args.port, args.log_requests)
-    print(f"optuna-dashboard for {store.mask_url(args.storage)} ({len(names)} stud{'y' if len(names) == 1 else 'ies'}: "
-          f"{', '.join(names) or 'none yet'}), artifacts in {artifacts}/", flush=True)
+    print(
+        f"optuna-dashboard for {store.mask_url(args.storage)} ({len(names)} stud{'y' if len(names) == 1 else 'ies'}: "
+        f"{', '.join(names) or 'none yet'}), artifacts in {artifacts}/",
+        flush=True,
+    )
     if not inspection.is_loopback(args.host):
-        print(f"warning: listening on {args.host}: anyone who reaches this machine on port {args.port} "
-              "can read and change these studies", file=sys.stderr, flush=True)
+        print(
+            f"warning: listening on {args.host}: anyone who reaches this machine on port {args.port} "
+            "can read and change these studies",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"open {inspection.url_for(args.host, args.port)}  (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

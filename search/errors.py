@@ -7,6 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from typing import Protocol
 
 
 class UserError(Exception):
@@ -21,7 +22,13 @@ class UsageError(UserError):
     exit_code = 2
 
 
-def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
+class Command(Protocol):
+    """A command's ``main`` as ``python -m`` calls it (no argument: ``sys.argv``) and tests do (a list)."""
+
+    def __call__(self, argv: list[str] | None = None) -> int: ...
+
+
+def command(main: Callable[[list[str]], int | None]) -> Command:
     """Wrap a command's ``main``: user errors become one line on stderr, Ctrl-C exits 130.
 
     ``--debug`` on the command line (or SNN_SEARCH_DEBUG=1) re-raises with the traceback.

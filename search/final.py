@@ -36,24 +36,46 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.final", __doc__)
     add_storage_flags(parser, best=True, results=True)
     group = parser.add_argument_group("what to retrain (default: the study's best trial)")
-    group.add_argument("--top", type=positive_int, default=None, metavar="K",
-                       help="the K best complete trials with distinct configurations (with --thesis: the K "
-                            "best searched ones, beside the thesis recipes)")
+    group.add_argument(
+        "--top",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="the K best complete trials with distinct configurations (with --thesis: the K "
+        "best searched ones, beside the thesis recipes)",
+    )
     group.add_argument("--thesis", action="store_true", help="the study's thesis recipes (its enqueued trials)")
-    group.add_argument("--trial", type=int, action="append", default=None, metavar="N",
-                       help="trial number N (repeat for several)")
+    group.add_argument(
+        "--trial", type=int, action="append", default=None, metavar="N", help="trial number N (repeat for several)"
+    )
     group.add_argument("--force", action="store_true", help="retrain a pruned or failed --trial anyway")
     group = parser.add_argument_group("protocol")
-    group.add_argument("--seeds", type=positive_int, default=1,
-                       help="seeds 0..N-1 for every configuration, paired (default 1: no interval)")
-    group.add_argument("--epochs", type=positive_int, default=None,
-                       help="epochs of every retrain (default: the epoch rule above); schedules stretch to it")
-    group.add_argument("--train-size", type=positive_int, default=None,
-                       help="retrain on a stratified subset (a reduced retrain, for tests; default all 60,000)")
-    group.add_argument("--tta", choices=training.TEST_TIME_AUGMENTATIONS, default=None,
-                       help="test-time augmentation of the test set: flip averages each image's class scores with "
-                            "its mirror image's, and also records the accuracy without it (default: the trial's "
-                            "own, none)")
+    group.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=1,
+        help="seeds 0..N-1 for every configuration, paired (default 1: no interval)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="epochs of every retrain (default: the epoch rule above); schedules stretch to it",
+    )
+    group.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="retrain on a stratified subset (a reduced retrain, for tests; default all 60,000)",
+    )
+    group.add_argument(
+        "--tta",
+        choices=training.TEST_TIME_AUGMENTATIONS,
+        default=None,
+        help="test-time augmentation of the test set: flip averages each image's class scores with "
+        "its mirror image's, and also records the accuracy without it (default: the trial's "
+        "own, none)",
+    )
     add_runtime_flags(parser)
     add_compile_flag(parser)
     return parser.parse_args(argv)
@@ -61,8 +83,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def retrain_request(args: argparse.Namespace) -> retrain.RetrainRequest:
     return retrain.RetrainRequest(
-        top=args.top, thesis=args.thesis, trials=tuple(args.trial or ()), force=args.force, seeds=args.seeds,
-        epochs=args.epochs, train_size=args.train_size, tta=args.tta, compile=args.compile)
+        top=args.top,
+        thesis=args.thesis,
+        trials=tuple(args.trial or ()),
+        force=args.force,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        train_size=args.train_size,
+        tta=args.tta,
+        compile=args.compile,
+    )
 
 
 @command
@@ -82,36 +112,54 @@ def main(argv: list[str]) -> int:
     store.check_folder_writable(final_dir, "the retrain's results")
     train_set = training.load_full_train(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     test_set = training.load_test_set(args.data_dir, download=args.download).to(device)
-    print(f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
-          f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
-          f"results in {final_dir}/")
+    print(
+        f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
+        f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
+        f"results in {final_dir}/"
+    )
     bar = tqdm(total=len(candidates) * args.seeds, unit="run", disable=None)
 
     def on_run(candidate: retrain.Candidate, run: retrain.RetrainRun, resumed: bool) -> None:
         bar.update(1)
-        bar.write(f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
-                  f"{without_tta(run.test_accuracy_plain)}"
-                  + (f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed
-                     else "")
-                  + (" (recorded earlier, not rerun)" if resumed else ""))
+        bar.write(
+            f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
+            f"{without_tta(run.test_accuracy_plain)}"
+            + (f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed else "")
+            + (" (recorded earlier, not rerun)" if resumed else "")
+        )
 
     def on_epoch(candidate: retrain.Candidate, seed: int, stats: training.EpochStats, *, epochs: int) -> None:
         # On a terminal the bar says where a long seed is; in a log (no bar) nothing is added.
-        bar.set_postfix_str(f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
-                            f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s")
+        bar.set_postfix_str(
+            f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
+            f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s"
+        )
 
     def versions(candidate: retrain.Candidate) -> dict[str, str]:
         return {**tuning.versions(), "neuron_kernel": training.neuron_backend_in_use(device, candidate.config.compile)}
 
     retrained = retrain.retrain_all(
-        request, candidates, study_name=study.study_name, storage=store.mask_url(args.storage), final_dir=final_dir,
-        train_set=train_set, test_set=test_set, device=device, versions=versions, on_run=on_run, on_epoch=on_epoch)
+        request,
+        candidates,
+        study_name=study.study_name,
+        storage=store.mask_url(args.storage),
+        final_dir=final_dir,
+        train_set=train_set,
+        test_set=test_set,
+        device=device,
+        versions=versions,
+        on_run=on_run,
+        on_epoch=on_epoch,
+    )
     bar.close()
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
     reduced = any(r.budget.reduced for r in retrained)
-    print("\n".join(retrain.report_lines(rows, results, retrain.budget_text(retrained, len(train_set), args.seeds),
-                                         reduced)))
+    print(
+        "\n".join(
+            retrain.report_lines(rows, results, retrain.budget_text(retrained, len(train_set), args.seeds), reduced)
+        )
+    )
     if len(retrained) == 1:
         folder = retrain.record_retrain(study, retrained[0], rows, len(train_set), args.seeds)
         print(inspection.publish_retrain(study, results[0], final_dir / folder, store.artifacts_dir(root)))

@@ -24,26 +24,46 @@ from search.formatting import format_table, percent, plural
 def main(argv: list[str]) -> int:
     parser = make_parser("search.pruners", __doc__)
     add_storage_flags(parser)
-    parser.add_argument("--min-resource", type=positive_int, default=1, metavar="EPOCH",
-                        help="the earliest epoch each pruner may prune at, as search.run --min-resource (default 1)")
+    parser.add_argument(
+        "--min-resource",
+        type=positive_int,
+        default=1,
+        metavar="EPOCH",
+        help="the earliest epoch each pruner may prune at, as search.run --min-resource (default 1)",
+    )
     args = parser.parse_args(argv)
     quiet_optuna()
     study = store.load_study(store.open_storage(args.storage, create=False), args.study, args.storage)
     curves, epochs = tuning.full_curves(study)
     if len(curves) < 5:
-        raise UserError(f"study {args.study!r} has {len(curves)} complete trials with full curves; "
-                        "replaying needs at least 5 from a search with --pruner none")
+        raise UserError(
+            f"study {args.study!r} has {len(curves)} complete trials with full curves; "
+            "replaying needs at least 5 from a search with --pruner none"
+        )
     if args.min_resource >= epochs:
-        raise UsageError(f"--min-resource {args.min_resource} is not below the {plural(epochs, 'epoch')} "
-                         f"of the curves of study {args.study!r}: a pruner could prune only after the last")
+        raise UsageError(
+            f"--min-resource {args.min_resource} is not below the {plural(epochs, 'epoch')} "
+            f"of the curves of study {args.study!r}: a pruner could prune only after the last"
+        )
     results = [tuning.replay(curves, name, epochs, args.min_resource) for name in tuning.PRUNERS]
     first = f", pruning from epoch {args.min_resource}" if args.min_resource > 1 else ""
     print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order{first}")
-    print(format_table(
-        ["pruner", "pruned", "epochs trained", "epochs saved", "best trial kept", "best val acc kept"],
-        [[r.pruner, r.pruned, r.epochs_trained, f"{1 - r.epochs_trained / r.epochs_full:.0%}",
-          "yes" if r.best_kept else "no", percent(r.best_found)] for r in results],
-    ))
+    print(
+        format_table(
+            ["pruner", "pruned", "epochs trained", "epochs saved", "best trial kept", "best val acc kept"],
+            [
+                [
+                    r.pruner,
+                    r.pruned,
+                    r.epochs_trained,
+                    f"{1 - r.epochs_trained / r.epochs_full:.0%}",
+                    "yes" if r.best_kept else "no",
+                    percent(r.best_found),
+                ]
+                for r in results
+            ],
+        )
+    )
     return 0
 
 

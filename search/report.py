@@ -1,7 +1,7 @@
 """python -m search.report: one self-contained HTML page that explains a study.
 
-Writes <results>/<study>/report.html (beside the storage, search/paths.py): a header (study, storage, trials by state, epochs
-saved by pruning, best configuration), validation accuracy by strategy with the
+Writes <results>/<study>/report.html (beside the storage, search/store/_paths.py): a header (study,
+storage, trials by state, epochs saved by pruning, best configuration), validation accuracy by strategy with the
 thesis's recipes marked, Optuna's plots (optimisation history, intermediate values,
 parameter importance, parallel coordinates, slices, timeline) and, once
 search.final has run, the final result beside the thesis's figures.  plotly's
@@ -24,8 +24,12 @@ from search.errors import command
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.report", __doc__)
     add_storage_flags(parser, best=True, results=True)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="where to write (default <results>/<study>/report.html, beside the storage)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write (default <results>/<study>/report.html, beside the storage)",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,8 +47,10 @@ def main(argv: list[str]) -> int:
     store.write_text(out, page)
     drawn = sum(len(s.figures) for s in sections)
     missing = [s.title for s in sections if s.unavailable]
-    print(f"wrote {out}: study {study.study_name!r}, {drawn} figures"
-          + (f"; not available yet: {'; '.join(missing)}" if missing else ""))
+    print(
+        f"wrote {out}: study {study.study_name!r}, {drawn} figures"
+        + (f"; not available yet: {'; '.join(missing)}" if missing else "")
+    )
     return 0
 
 

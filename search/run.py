@@ -24,7 +24,13 @@ import os
 
 from search import store, training, tuning
 from search.cli import (
-    add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_float, positive_int, quiet_optuna,
+    add_compile_flag,
+    add_runtime_flags,
+    add_storage_flags,
+    make_parser,
+    positive_float,
+    positive_int,
+    quiet_optuna,
 )
 from search.errors import command
 
@@ -54,63 +60,132 @@ def _energy_budget(text: str) -> float:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.run", __doc__)
-    parser.add_argument("--trials", type=positive_int, default=100,
-                        help="finished trials the study should hold, counting earlier runs (default 100)")
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        default=100,
+        help="finished trials the study should hold, counting earlier runs (default 100)",
+    )
     add_storage_flags(parser)
     group = parser.add_argument_group("what the study searches (fixed when it is created)")
-    group.add_argument("--epochs", type=positive_int, default=None,
-                       help=f"most epochs one trial trains (default {training.DEFAULT_EPOCHS})")
-    group.add_argument("--train-size", type=positive_int, default=None,
-                       help="train on a stratified subset of this many images (default all 50,000)")
-    group.add_argument("--strategies", default=None,
-                       help=f"comma-separated strategies to search (default all: {','.join(training.STRATEGY_NAMES)})")
-    group.add_argument("--space", choices=tuning.SPACES, default=None,
-                       help="'full' also searches front end, encoding, readout, threshold (default 'default')")
-    group.add_argument("--fix", action="append", type=_fixed, default=None, metavar="NAME=VALUE",
-                       help="give every trial that draws parameter NAME this value and search the rest (Optuna's "
-                            "PartialFixedSampler); repeat for several, e.g. --fix schedule=onecycle "
-                            "--fix batch_norm=true; names as in --show-space")
-    group.add_argument("--no-thesis", dest="thesis", action="store_false", default=None,
-                       help="do not queue the thesis's seven recipes as the first trials")
-    group.add_argument("--objective", type=_objective, default=None, metavar="accuracy[,energy]",
-                       help="'accuracy' (default), or 'accuracy,energy': a two-objective (Pareto) search that "
-                            "also minimises the compute energy per image; Optuna prunes no such trial")
-    group.add_argument("--max-energy", type=_energy_budget, default=None, metavar="PJ",
-                       help="an energy budget: compute energy per image in picojoules (docs/energy.md); "
-                            "the best trial is the best within it, and pruning stays on")
-    group.add_argument("--val-size", type=positive_int, default=None,
-                       help=f"validate on a stratified subset of this many images (default all "
-                            f"{VALIDATION_IMAGES:,}; smaller for quick tests)")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help=f"most epochs one trial trains (default {training.DEFAULT_EPOCHS})",
+    )
+    group.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="train on a stratified subset of this many images (default all 50,000)",
+    )
+    group.add_argument(
+        "--strategies",
+        default=None,
+        help=f"comma-separated strategies to search (default all: {','.join(training.STRATEGY_NAMES)})",
+    )
+    group.add_argument(
+        "--space",
+        choices=tuning.SPACES,
+        default=None,
+        help="'full' also searches front end, encoding, readout, threshold (default 'default')",
+    )
+    group.add_argument(
+        "--fix",
+        action="append",
+        type=_fixed,
+        default=None,
+        metavar="NAME=VALUE",
+        help="give every trial that draws parameter NAME this value and search the rest (Optuna's "
+        "PartialFixedSampler); repeat for several, e.g. --fix schedule=onecycle "
+        "--fix batch_norm=true; names as in --show-space",
+    )
+    group.add_argument(
+        "--no-thesis",
+        dest="thesis",
+        action="store_false",
+        default=None,
+        help="do not queue the thesis's seven recipes as the first trials",
+    )
+    group.add_argument(
+        "--objective",
+        type=_objective,
+        default=None,
+        metavar="accuracy[,energy]",
+        help="'accuracy' (default), or 'accuracy,energy': a two-objective (Pareto) search that "
+        "also minimises the compute energy per image; Optuna prunes no such trial",
+    )
+    group.add_argument(
+        "--max-energy",
+        type=_energy_budget,
+        default=None,
+        metavar="PJ",
+        help="an energy budget: compute energy per image in picojoules (docs/energy.md); "
+        "the best trial is the best within it, and pruning stays on",
+    )
+    group.add_argument(
+        "--val-size",
+        type=positive_int,
+        default=None,
+        help=f"validate on a stratified subset of this many images (default all "
+        f"{VALIDATION_IMAGES:,}; smaller for quick tests)",
+    )
     group = parser.add_argument_group("how it searches")
     group.add_argument("--pruner", choices=tuning.PRUNERS, default=None, help=f"default {tuning.DEFAULT_PRUNER}")
-    group.add_argument("--min-resource", type=positive_int, default=None, metavar="EPOCH",
-                       help="the earliest epoch a trial can be pruned at: the pruner's first rung "
-                            "(Hyperband's and successive halving's min_resource, the median pruner's "
-                            "n_warmup_steps; default 1). Later suits a schedule that warms up (one-cycle)")
+    group.add_argument(
+        "--min-resource",
+        type=positive_int,
+        default=None,
+        metavar="EPOCH",
+        help="the earliest epoch a trial can be pruned at: the pruner's first rung "
+        "(Hyperband's and successive halving's min_resource, the median pruner's "
+        "n_warmup_steps; default 1). Later suits a schedule that warms up (one-cycle)",
+    )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
     group.add_argument("--seed", type=int, default=None, help="sampler and training seed, for a reproducible search")
-    group.add_argument("--timeout", type=positive_float, default=None,
-                       help="stop starting trials after this many seconds")
+    group.add_argument(
+        "--timeout", type=positive_float, default=None, help="stop starting trials after this many seconds"
+    )
     group = parser.add_argument_group("workers and crash recovery")
-    group.add_argument("--workers", type=positive_int, default=1,
-                       help="worker processes on this machine, sharing the study and the CPU cores, "
-                            "one GPU each when there are several (default 1; at most the CPU cores)")
-    group.add_argument("--heartbeat-interval", type=positive_int, default=tuning.HEARTBEAT_INTERVAL_S, metavar="S",
-                       help=f"seconds between a running trial's heartbeats (default {tuning.HEARTBEAT_INTERVAL_S})")
-    group.add_argument("--grace-period", type=positive_int, default=tuning.GRACE_PERIOD_S, metavar="S",
-                       help="seconds without a heartbeat after which a trial's worker counts as dead: "
-                            f"the trial is marked failed and run again once (default {tuning.GRACE_PERIOD_S})")
+    group.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes on this machine, sharing the study and the CPU cores, "
+        "one GPU each when there are several (default 1; at most the CPU cores)",
+    )
+    group.add_argument(
+        "--heartbeat-interval",
+        type=positive_int,
+        default=tuning.HEARTBEAT_INTERVAL_S,
+        metavar="S",
+        help=f"seconds between a running trial's heartbeats (default {tuning.HEARTBEAT_INTERVAL_S})",
+    )
+    group.add_argument(
+        "--grace-period",
+        type=positive_int,
+        default=tuning.GRACE_PERIOD_S,
+        metavar="S",
+        help="seconds without a heartbeat after which a trial's worker counts as dead: "
+        f"the trial is marked failed and run again once (default {tuning.GRACE_PERIOD_S})",
+    )
     # Set by the parent for the worker processes it starts (search.tuning._worker_processes).
     group.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     group.add_argument("--threads", type=positive_int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--show-space", action="store_true",
-                        help="print the search space of the study (stored, or as it would be created) and exit")
+    parser.add_argument(
+        "--show-space",
+        action="store_true",
+        help="print the search space of the study (stored, or as it would be created) and exit",
+    )
     add_runtime_flags(parser)
     add_compile_flag(parser)
     args = parser.parse_args(argv)
     if args.study == store.BEST_STUDY:
-        parser.error(f"argument --study: '{store.BEST_STUDY}' is reserved (search.final and search.report "
-                     "use it to pick a study); choose another name")
+        parser.error(
+            f"argument --study: '{store.BEST_STUDY}' is reserved (search.final and search.report "
+            "use it to pick a study); choose another name"
+        )
     return args
 
 
@@ -118,11 +193,21 @@ def request_from(args: argparse.Namespace) -> tuning.StudyRequest:
     strategies = None
     if args.strategies is not None:
         strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
-    return tuning.StudyRequest(epochs=args.epochs, train_size=args.train_size, strategies=strategies, space=args.space,
-                        val_size=args.val_size, thesis=args.thesis, pruner=args.pruner,
-                        min_resource=args.min_resource, sampler=args.sampler,
-                        seed=args.seed, objective=args.objective, max_energy_pj=args.max_energy,
-                        fixed=None if args.fix is None else tuple(args.fix))
+    return tuning.StudyRequest(
+        epochs=args.epochs,
+        train_size=args.train_size,
+        strategies=strategies,
+        space=args.space,
+        val_size=args.val_size,
+        thesis=args.thesis,
+        pruner=args.pruner,
+        min_resource=args.min_resource,
+        sampler=args.sampler,
+        seed=args.seed,
+        objective=args.objective,
+        max_energy_pj=args.max_energy,
+        fixed=None if args.fix is None else tuple(args.fix),
+    )
 
 
 def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
@@ -131,11 +216,24 @@ def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
     if args.worker_index is not None:
         storage = os.environ.get(tuning.STORAGE_ENV, storage)  # the parent passes it here, not in argv
     return tuning.SearchRun(
-        study=args.study, storage=storage, request=request_from(args), trials=args.trials, argv=tuple(argv),
-        workers=args.workers, device=args.device, neuron_backend=args.neuron_backend, compile=args.compile,
-        timeout=args.timeout, heartbeat_interval=args.heartbeat_interval, grace_period=args.grace_period,
-        data_dir=args.data_dir, download=args.download, worker_index=args.worker_index, threads=args.threads,
-        debug=args.debug)
+        study=args.study,
+        storage=storage,
+        request=request_from(args),
+        trials=args.trials,
+        argv=tuple(argv),
+        workers=args.workers,
+        device=args.device,
+        neuron_backend=args.neuron_backend,
+        compile=args.compile,
+        timeout=args.timeout,
+        heartbeat_interval=args.heartbeat_interval,
+        grace_period=args.grace_period,
+        data_dir=args.data_dir,
+        download=args.download,
+        worker_index=args.worker_index,
+        threads=args.threads,
+        debug=args.debug,
+    )
 
 
 @command

@@ -16,17 +16,21 @@ import pytest
 import torch
 
 from models import fused_lif
-from search.training._data import FILES
 from search.training import TrainVal, load_train_val
+from search.training._data import FILES
 from support import (
-    DEFAULT_POSTGRES_URL, InspectionStudy, build_inspection_study, fashion_mnist_dir, find_fashion_mnist,
+    DEFAULT_POSTGRES_URL,
+    InspectionStudy,
+    build_inspection_study,
+    fashion_mnist_dir,
+    find_fashion_mnist,
     postgres_reason,
 )
 
 
 @pytest.fixture(autouse=True)
 def _restore_fused_mode():
-    """--neuron-backend sets a process-wide mode (search.training._kernels.apply_neuron_backend); keep each test's own."""
+    """--neuron-backend sets a process-wide mode (``apply_neuron_backend``); keep each test's own."""
     mode = fused_lif.fused_mode()
     yield
     fused_lif.set_fused_mode(mode)
@@ -85,6 +89,6 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def inspection_study(tmp_path_factory: pytest.TempPathFactory) -> InspectionStudy:
     """A small real study made by a plain search.run and search.final, for the report and dashboard tests."""
-    return build_inspection_study(tmp_path_factory.mktemp("inspection-study"),
-                                  tmp_path_factory.mktemp("inspection-bare"))
-
+    return build_inspection_study(
+        tmp_path_factory.mktemp("inspection-study"), tmp_path_factory.mktemp("inspection-bare")
+    )

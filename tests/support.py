@@ -34,13 +34,20 @@ from typing import Any
 import optuna
 import pytest
 
-from search.training import TrainConfig
-from search.training._data import DEBIAN_DIR, FILES, LOCAL_DIR
-from search.training import ImageSet
-from search.store import DEFAULT_STUDY, results_root, study_dir
-from search.store import mask_url
+from search.store import (
+    BEST_VAL_ACC,
+    CONFIG,
+    DEFAULT_STUDY,
+    EPOCHS_RUN,
+    HISTORY,
+    THESIS_PRESET,
+    mask_url,
+    results_root,
+    study_dir,
+)
 from search.store._trial_record import BEST_EPOCH
-from search.store import BEST_VAL_ACC, CONFIG, EPOCHS_RUN, HISTORY, THESIS_PRESET
+from search.training import ImageSet, TrainConfig
+from search.training._data import DEBIAN_DIR, FILES, LOCAL_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test"
@@ -52,8 +59,9 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 # --- data -------------------------------------------------------------------------------------------
 
+
 def _data_folders() -> list[Path]:
-    """Where the tests look for Fashion-MNIST, in search.training._data's order: FMNIST_DIR, ./data of this checkout, Debian's."""
+    """Where the tests look for Fashion-MNIST, in the data loader's order: FMNIST_DIR, ./data here, Debian's."""
     folders = []
     if os.environ.get("FMNIST_DIR"):
         explicit = Path(os.environ["FMNIST_DIR"])
@@ -109,6 +117,7 @@ def head(data: ImageSet, n: int) -> ImageSet:
 
 # --- commands ---------------------------------------------------------------------------------------
 
+
 def command_env(**extra: str) -> dict[str, str]:
     """The environment of every command a test runs; ``extra`` (e.g. FMNIST_DIR=...) on top."""
     env = {k: v for k, v in os.environ.items() if k not in ("FMNIST_DIR", "SNN_SEARCH_DEBUG", "PYTHONPATH")}
@@ -122,23 +131,47 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def run_module(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300,
-               prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+def run_module(
+    module: str,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    prefix: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
     """``python -m module args`` in ``cwd``, to its end; ``prefix`` runs it under another program (setpriv)."""
-    return subprocess.run([*prefix, *python_module(module, *args)], cwd=cwd, env=env or command_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*prefix, *python_module(module, *args)],
+        cwd=cwd,
+        env=env or command_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_module(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``python -m module args`` in the background; :func:`finish` collects it."""
-    return subprocess.Popen(python_module(module, *args), cwd=cwd, env=env or command_env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        python_module(module, *args),
+        cwd=cwd,
+        env=env or command_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def start_script(code: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
     """``python -c code args`` in the background, in the same environment as the commands."""
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=command_env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env=command_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 240) -> tuple[int, str, str]:
@@ -152,8 +185,9 @@ def finish(proc: subprocess.Popen[str], timeout: float = 240) -> tuple[int, str,
     return proc.returncode, out, err
 
 
-def fork_run(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None,
-             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def fork_run(
+    module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``python -m module args`` in a forked child of this process, in ``cwd`` with exactly ``env``.
 
     A real process of its own (its own exit code, stdout, stderr, working folder and
@@ -177,8 +211,8 @@ def fork_run(module: str, *args: str, cwd: Path, env: dict[str, str] | None = No
                 err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT, 0o600)
                 os.dup2(out_fd, 1)
                 os.dup2(err_fd, 2)
-                sys.stdout = open(1, "w", closefd=False)
-                sys.stderr = open(2, "w", closefd=False)
+                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the child's stdout until it exits)
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)
@@ -245,6 +279,7 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: flo
 
 # --- storages and studies -----------------------------------------------------------------------------
 
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -260,8 +295,9 @@ def postgres_reason(url: str) -> str | None:
         engine.dispose()
     except Exception as error:  # driver missing, server down, wrong password, ...
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return (f"PostgreSQL at {mask_url(url)} is unreachable ({first}); "
-                "run `make postgres` or set SNN_TEST_POSTGRES_URL")
+        return (
+            f"PostgreSQL at {mask_url(url)} is unreachable ({first}); run `make postgres` or set SNN_TEST_POSTGRES_URL"
+        )
     return None
 
 
@@ -278,8 +314,14 @@ def make_storage(path: Path, studies: dict[str, int], *, thesis: bool = False) -
         study = optuna.create_study(study_name=name, storage=url, direction="maximize")
         for i in range(complete):
             value = 0.5 + i / 100
-            attrs = {CONFIG: config, HISTORY: [{"epoch": 1, "val_acc": value}], EPOCHS_RUN: 1, BEST_EPOCH: 1,
-                     BEST_VAL_ACC: value, **({THESIS_PRESET: "baseline"} if thesis and i == 0 else {})}
+            attrs = {
+                CONFIG: config,
+                HISTORY: [{"epoch": 1, "val_acc": value}],
+                EPOCHS_RUN: 1,
+                BEST_EPOCH: 1,
+                BEST_VAL_ACC: value,
+                **({THESIS_PRESET: "baseline"} if thesis and i == 0 else {}),
+            }
             study.add_trial(optuna.trial.create_trial(value=value, user_attrs=attrs))
     return url
 
@@ -309,8 +351,12 @@ def running_trial_after_finished(storage: str, name: str, finished_before: int =
         return None
     for trial in all_trials:
         attrs = trial.user_attrs
-        if trial.state == optuna.trial.TrialState.RUNNING and "worker" in attrs and CONFIG in attrs \
-                and not attrs.get(HISTORY):
+        if (
+            trial.state == optuna.trial.TrialState.RUNNING
+            and "worker" in attrs
+            and CONFIG in attrs
+            and not attrs.get(HISTORY)
+        ):
             return trial
     return None
 
@@ -321,8 +367,22 @@ STUDY = DEFAULT_STUDY
 # 3 finished trials: the thesis's baseline and dropout recipes, then one the sampler picks.  No
 # pruner, so all three complete and every figure of the report can be drawn.  No --storage and no
 # --study: the commands a new user types, on the default storage studies/optuna.db.
-INSPECTION_RUN = ["--trials", "3", "--epochs", "1", "--train-size", "500", "--val-size", "1000",
-                  "--strategies", "baseline,dropout,combined", "--pruner", "none", "--seed", "1"]
+INSPECTION_RUN = [
+    "--trials",
+    "3",
+    "--epochs",
+    "1",
+    "--train-size",
+    "500",
+    "--val-size",
+    "1000",
+    "--strategies",
+    "baseline,dropout,combined",
+    "--pruner",
+    "none",
+    "--seed",
+    "1",
+]
 INSPECTION_FINAL = ["--train-size", "500", "--epochs", "1"]
 
 

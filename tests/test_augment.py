@@ -6,13 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from search.training import TrainConfig, TrainVal
 from search.training import _engine as engine
 from search.training import _step as step
-from support import head
 from search.training._augment import AUGMENTATIONS, CROP_PADDING, augment_batch
-from search.training import TrainConfig
-from search.training import TrainVal
 from search.training._data import to_unit_float
+from support import head
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +98,9 @@ def test_unknown_policy_lists_the_valid_ones(image: torch.Tensor) -> None:
         TrainConfig(augment="mixup")
 
 
-def test_training_batches_only_and_reproducible(small_data: TrainVal, cpu: torch.device,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_batches_only_and_reproducible(
+    small_data: TrainVal, cpu: torch.device, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The trainer augments each training batch (never validation) and a seed repeats the run."""
     train, val = head(small_data.train, 200), head(small_data.val, 100)
     calls: list[int] = []

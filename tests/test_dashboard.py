@@ -26,8 +26,16 @@ import pytest
 from support import STUDY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
 
 
 def free_port() -> int:
@@ -56,8 +64,13 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: Inspec
     out = tmp_path_factory.mktemp("dashboard") / "stdout"
     with open(out, "w") as stdout, open(out.with_name("stderr"), "w") as stderr:
         # No --storage: the default storage of a plain search.run in that folder, and its artifact store.
-        process = subprocess.Popen(python_module("search.dashboard", "--port", str(port)), cwd=fx.folder,
-                                   env=command_env(), stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(
+            python_module("search.dashboard", "--port", str(port)),
+            cwd=fx.folder,
+            env=command_env(),
+            stdout=stdout,
+            stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -101,8 +114,9 @@ def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Da
     retrain = study.user_attrs["final_result"]["folder"]  # e.g. trial-2-1ep-500img
     artifacts = {a["filename"]: a["artifact_id"] for a in detail["artifacts"]}
     assert {f"{retrain}.result.json", f"{retrain}.model.pt"} <= set(artifacts)
-    with urllib.request.urlopen(f"{dashboard.url}/artifacts/{dashboard.study_id}/"
-                                f"{artifacts[f'{retrain}.result.json']}") as r:
+    with urllib.request.urlopen(
+        f"{dashboard.url}/artifacts/{dashboard.study_id}/{artifacts[f'{retrain}.result.json']}"
+    ) as r:
         final = dashboard.fixture.results / "final" / retrain / "result.json"
         assert r.read() == final.read_bytes()
 
@@ -113,22 +127,27 @@ def test_dashboard_errors_are_one_line(tmp_path: Path, dashboard: Dashboard) -> 
     assert "does not exist" in assert_one_line_error(missing.stderr)
     assert list(tmp_path.iterdir()) == []
     port = dashboard.url.rsplit(":", 1)[1]
-    busy = run_module("search.dashboard", "--storage", dashboard.fixture.storage, "--port", port,
-                      cwd=dashboard.fixture.folder)
+    busy = run_module(
+        "search.dashboard", "--storage", dashboard.fixture.storage, "--port", port, cwd=dashboard.fixture.folder
+    )
     assert busy.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in assert_one_line_error(busy.stderr)
 
 
 # --- in a real browser --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver") or ("/usr/lib/chromium/chromedriver"
-                                              if os.path.exists("/usr/lib/chromium/chromedriver") else None)
+    driver = shutil.which("chromedriver") or (
+        "/usr/lib/chromium/chromedriver" if os.path.exists("/usr/lib/chromium/chromedriver") else None
+    )
     if chromium is None or driver is None:
-        pytest.skip("headless Chromium not installed (Debian: apt-get install chromium chromium-driver; "
-                    "`make test-deps` does it)")
+        pytest.skip(
+            "headless Chromium not installed (Debian: apt-get install chromium chromium-driver; "
+            "`make test-deps` does it)"
+        )
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed: pip install -e '.[test]'")
     from selenium.webdriver.chrome.service import Service
 
@@ -181,8 +200,9 @@ def test_study_page_renders_in_chromium(browser: Any, dashboard: Dashboard) -> N
     browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
     # History, importance, timeline and our two final figures, each drawn as SVG.
     wait_for(browser, f"{RENDERED_PLOTS} >= 5", "the study page's charts")
-    wait_for(browser, f"document.body.innerText.includes({json.dumps(str(study.best_value))})",
-             "the best trial's value")
+    wait_for(
+        browser, f"document.body.innerText.includes({json.dumps(str(study.best_value))})", "the best trial's value"
+    )
     text = browser.find_element("tag name", "body").text
     assert f"{STUDY} (id={dashboard.study_id})" in text
     assert "Best Trial (number=" in text and "Study User Attributes" in text
@@ -214,14 +234,19 @@ def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) 
     figures = report.read_text().count('<div id="fig-')
     assert figures == 11  # 8 of the search (accuracy against energy among them), 3 of the (reduced) final retrain
     browser.get(report.as_uri())
-    wait_for(browser, f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
-                      f"Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                      f".every(d => d.querySelector('svg.main-svg'))", "every figure of the report")
+    wait_for(
+        browser,
+        f"document.querySelectorAll('.js-plotly-plot').length === {figures} && "
+        f"Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        f".every(d => d.querySelector('svg.main-svg'))",
+        "every figure of the report",
+    )
     # Every figure drew its data (bars, markers, lines or heatmap cells), not just empty axes.
     empty = browser.execute_script(
         "return Array.from(document.querySelectorAll('.js-plotly-plot'))"
         ".filter(d => !d.querySelector('g.trace, image'))"
-        ".map(d => d.id)")
+        ".map(d => d.id)"
+    )
     assert empty == []
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [u for u in loaded if not u.startswith(("file:", "data:", "blob:"))] == []

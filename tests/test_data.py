@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from search.training import _data as data
-from search.training._data import CLASSES, FILES, DataError, batches, stratified_split, stratified_subset
 from search.training import load_full_train, load_test_set, load_train_val
+from search.training._data import CLASSES, FILES, DataError, batches, stratified_split, stratified_subset
 from support import assert_one_line_error, run_module
 
 TRAIN_FILES, TEST_FILES = FILES["train"], FILES["test"]

@@ -5,18 +5,24 @@ from __future__ import annotations
 import optuna
 import pytest
 import torch
-from support import head
 
 from models import NetworkConfig, build_network
-from search.training import TrainVal
-from search.training import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy
-from search.training._energy import OBJECTIVE_FIELD
 from search.inspection._energy_figures import accuracy_energy_figure, pareto_front
-from search.training import train
 from search.inspection._figures import FigureUnavailable
+from search.training import (
+    ENERGY_ATTR,
+    EnergyCost,
+    TrainVal,
+    energy_sample,
+    measure_energy,
+    silent_reason,
+    steps_taken,
+    strategy_config,
+    train,
+)
+from search.training._energy import OBJECTIVE_FIELD
 from search.training._silence import SILENT, SILENT_LAYER, SILENT_MIN_STEPS, is_silent
-from search.training import silent_reason, steps_taken
-from search.training import strategy_config
+from support import head
 
 N_IMAGES = 8
 # A v_threshold that kept the hidden layer silent for all of 64 measured steps (docs/energy.md).
@@ -46,13 +52,21 @@ def test_energy_record_is_positive_and_round_trips(images: torch.Tensor) -> None
     net = build_network(NetworkConfig(time_steps=2)).train()
     cost = measure_energy(net, images)
     assert cost.images == N_IMAGES and cost.time_steps == 2
-    for name in ("macs_per_image", "acs_per_image", "mac_energy_pj_per_image", "compute_energy_pj_per_image",
-                 "memory_energy_pj_per_image", "total_energy_pj_per_image"):
+    for name in (
+        "macs_per_image",
+        "acs_per_image",
+        "mac_energy_pj_per_image",
+        "compute_energy_pj_per_image",
+        "memory_energy_pj_per_image",
+        "total_energy_pj_per_image",
+    ):
         assert getattr(cost, name) > 0, name
     assert cost.total_energy_pj_per_image == pytest.approx(
-        cost.compute_energy_pj_per_image + cost.memory_energy_pj_per_image)
+        cost.compute_energy_pj_per_image + cost.memory_energy_pj_per_image
+    )
     assert cost.compute_energy_pj_per_image == pytest.approx(
-        cost.macs_per_image * cost.e_mac_pj + cost.acs_per_image * cost.e_ac_pj)
+        cost.macs_per_image * cost.e_mac_pj + cost.acs_per_image * cost.e_ac_pj
+    )
     assert cost.energy_pj_per_image == getattr(cost, OBJECTIVE_FIELD)
     assert cost.parameter_count == sum(p.numel() for p in net.parameters())
     assert set(cost.firing_rates) == set(net.lif_layers())
@@ -118,21 +132,38 @@ def test_forced_silent_configuration_is_detected(small_data: TrainVal, cpu: torc
     assert silent_reason(rates, steps) is None or steps >= SILENT_MIN_STEPS  # the default waits longer
 
 
-def _trial(number: int, acc: float, compute_pj: float, front_end: str = "relu", time_steps: int = 4,
-           thesis: str | None = None, constraint: float | None = None) -> optuna.trial.FrozenTrial:
+def _trial(
+    number: int,
+    acc: float,
+    compute_pj: float,
+    front_end: str = "relu",
+    time_steps: int = 4,
+    thesis: str | None = None,
+    constraint: float | None = None,
+) -> optuna.trial.FrozenTrial:
     cost = EnergyCost(
-        images=256, time_steps=time_steps, macs_per_image=compute_pj / 4.6, acs_per_image=0.0, synops_per_image=0.0,
-        mac_energy_pj_per_image=compute_pj, ac_energy_pj_per_image=0.0, compute_energy_pj_per_image=compute_pj,
-        memory_energy_pj_per_image=20 * compute_pj, total_energy_pj_per_image=21 * compute_pj,
-        firing_rates={SILENT_LAYER: 0.2}, parameter_count=1_630_090, e_mac_pj=4.6, e_ac_pj=0.9,
-        e_memory_pj_per_byte=24.96)
-    attrs = {ENERGY_ATTR: cost.to_dict(),
-             "config": {"network": {"front_end": front_end, "time_steps": time_steps}}}
+        images=256,
+        time_steps=time_steps,
+        macs_per_image=compute_pj / 4.6,
+        acs_per_image=0.0,
+        synops_per_image=0.0,
+        mac_energy_pj_per_image=compute_pj,
+        ac_energy_pj_per_image=0.0,
+        compute_energy_pj_per_image=compute_pj,
+        memory_energy_pj_per_image=20 * compute_pj,
+        total_energy_pj_per_image=21 * compute_pj,
+        firing_rates={SILENT_LAYER: 0.2},
+        parameter_count=1_630_090,
+        e_mac_pj=4.6,
+        e_ac_pj=0.9,
+        e_memory_pj_per_byte=24.96,
+    )
+    attrs = {ENERGY_ATTR: cost.to_dict(), "config": {"network": {"front_end": front_end, "time_steps": time_steps}}}
     if thesis:
         attrs["thesis_preset"] = thesis
     trial = optuna.trial.create_trial(
-        value=acc, user_attrs=attrs,
-        constraints=None if constraint is None else {"energy_pj": constraint})
+        value=acc, user_attrs=attrs, constraints=None if constraint is None else {"energy_pj": constraint}
+    )
     trial.number = number
     return trial
 

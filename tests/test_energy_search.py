@@ -8,13 +8,18 @@ from pathlib import Path
 import optuna
 import pytest
 
-from support import assert_one_line_error, run_module
-from search.tuning._objective import ENERGY_CONSTRAINT
 from search.store import ENERGY_ATTR
+from search.tuning._objective import ENERGY_CONSTRAINT
+from support import assert_one_line_error, run_module
 
 TINY = ["--epochs", "1", "--train-size", "300", "--val-size", "200", "--no-thesis", "--seed", "3"]
-ENERGY_FIELDS = ("macs_per_image", "acs_per_image", "compute_energy_pj_per_image", "memory_energy_pj_per_image",
-                 "parameter_count")
+ENERGY_FIELDS = (
+    "macs_per_image",
+    "acs_per_image",
+    "compute_energy_pj_per_image",
+    "memory_energy_pj_per_image",
+    "parameter_count",
+)
 
 
 def _study(folder: Path, name: str) -> optuna.Study:
@@ -26,11 +31,33 @@ def energy_studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("energy-search")
     storage = ["--storage", f"sqlite:///{folder}/s.db"]
     # A budget of 20 uJ per image: the default network costs about 25 uJ, so some trials are infeasible.
-    budget = run_module("search.run", "--study", "budget", "--trials", "3", "--max-energy", "20000000",
-                        "--strategies", "baseline,batchnorm", *TINY, *storage, cwd=folder)
+    budget = run_module(
+        "search.run",
+        "--study",
+        "budget",
+        "--trials",
+        "3",
+        "--max-energy",
+        "20000000",
+        "--strategies",
+        "baseline,batchnorm",
+        *TINY,
+        *storage,
+        cwd=folder,
+    )
     assert budget.returncode == 0, budget.stdout + budget.stderr
-    pareto = run_module("search.run", "--study", "pareto", "--trials", "3", "--objective", "accuracy,energy",
-                        *TINY, *storage, cwd=folder)
+    pareto = run_module(
+        "search.run",
+        "--study",
+        "pareto",
+        "--trials",
+        "3",
+        "--objective",
+        "accuracy,energy",
+        *TINY,
+        *storage,
+        cwd=folder,
+    )
     assert pareto.returncode == 0, pareto.stdout + pareto.stderr
     assert "Optuna prunes no trial" in pareto.stdout and "Pareto front" in pareto.stdout
     return folder
@@ -48,13 +75,17 @@ def test_a_constrained_study_marks_infeasible_trials_and_picks_a_feasible_best(e
     for t in trials:
         over = t.user_attrs[ENERGY_ATTR]["compute_energy_pj_per_image"] - 20_000_000
         assert math.isclose(t.constraints[ENERGY_CONSTRAINT], over, rel_tol=1e-6)
-    feasible = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE
-                and t.user_attrs[ENERGY_ATTR]["compute_energy_pj_per_image"] <= 20_000_000]
+    feasible = [
+        t
+        for t in trials
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and t.user_attrs[ENERGY_ATTR]["compute_energy_pj_per_image"] <= 20_000_000
+    ]
     if feasible:
         assert study.best_trial.number in {t.number for t in feasible}
     else:
         with pytest.raises(ValueError):
-            study.best_trial
+            _ = study.best_trial
 
 
 def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Path) -> None:
@@ -62,21 +93,24 @@ def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Pa
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
     assert study.metric_names == ["validation accuracy", "compute energy per image (pJ)"]
     assert study.best_trials
-    final = run_module("search.final", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db",
-                       cwd=energy_studies)
+    final = run_module(
+        "search.final", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db", cwd=energy_studies
+    )
     line = assert_one_line_error(final.stderr)
     assert "two objectives" in line and "--trial N" in line and final.returncode == 1
 
 
-def test_a_silent_configuration_is_pruned_as_silent(small_data, cpu,  # type: ignore[no-untyped-def]
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_silent_configuration_is_pruned_as_silent(
+    small_data,
+    cpu,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from search.tuning import _objective as module
     from search.tuning._settings import SpaceSettings, StudySettings
 
     # A threshold far above reach: the hidden layer never fires; 2,000 images at batch 8 pass 192 steps.
     real = module.suggest_config
-    monkeypatch.setattr(module, "suggest_config",
-                        lambda *a, **k: real(*a, **k).replace(v_threshold=1e5, batch_size=8))
+    monkeypatch.setattr(module, "suggest_config", lambda *a, **k: real(*a, **k).replace(v_threshold=1e5, batch_size=8))
     settings = StudySettings(space=SpaceSettings(strategies=("baseline",), epochs=2), pruner="none")
     study = optuna.create_study(direction="maximize")
     study.optimize(module.Objective(settings, small_data, cpu), n_trials=1)
@@ -85,16 +119,20 @@ def test_a_silent_configuration_is_pruned_as_silent(small_data, cpu,  # type: ig
     assert trial.user_attrs["status"] == "silent" and trial.user_attrs["reason"].startswith("silent")
 
 
-@pytest.mark.parametrize("args, message, code", [
-    (["--objective", "speed"], "unknown objective 'speed'", 2),
-    (["--objective", "accuracy,accuracy"], "is given twice", 2),
-    (["--max-energy", "0"], "must be greater than 0", 2),
-    (["--max-energy", "lots"], "expected a number", 2),
-    (["--objective", "accuracy,energy", "--max-energy", "1000"], "--max-energy bounds a single-objective", 2),
-    (["--objective", "accuracy,energy", "--sampler", "cmaes"], "no multi-objective mode", 2),
-])
-def test_bad_energy_flags_give_one_line_and_create_nothing(tmp_path: Path, args: list[str], message: str,
-                                                           code: int) -> None:
+@pytest.mark.parametrize(
+    "args, message, code",
+    [
+        (["--objective", "speed"], "unknown objective 'speed'", 2),
+        (["--objective", "accuracy,accuracy"], "is given twice", 2),
+        (["--max-energy", "0"], "must be greater than 0", 2),
+        (["--max-energy", "lots"], "expected a number", 2),
+        (["--objective", "accuracy,energy", "--max-energy", "1000"], "--max-energy bounds a single-objective", 2),
+        (["--objective", "accuracy,energy", "--sampler", "cmaes"], "no multi-objective mode", 2),
+    ],
+)
+def test_bad_energy_flags_give_one_line_and_create_nothing(
+    tmp_path: Path, args: list[str], message: str, code: int
+) -> None:
     result = run_module("search.run", "--trials", "1", *args, cwd=tmp_path)
     line = assert_one_line_error(result.stderr, starts_with="")
     assert message in line and result.returncode == code
@@ -103,17 +141,20 @@ def test_bad_energy_flags_give_one_line_and_create_nothing(tmp_path: Path, args:
 
 def test_resuming_with_another_objective_or_budget_is_refused(energy_studies: Path) -> None:
     storage = ["--storage", f"sqlite:///{energy_studies}/s.db"]
-    other = run_module("search.run", "--study", "pareto", "--trials", "9", "--objective", "accuracy", *storage,
-                       cwd=energy_studies)
+    other = run_module(
+        "search.run", "--study", "pareto", "--trials", "9", "--objective", "accuracy", *storage, cwd=energy_studies
+    )
     assert "was created with --objective accuracy,energy" in assert_one_line_error(other.stderr)
-    budget = run_module("search.run", "--study", "budget", "--trials", "9", "--max-energy", "5", *storage,
-                        cwd=energy_studies)
+    budget = run_module(
+        "search.run", "--study", "budget", "--trials", "9", "--max-energy", "5", *storage, cwd=energy_studies
+    )
     assert "was created with --max-energy" in assert_one_line_error(budget.stderr)
 
 
 def test_the_report_of_a_two_objective_study_draws_accuracy_against_energy(energy_studies: Path) -> None:
-    result = run_module("search.report", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db",
-                        cwd=energy_studies)
+    result = run_module(
+        "search.report", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db", cwd=energy_studies
+    )
     assert result.returncode == 0, result.stderr
     page = (energy_studies / "s" / "pareto" / "report.html").read_text()
     assert 'id="fig-accuracy-energy"' in page and "Pareto front" in page

@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from search.training import TrainVal, load_train_val
-from search.training import resolve_device
-from search.training import EpochStats, evaluate, train
 from search.errors import UsageError
-from search.training import strategy_config
+from search.training import EpochStats, TrainVal, evaluate, load_train_val, resolve_device, strategy_config, train
 from support import head
 
 
@@ -66,8 +63,7 @@ def test_same_config_and_seed_give_the_same_result(small_data: TrainVal, cpu: to
 
 def test_on_epoch_is_called_once_per_epoch_with_the_fields_filled(small_data: TrainVal, cpu: torch.device) -> None:
     # Two epochs of cosine annealing, with the LIF front end so there are several LIF layers.
-    config = strategy_config("lr_annealing", epochs=2, lr=2e-3, front_end="lif", readout="rate",
-                             time_steps=2)
+    config = strategy_config("lr_annealing", epochs=2, lr=2e-3, front_end="lif", readout="rate", time_steps=2)
     calls: list[EpochStats] = []
     result = train(config, head(small_data.train, 400), head(small_data.val, 300), cpu, on_epoch=calls.append)
     assert result.status == "completed"

@@ -24,13 +24,28 @@ import optuna
 import pytest
 import torch
 
+from search.store import BEST_VAL_ACC
 from search.training import STRATEGY_NAMES
 from search.tuning import PRUNERS, SAMPLERS
-from search.store import BEST_VAL_ACC
 from search.tuning._worker_processes import available_cores
 from support import (
-    DEFAULT_POSTGRES_URL, HEARTBEAT, REPO_ROOT, STUDY, TINY, command_env, finish, fork_run, make_storage,
-    postgres_reason, run_module, running_trial_after_finished, start_module, tree, trials, unique, wait_for,
+    DEFAULT_POSTGRES_URL,
+    HEARTBEAT,
+    REPO_ROOT,
+    STUDY,
+    TINY,
+    command_env,
+    finish,
+    fork_run,
+    make_storage,
+    postgres_reason,
+    run_module,
+    running_trial_after_finished,
+    start_module,
+    tree,
+    trials,
+    unique,
+    wait_for,
 )
 
 PASSWORD = "s3cret-pw-4711"
@@ -76,11 +91,11 @@ def corrupt_db(folder: Path) -> dict[str, str]:
 
 def replay_db(folder: Path) -> dict[str, str]:
     """Five complete trials with two-epoch validation curves, as search.pruners replays them."""
-    study = optuna.create_study(study_name="replay", storage=f"sqlite:///{folder / 'replay.db'}",
-                                direction="maximize")
+    study = optuna.create_study(study_name="replay", storage=f"sqlite:///{folder / 'replay.db'}", direction="maximize")
     for i in range(5):
-        study.add_trial(optuna.trial.create_trial(value=0.6 + i / 100,
-                                                  intermediate_values={1: 0.5 + i / 100, 2: 0.6 + i / 100}))
+        study.add_trial(
+            optuna.trial.create_trial(value=0.6 + i / 100, intermediate_values={1: 0.5 + i / 100, 2: 0.6 + i / 100})
+        )
     return {}
 
 
@@ -104,8 +119,11 @@ def pruned_trial(folder: Path) -> dict[str, str]:
     url = make_storage(folder / "studies" / "optuna.db", {"alpha": 1})
     study = optuna.load_study(study_name="alpha", storage=url)
     attrs = dict(study.trials[0].user_attrs)
-    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, intermediate_values={1: 0.3},
-                                              user_attrs={**attrs, BEST_VAL_ACC: 0.3}))
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.PRUNED, intermediate_values={1: 0.3}, user_attrs={**attrs, BEST_VAL_ACC: 0.3}
+        )
+    )
     return {}
 
 
@@ -135,127 +153,393 @@ def rows(fmnist: Path) -> list[Row]:
     return [
         Row("trials-zero", "search.run", ["--trials", "0"], 2, [usage, "--trials: must be at least 1, got 0"]),
         Row("trials-negative", "search.run", ["--trials", "-5"], 2, ["--trials: must be at least 1, got -5"]),
-        Row("trials-not-a-number", "search.run", ["--trials", "many"], 2,
-            ["--trials: expected a whole number, got 'many'"]),
+        Row(
+            "trials-not-a-number",
+            "search.run",
+            ["--trials", "many"],
+            2,
+            ["--trials: expected a whole number, got 'many'"],
+        ),
         Row("epochs-zero", "search.run", ["--epochs", "0"], 2, ["--epochs: must be at least 1, got 0"]),
         Row("workers-zero", "search.run", ["--workers", "0"], 2, ["--workers: must be at least 1, got 0"]),
-        Row("workers-more-than-cores", "search.run", ["--workers", str(available_cores() + 1)], 2,
-            [f"this machine has {available_cores()} CPU core(s); use at most {available_cores()}"]),
-        Row("strategy-unknown", "search.run", ["--strategies", "baseline,warp"], 2,
-            ["unknown strategy warp; valid: " + ", ".join(STRATEGY_NAMES)]),
-        Row("fix-malformed", "search.run", ["--fix", "lr"], 2,
-            ["argument --fix: expected NAME=VALUE, e.g. schedule=onecycle, got 'lr'"]),
-        Row("fix-unknown-parameter", "search.run", ["--fix", "warp=1"], 2,
-            ["error: --fix warp: no such parameter; valid: augment, batch_norm, batch_size"]),
-        Row("fix-strategy", "search.run", ["--fix", "strategy=sgd"], 2,
-            ["error: --fix strategy: use --strategies to choose the strategies"]),
-        Row("fix-full-space-only", "search.run", ["--fix", "width=1.5"], 2,
-            ["error: --fix width: only --space full searches width"]),
-        Row("fix-not-a-choice", "search.run", ["--fix", "optimizer=adamx"], 2,
-            ["error: --fix optimizer=adamx: not a choice; valid: adam, adamw, sgd, rmsprop, nadam"]),
-        Row("fix-out-of-range", "search.run", ["--fix", "label_smoothing=0.5"], 2,
-            ["error: --fix label_smoothing=0.5: outside the space's range [0, 0.2]"]),
-        Row("fix-not-a-number", "search.run", ["--fix", "time_steps=many"], 2,
-            ["error: --fix time_steps=many: expected a whole number"]),
-        Row("fix-dropout-below-dropout-strategy", "search.run", ["--strategies", "dropout,combined", "--fix", "dropout=0"],
-            2, ["error: --fix dropout=0: the strategy 'dropout' draws its rate from [0.1, 0.7]"]),
-        Row("fix-twice", "search.run", ["--fix", "lr=1e-3", "--fix", "lr=2e-3"], 2,
-            ["error: --fix lr: given twice"]),
-        Row("sampler-unknown", "search.run", ["--sampler", "anneal"], 2,
-            ["argument --sampler: invalid choice: 'anneal'", *SAMPLERS]),
-        Row("pruner-unknown", "search.run", ["--pruner", "early"], 2,
-            ["argument --pruner: invalid choice: 'early'", *PRUNERS]),
-        Row("min-resource-zero", "search.run", ["--min-resource", "0"], 2,
-            ["argument --min-resource: must be at least 1, got 0"]),
-        Row("min-resource-not-below-epochs", "search.run", ["--min-resource", "1"], 2,  # TINY: 1 epoch
-            ["error: --min-resource 1 is not below the study's 1 epoch per trial: a trial could be pruned only "
-             "after its last epoch"]),
-        Row("min-resource-two-objectives", "search.run", ["--objective", "accuracy,energy", "--min-resource", "1"],
-            2, ["error: --min-resource sets the first epoch a trial can be pruned at; Optuna prunes no trial of a "
-                "two-objective study"]),
-        Row("min-resource-without-pruner", "search.run", ["--pruner", "none", "--min-resource", "1"], 2,
-            ["error: --min-resource sets the first epoch a trial can be pruned at; --pruner none prunes no trial"]),
-        Row("pruners-min-resource-not-below-epochs", "search.pruners",
-            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "2"], 2,
-            ["error: --min-resource 2 is not below the 2 epochs of the curves of study 'replay': a pruner could "
-             "prune only after the last"],
-            setup=replay_db),
-        Row("grace-not-longer-than-heartbeat", "search.run", ["--heartbeat-interval", "5", "--grace-period", "5"],
-            2, ["--grace-period (5 s) must be longer than --heartbeat-interval (5 s)"]),
-        Row("storage-malformed", "search.run", ["--storage", "studies.db"], 2,
-            ["malformed storage URL 'studies.db'; expected e.g. sqlite:///studies/optuna.db"]),
-        Row("storage-malformed-with-password", "search.run", ["--storage", f"postgresql+psycopg://u:{PASSWORD}@h:port/db"],
-            2, ["malformed storage URL"]),
-        Row("storage-unsupported-scheme", "search.run", ["--storage", "mongodb://localhost/studies"], 2,
-            ["unsupported storage scheme 'mongodb'"]),
-        Row("postgres-unreachable", "search.run", ["--storage", UNREACHABLE], 1,
+        Row(
+            "workers-more-than-cores",
+            "search.run",
+            ["--workers", str(available_cores() + 1)],
+            2,
+            [f"this machine has {available_cores()} CPU core(s); use at most {available_cores()}"],
+        ),
+        Row(
+            "strategy-unknown",
+            "search.run",
+            ["--strategies", "baseline,warp"],
+            2,
+            ["unknown strategy warp; valid: " + ", ".join(STRATEGY_NAMES)],
+        ),
+        Row(
+            "fix-malformed",
+            "search.run",
+            ["--fix", "lr"],
+            2,
+            ["argument --fix: expected NAME=VALUE, e.g. schedule=onecycle, got 'lr'"],
+        ),
+        Row(
+            "fix-unknown-parameter",
+            "search.run",
+            ["--fix", "warp=1"],
+            2,
+            ["error: --fix warp: no such parameter; valid: augment, batch_norm, batch_size"],
+        ),
+        Row(
+            "fix-strategy",
+            "search.run",
+            ["--fix", "strategy=sgd"],
+            2,
+            ["error: --fix strategy: use --strategies to choose the strategies"],
+        ),
+        Row(
+            "fix-full-space-only",
+            "search.run",
+            ["--fix", "width=1.5"],
+            2,
+            ["error: --fix width: only --space full searches width"],
+        ),
+        Row(
+            "fix-not-a-choice",
+            "search.run",
+            ["--fix", "optimizer=adamx"],
+            2,
+            ["error: --fix optimizer=adamx: not a choice; valid: adam, adamw, sgd, rmsprop, nadam"],
+        ),
+        Row(
+            "fix-out-of-range",
+            "search.run",
+            ["--fix", "label_smoothing=0.5"],
+            2,
+            ["error: --fix label_smoothing=0.5: outside the space's range [0, 0.2]"],
+        ),
+        Row(
+            "fix-not-a-number",
+            "search.run",
+            ["--fix", "time_steps=many"],
+            2,
+            ["error: --fix time_steps=many: expected a whole number"],
+        ),
+        Row(
+            "fix-dropout-below-dropout-strategy",
+            "search.run",
+            ["--strategies", "dropout,combined", "--fix", "dropout=0"],
+            2,
+            ["error: --fix dropout=0: the strategy 'dropout' draws its rate from [0.1, 0.7]"],
+        ),
+        Row("fix-twice", "search.run", ["--fix", "lr=1e-3", "--fix", "lr=2e-3"], 2, ["error: --fix lr: given twice"]),
+        Row(
+            "sampler-unknown",
+            "search.run",
+            ["--sampler", "anneal"],
+            2,
+            ["argument --sampler: invalid choice: 'anneal'", *SAMPLERS],
+        ),
+        Row(
+            "pruner-unknown",
+            "search.run",
+            ["--pruner", "early"],
+            2,
+            ["argument --pruner: invalid choice: 'early'", *PRUNERS],
+        ),
+        Row(
+            "min-resource-zero",
+            "search.run",
+            ["--min-resource", "0"],
+            2,
+            ["argument --min-resource: must be at least 1, got 0"],
+        ),
+        Row(
+            "min-resource-not-below-epochs",
+            "search.run",
+            ["--min-resource", "1"],
+            2,  # TINY: 1 epoch
+            [
+                "error: --min-resource 1 is not below the study's 1 epoch per trial: a trial could be pruned only "
+                "after its last epoch"
+            ],
+        ),
+        Row(
+            "min-resource-two-objectives",
+            "search.run",
+            ["--objective", "accuracy,energy", "--min-resource", "1"],
+            2,
+            [
+                "error: --min-resource sets the first epoch a trial can be pruned at; Optuna prunes no trial of a "
+                "two-objective study"
+            ],
+        ),
+        Row(
+            "min-resource-without-pruner",
+            "search.run",
+            ["--pruner", "none", "--min-resource", "1"],
+            2,
+            ["error: --min-resource sets the first epoch a trial can be pruned at; --pruner none prunes no trial"],
+        ),
+        Row(
+            "pruners-min-resource-not-below-epochs",
+            "search.pruners",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "2"],
+            2,
+            [
+                "error: --min-resource 2 is not below the 2 epochs of the curves of study 'replay': a pruner could "
+                "prune only after the last"
+            ],
+            setup=replay_db,
+        ),
+        Row(
+            "grace-not-longer-than-heartbeat",
+            "search.run",
+            ["--heartbeat-interval", "5", "--grace-period", "5"],
+            2,
+            ["--grace-period (5 s) must be longer than --heartbeat-interval (5 s)"],
+        ),
+        Row(
+            "storage-malformed",
+            "search.run",
+            ["--storage", "studies.db"],
+            2,
+            ["malformed storage URL 'studies.db'; expected e.g. sqlite:///studies/optuna.db"],
+        ),
+        Row(
+            "storage-malformed-with-password",
+            "search.run",
+            ["--storage", f"postgresql+psycopg://u:{PASSWORD}@h:port/db"],
+            2,
+            ["malformed storage URL"],
+        ),
+        Row(
+            "storage-unsupported-scheme",
+            "search.run",
+            ["--storage", "mongodb://localhost/studies"],
+            2,
+            ["unsupported storage scheme 'mongodb'"],
+        ),
+        Row(
+            "postgres-unreachable",
+            "search.run",
+            ["--storage", UNREACHABLE],
+            1,
             ["error: cannot connect to postgresql at 127.0.0.1:1", "optuna:***@127.0.0.1:1", "refused"],
-            within_s=20),
-        Row("postgres-wrong-password", "search.run",
-            ["--storage", POSTGRES.replace("optuna:optuna@", f"optuna:{PASSWORD}@")], 1,
+            within_s=20,
+        ),
+        Row(
+            "postgres-wrong-password",
+            "search.run",
+            ["--storage", POSTGRES.replace("optuna:optuna@", f"optuna:{PASSWORD}@")],
+            1,
             ["error: cannot connect to postgresql at 127.0.0.1:5432", "password authentication failed"],
-            needs="postgres", within_s=20),
-        Row("studies-folder-unwritable", "search.run", [], 1,
+            needs="postgres",
+            within_s=20,
+        ),
+        Row(
+            "studies-folder-unwritable",
+            "search.run",
+            [],
+            1,
             ["error: cannot write to studies/ (storage sqlite:///studies/optuna.db): permission denied"],
-            setup=unwritable_studies, needs="permissions"),
-        Row("sqlite-read-only", "search.run", ["--storage", "sqlite:///ro.db"], 1,
-            ["error: storage sqlite:///ro.db is read-only"], setup=read_only_db, needs="permissions"),
-        Row("sqlite-corrupt", "search.run", ["--storage", "sqlite:///bad.db"], 1,
-            ["error: storage sqlite:///bad.db is not a readable SQLite database"], setup=corrupt_db),
-        Row("sqlite-corrupt-debug", "search.run", ["--storage", "sqlite:///bad.db", "--debug"], 1,
-            ["error: storage sqlite:///bad.db is not a readable SQLite database"], setup=corrupt_db, debug=True),
+            setup=unwritable_studies,
+            needs="permissions",
+        ),
+        Row(
+            "sqlite-read-only",
+            "search.run",
+            ["--storage", "sqlite:///ro.db"],
+            1,
+            ["error: storage sqlite:///ro.db is read-only"],
+            setup=read_only_db,
+            needs="permissions",
+        ),
+        Row(
+            "sqlite-corrupt",
+            "search.run",
+            ["--storage", "sqlite:///bad.db"],
+            1,
+            ["error: storage sqlite:///bad.db is not a readable SQLite database"],
+            setup=corrupt_db,
+        ),
+        Row(
+            "sqlite-corrupt-debug",
+            "search.run",
+            ["--storage", "sqlite:///bad.db", "--debug"],
+            1,
+            ["error: storage sqlite:///bad.db is not a readable SQLite database"],
+            setup=corrupt_db,
+            debug=True,
+        ),
         Row("dataset-missing", "search.run", [], 1, ["error: Fashion-MNIST not found"], setup=empty_data),
         Row("dataset-truncated", "search.run", [], 1, ["truncated or corrupt"], setup=truncated_data),
-        Row("device-cuda-without-gpu", "search.run", ["--device", "cuda"], 2,
-            ["--device cuda: no CUDA GPU is available on this machine"], needs="no-cuda"),
-        Row("final-no-storage-file", "search.final", [], 1,
-            ["error: storage sqlite:///studies/optuna.db does not exist"]),
-        Row("final-unknown-study", "search.final", ["--study", "nope"], 1,
+        Row(
+            "device-cuda-without-gpu",
+            "search.run",
+            ["--device", "cuda"],
+            2,
+            ["--device cuda: no CUDA GPU is available on this machine"],
+            needs="no-cuda",
+        ),
+        Row(
+            "final-no-storage-file",
+            "search.final",
+            [],
+            1,
+            ["error: storage sqlite:///studies/optuna.db does not exist"],
+        ),
+        Row(
+            "final-unknown-study",
+            "search.final",
+            ["--study", "nope"],
+            1,
             ["error: no study 'nope' in sqlite:///studies/optuna.db; studies there: alpha, empty"],
-            setup=final_studies),
-        Row("final-no-complete-trial", "search.final", ["--study", "empty"], 1,
-            ["error: study 'empty' has no complete trial yet"], setup=final_studies),
-        Row("final-best-without-complete-trial", "search.final", ["--study", "best"], 1,
-            ["no complete trial yet in any study of"], setup=only_empty_study),
-        Row("final-trial-out-of-range", "search.final", ["--study", "alpha", "--trial", "99"], 1,
-            ["error: --trial 99: study 'alpha' has trials 0..0"], setup=final_studies),
-        Row("final-read-only-storage", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"], 1,
-            ["error: storage sqlite:///db/s.db is read-only"], setup=final_read_only, needs="permissions"),
-        Row("final-studies-folder-unwritable", "search.final", ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
-            1, ["error: cannot write to db/s/ (the retrain's results): permission denied"],
-            setup=final_unwritable_results, needs="permissions"),
-        Row("final-top-zero", "search.final", ["--top", "0"], 2,
-            ["python -m search.final: error: argument --top: must be at least 1, got 0"]),
-        Row("final-tta-unknown", "search.final", ["--tta", "rotate"], 2,
-            ["python -m search.final: error: argument --tta: invalid choice: 'rotate' (choose from 'none', 'flip')"]),
-        Row("final-top-too-many", "search.final", ["--study", "alpha", "--top", "2"], 1,
-            ["error: --top 2: study 'alpha' has 1 complete trial", "distinct configurations"], setup=final_studies),
-        Row("final-thesis-none", "search.final", ["--study", "alpha", "--thesis"], 1,
-            ["error: --thesis: study 'alpha' has no trained thesis trials"], setup=final_studies),
-        Row("final-trial-unknown", "search.final", ["--study", "alpha", "--trial", "0", "--trial", "99"], 1,
-            ["error: --trial 99: study 'alpha' has trials 0..0"], setup=final_studies),
-        Row("final-trial-pruned", "search.final", ["--study", "alpha", "--trial", "1"], 1,
+            setup=final_studies,
+        ),
+        Row(
+            "final-no-complete-trial",
+            "search.final",
+            ["--study", "empty"],
+            1,
+            ["error: study 'empty' has no complete trial yet"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-best-without-complete-trial",
+            "search.final",
+            ["--study", "best"],
+            1,
+            ["no complete trial yet in any study of"],
+            setup=only_empty_study,
+        ),
+        Row(
+            "final-trial-out-of-range",
+            "search.final",
+            ["--study", "alpha", "--trial", "99"],
+            1,
+            ["error: --trial 99: study 'alpha' has trials 0..0"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-read-only-storage",
+            "search.final",
+            ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
+            1,
+            ["error: storage sqlite:///db/s.db is read-only"],
+            setup=final_read_only,
+            needs="permissions",
+        ),
+        Row(
+            "final-studies-folder-unwritable",
+            "search.final",
+            ["--storage", "sqlite:///db/s.db", "--study", "alpha"],
+            1,
+            ["error: cannot write to db/s/ (the retrain's results): permission denied"],
+            setup=final_unwritable_results,
+            needs="permissions",
+        ),
+        Row(
+            "final-top-zero",
+            "search.final",
+            ["--top", "0"],
+            2,
+            ["python -m search.final: error: argument --top: must be at least 1, got 0"],
+        ),
+        Row(
+            "final-tta-unknown",
+            "search.final",
+            ["--tta", "rotate"],
+            2,
+            ["python -m search.final: error: argument --tta: invalid choice: 'rotate' (choose from 'none', 'flip')"],
+        ),
+        Row(
+            "final-top-too-many",
+            "search.final",
+            ["--study", "alpha", "--top", "2"],
+            1,
+            ["error: --top 2: study 'alpha' has 1 complete trial", "distinct configurations"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-thesis-none",
+            "search.final",
+            ["--study", "alpha", "--thesis"],
+            1,
+            ["error: --thesis: study 'alpha' has no trained thesis trials"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-trial-unknown",
+            "search.final",
+            ["--study", "alpha", "--trial", "0", "--trial", "99"],
+            1,
+            ["error: --trial 99: study 'alpha' has trials 0..0"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-trial-pruned",
+            "search.final",
+            ["--study", "alpha", "--trial", "1"],
+            1,
             ["error: trial 1 of 'alpha' was pruned after 1 epoch", "add --force to retrain it anyway"],
-            setup=pruned_trial),
+            setup=pruned_trial,
+        ),
         # Study names: one example per row here (the command the error table shows);
         # tests/test_study_names.py tries every bad name on every command that takes --study.
-        Row("study-empty", "search.run", ["--study", ""], 2,
-            ["python -m search.run: error: argument --study: a study name cannot be empty, got '' (see --help)"]),
-        Row("study-slash", "search.final", ["--study", "a/b"], 2,
-            ["python -m search.final: error: argument --study: a study name cannot hold '/' or '\\' "
-             "(it names a folder), got 'a/b'"]),
-        Row("study-dotdot", "search.run", ["--study", "../escape"], 2,
-            ["argument --study: a study name cannot hold '/'", "got '../escape'"]),
-        Row("study-leading-dot", "search.report", ["--study", ".hidden"], 2,
-            ["python -m search.report: error: argument --study: a study name cannot start with '.', got '.hidden'"]),
-        Row("study-too-long", "search.run", ["--study", "x" * 101], 2,
-            ["argument --study: a study name has at most 100 characters, this one has 101"]),
-        Row("study-control-character", "search.run", ["--study", "a\tb"], 2,
-            ["argument --study: a study name cannot hold control characters, got 'a\\tb'"]),
-        Row("study-best-reserved", "search.run", ["--study", "best"], 2,
-            ["argument --study: 'best' is reserved"]),
-        Row("abbreviated-flag", "search.run", ["--trial", "5"], 2,
-            ["python -m search.run: error: unrecognized arguments: --trial 5 (see --help)"]),
+        Row(
+            "study-empty",
+            "search.run",
+            ["--study", ""],
+            2,
+            ["python -m search.run: error: argument --study: a study name cannot be empty, got '' (see --help)"],
+        ),
+        Row(
+            "study-slash",
+            "search.final",
+            ["--study", "a/b"],
+            2,
+            [
+                "python -m search.final: error: argument --study: a study name cannot hold '/' or '\\' "
+                "(it names a folder), got 'a/b'"
+            ],
+        ),
+        Row(
+            "study-dotdot",
+            "search.run",
+            ["--study", "../escape"],
+            2,
+            ["argument --study: a study name cannot hold '/'", "got '../escape'"],
+        ),
+        Row(
+            "study-leading-dot",
+            "search.report",
+            ["--study", ".hidden"],
+            2,
+            ["python -m search.report: error: argument --study: a study name cannot start with '.', got '.hidden'"],
+        ),
+        Row(
+            "study-too-long",
+            "search.run",
+            ["--study", "x" * 101],
+            2,
+            ["argument --study: a study name has at most 100 characters, this one has 101"],
+        ),
+        Row(
+            "study-control-character",
+            "search.run",
+            ["--study", "a\tb"],
+            2,
+            ["argument --study: a study name cannot hold control characters, got 'a\\tb'"],
+        ),
+        Row("study-best-reserved", "search.run", ["--study", "best"], 2, ["argument --study: 'best' is reserved"]),
+        Row(
+            "abbreviated-flag",
+            "search.run",
+            ["--trial", "5"],
+            2,
+            ["python -m search.run: error: unrecognized arguments: --trial 5 (see --help)"],
+        ),
     ]
 
 
@@ -360,11 +644,28 @@ def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path) -> N
     before = study_names(open_storage(postgres_url, create=False))
     name = unique("never")
     for bad in (["--trials", "0"], ["--strategies", "warp"], ["--device", "cuda:7"]):
-        result = fork_run("search.run", *bad, *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
-                          env=command_env(FMNIST_DIR=str(tmp_path / "nodata")))
+        result = fork_run(
+            "search.run",
+            *bad,
+            *TINY,
+            "--storage",
+            postgres_url,
+            "--study",
+            name,
+            cwd=tmp_path,
+            env=command_env(FMNIST_DIR=str(tmp_path / "nodata")),
+        )
         assert result.returncode == 2, result.stderr
-    result = fork_run("search.run", *TINY, "--storage", postgres_url, "--study", name, cwd=tmp_path,
-                      env=command_env(FMNIST_DIR=str(tmp_path / "nodata")))
+    result = fork_run(
+        "search.run",
+        *TINY,
+        "--storage",
+        postgres_url,
+        "--study",
+        name,
+        cwd=tmp_path,
+        env=command_env(FMNIST_DIR=str(tmp_path / "nodata")),
+    )
     assert result.returncode == 1 and "Fashion-MNIST not found" in result.stderr
     assert study_names(open_storage(postgres_url, create=False)) == before
 
@@ -373,11 +674,25 @@ def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path) -> N
 def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, tmp_path: Path) -> None:
     # Not the default storage: with 2 workers, they find it through the environment (never their command line).
     storage = f"sqlite:///{tmp_path}/ctrl-c.db"
-    args = ["--trials", "2", "--workers", str(workers), "--epochs", "2", "--train-size", "600",
-            "--val-size", "200", *HEARTBEAT, "--storage", storage]
+    args = [
+        "--trials",
+        "2",
+        "--workers",
+        str(workers),
+        "--epochs",
+        "2",
+        "--train-size",
+        "600",
+        "--val-size",
+        "200",
+        *HEARTBEAT,
+        "--storage",
+        storage,
+    ]
     proc = start_module("search.run", *args, cwd=tmp_path)
-    victim = wait_for(lambda: running_trial_after_finished(storage, STUDY, finished_before=0), 120,
-                      "a trial in progress")
+    victim = wait_for(
+        lambda: running_trial_after_finished(storage, STUDY, finished_before=0), 120, "a trial in progress"
+    )
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
     assert code == 130, err
@@ -415,7 +730,8 @@ def test_an_interrupt_inside_a_query_prints_no_cleanup_traceback(tmp_path: Path)
     # The race behind a flaky Ctrl-C run: the signal lands inside a SQLAlchemy fetch; SQLAlchemy
     # invalidates the connection, fails to close its cursor and logs that with a traceback, which
     # Python's last-resort handler would print after the one "interrupted" line.
-    result = subprocess.run([sys.executable, "-c", INTERRUPTED_QUERY], cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_QUERY], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

@@ -14,8 +14,10 @@ from support import REPO_ROOT, assert_one_line_error, fork_run
 
 # row name -> (flags, texts the one line holds)
 ROWS: dict[str, tuple[list[str], list[str]]] = {
-    "augment-unknown": (["--augment", "mixup"],
-                        ["--augment", "invalid choice: 'mixup'", "none", "flip", "crop_flip", "crop_flip_erase"]),
+    "augment-unknown": (
+        ["--augment", "mixup"],
+        ["--augment", "invalid choice: 'mixup'", "none", "flip", "crop_flip", "crop_flip_erase"],
+    ),
     "label-smoothing-one": (["--label-smoothing", "1"], ["label_smoothing must be in [0, 1), got 1.0"]),
     "label-smoothing-negative": (["--label-smoothing", "-0.1"], ["label_smoothing must be in [0, 1), got -0.1"]),
     "width-zero": (["--width", "0"], ["width must be a number > 0, got 0.0"]),

@@ -29,22 +29,38 @@ import optuna
 import pytest
 from scipy import stats
 
-from search.retrain._comparison import Candidate
-from search.retrain import compare
-from search.training import TrainConfig
 from search.inspection._publish import COMPARISON_FIGURE_ID
+from search.retrain import RetrainResult, compare
+from search.retrain._comparison import Candidate
 from search.retrain._result import RetrainBudget, RetrainRun
-from search.retrain import RetrainResult
 from search.retrain._statistics import paired_difference, summarize
 from search.store import TrialRecord
+from search.training import TrainConfig
 from support import (
-    STUDY, InspectionStudy, assert_one_line_error, command_env, finish, python_module, run_module, start_module, tree,
+    STUDY,
+    InspectionStudy,
+    assert_one_line_error,
+    command_env,
+    finish,
+    python_module,
+    run_module,
+    start_module,
+    tree,
     wait_for,
 )
 
 COMPARE = ["--top", "1", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
-COLUMNS = ["configuration", "settings", "val (search)", "epochs", "test mean", "std", "95% interval",
-           "vs reference (points)", "paired p"]
+COLUMNS = [
+    "configuration",
+    "settings",
+    "val (search)",
+    "epochs",
+    "test mean",
+    "std",
+    "95% interval",
+    "vs reference (points)",
+    "paired p",
+]
 PERCENT = r"\d{1,3}\.\d\d%"
 RECORDED = "(recorded earlier, not rerun)"
 
@@ -72,8 +88,11 @@ def comparison(inspection_study: InspectionStudy, tmp_path_factory: pytest.TempP
     shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", folder / "studies" / "optuna.db")
     final = folder / "studies" / "optuna" / STUDY / "final"
     proc = start_module("search.final", *COMPARE, cwd=folder)
-    wait_for(lambda: list(final.glob("*/runs/seed-*.json")) or proc.poll() is not None, 300,
-             "the comparison's first finished run")
+    wait_for(
+        lambda: list(final.glob("*/runs/seed-*.json")) or proc.poll() is not None,
+        300,
+        "the comparison's first finished run",
+    )
     proc.send_signal(signal.SIGKILL)
     code, out, err = finish(proc)
     assert code == -signal.SIGKILL, out + err  # killed in mid-comparison, not finished
@@ -93,10 +112,10 @@ def parse_table(stdout: str) -> list[dict[str, str]]:
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("configuration"))
     spans = [m.span() for m in re.finditer(r"-+", lines[start + 1])]
     headers = [lines[start][a:b].strip() for a, b in spans]
-    assert headers[:len(COLUMNS)] == COLUMNS, headers
+    assert headers[: len(COLUMNS)] == COLUMNS, headers
     gaps = [(end, after) for (_, end), (after, _) in zip(spans, spans[1:])]
     rows = []
-    for line in lines[start + 2:]:  # a row is as wide as the dashed line, with blanks between the columns
+    for line in lines[start + 2 :]:  # a row is as wide as the dashed line, with blanks between the columns
         if len(line) != len(lines[start + 1]) or any(line[a:b].strip() for a, b in gaps):
             break
         rows.append({h: line[a:b].strip() for h, (a, b) in zip(headers, spans)})
@@ -111,6 +130,7 @@ def trial_and_seed(text: str) -> tuple[int, int]:
 
 
 # --- the comparison as a user runs it --------------------------------------------------------------------
+
 
 def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison: Comparison) -> None:
     rows = parse_table(comparison.rerun.stdout)
@@ -188,8 +208,9 @@ def test_the_report_and_the_dashboard_show_the_forest_plot(comparison: Compariso
 
 def test_one_seed_prints_n_a_not_zero(comparison: Comparison) -> None:
     """Row final-one-seed: --seeds 1 reuses seed 0 of the comparison (same budget) and prints n/a."""
-    result = run_module("search.final", "--top", "2", "--seeds", "1", "--train-size", "300", "--epochs", "1",
-                        cwd=comparison.folder)
+    result = run_module(
+        "search.final", "--top", "2", "--seeds", "1", "--train-size", "300", "--epochs", "1", cwd=comparison.folder
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = parse_table(result.stdout)
     assert len(rows) == 2
@@ -202,6 +223,7 @@ def test_one_seed_prints_n_a_not_zero(comparison: Comparison) -> None:
 
 
 # --- resuming refuses what it cannot trust ---------------------------------------------------------------
+
 
 def _corrupt(path: Path, other: Path) -> str:
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
@@ -222,8 +244,9 @@ def _other_trial(path: Path, other: Path) -> str:
 
 
 @pytest.mark.parametrize("spoil", [_corrupt, _other_study, _other_trial], ids=["corrupt", "other-study", "other-trial"])
-def test_a_run_file_it_cannot_trust_stops_the_resume_naming_the_file(spoil, comparison: Comparison,
-                                                                     tmp_path: Path) -> None:
+def test_a_run_file_it_cannot_trust_stops_the_resume_naming_the_file(
+    spoil, comparison: Comparison, tmp_path: Path
+) -> None:
     """Rows final-resume-corrupt and final-resume-foreign: one line, exit 1, nothing retrained or written."""
     results = tmp_path / "results"
     shutil.copytree(comparison.folder / "studies" / "optuna", results)
@@ -239,6 +262,7 @@ def test_a_run_file_it_cannot_trust_stops_the_resume_naming_the_file(spoil, comp
 
 
 # --- the statistics, on constructed numbers ---------------------------------------------------------------
+
 
 def test_summary_of_three_seeds_is_the_student_t_interval() -> None:
     s = summarize([0.90, 0.91, 0.92])
@@ -282,14 +306,39 @@ def test_one_seed_and_equal_runs_give_no_fake_figures() -> None:
 
 def _result(trial: int, accuracies: list[float], preset: str | None) -> tuple[Candidate, RetrainResult]:
     config = TrainConfig(epochs=1)
-    record = TrialRecord(number=trial, state=optuna.trial.TrialState.COMPLETE, params={"strategy": "baseline"},
-                         config=config.to_dict(), best_val_acc=0.8, thesis_preset=preset)
-    runs = [RetrainRun(seed=k, test_accuracy=a, test_loss=0.5, per_class_accuracy={}, confusion_matrix=[],
-                       train_seconds=1.0, test_seconds=1.0) for k, a in enumerate(accuracies)]
-    result = RetrainResult(study="s", storage="sqlite:///s.db", trial=trial, strategy="baseline", thesis_preset=preset,
-                           validation_accuracy=0.8, config=config.to_dict(),
-                           budget=RetrainBudget(train_size=300, epochs=1, seeds=len(accuracies), trial_epochs=1),
-                           runs=runs, device="cpu", versions={})
+    record = TrialRecord(
+        number=trial,
+        state=optuna.trial.TrialState.COMPLETE,
+        params={"strategy": "baseline"},
+        config=config.to_dict(),
+        best_val_acc=0.8,
+        thesis_preset=preset,
+    )
+    runs = [
+        RetrainRun(
+            seed=k,
+            test_accuracy=a,
+            test_loss=0.5,
+            per_class_accuracy={},
+            confusion_matrix=[],
+            train_seconds=1.0,
+            test_seconds=1.0,
+        )
+        for k, a in enumerate(accuracies)
+    ]
+    result = RetrainResult(
+        study="s",
+        storage="sqlite:///s.db",
+        trial=trial,
+        strategy="baseline",
+        thesis_preset=preset,
+        validation_accuracy=0.8,
+        config=config.to_dict(),
+        budget=RetrainBudget(train_size=300, epochs=1, seeds=len(accuracies), trial_epochs=1),
+        runs=runs,
+        device="cpu",
+        versions={},
+    )
     return Candidate(record, config), result
 
 
@@ -304,16 +353,22 @@ def test_the_reference_is_the_thesis_baseline_wherever_it_stands() -> None:
     assert reference == 0 and rows[0].difference is None and rows[1].difference is not None
 
 
-def test_on_a_terminal_the_bar_shows_the_epoch_of_the_seed_in_training(inspection_study: InspectionStudy,
-                                                                     tmp_path: Path) -> None:
+def test_on_a_terminal_the_bar_shows_the_epoch_of_the_seed_in_training(
+    inspection_study: InspectionStudy, tmp_path: Path
+) -> None:
     """A long seed is not silent: on a terminal the bar names the seed, its epoch of the total and its time."""
     (tmp_path / "studies").mkdir()
     shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
     master, terminal = pty.openpty()
     # A new pseudo-terminal is 0 columns wide, and tqdm fits its line to the width: give it a real one.
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    proc = subprocess.Popen(python_module("search.final", "--seeds", "1", "--train-size", "300", "--epochs", "2"),
-                            cwd=tmp_path, env=command_env(), stdout=subprocess.DEVNULL, stderr=terminal)
+    proc = subprocess.Popen(
+        python_module("search.final", "--seeds", "1", "--train-size", "300", "--epochs", "2"),
+        cwd=tmp_path,
+        env=command_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
     os.close(terminal)
     shown = b""
     while True:

@@ -7,42 +7,70 @@ from pathlib import Path
 import optuna
 import pytest
 
+from search.store import CONFIG, THESIS_PRESET
 from search.training import TrainConfig
 from search.tuning import StudyRequest
 from search.tuning._settings import StudySettings
 from search.tuning._space_bounds import parse_fixed
-from search.store import CONFIG, THESIS_PRESET
 from support import assert_one_line_error, run_module
 
 TINY = ["--epochs", "1", "--train-size", "300", "--val-size", "200", "--seed", "5"]
-FIXES = ["--fix", "optimizer=adam", "--fix", "schedule=onecycle", "--fix", "batch_norm=true",
-         "--fix", "augment=crop_flip", "--fix", "label_smoothing=0.1", "--fix", "time_steps=3"]
+FIXES = [
+    "--fix",
+    "optimizer=adam",
+    "--fix",
+    "schedule=onecycle",
+    "--fix",
+    "batch_norm=true",
+    "--fix",
+    "augment=crop_flip",
+    "--fix",
+    "label_smoothing=0.1",
+    "--fix",
+    "time_steps=3",
+]
 
 
 def test_values_are_parsed_to_the_space_types() -> None:
-    pairs = (("batch_norm", "True"), ("batch_size", "128"), ("lr", "2e-3"), ("optimizer", "adam"),
-             ("time_steps", "6"), ("augment", "crop_flip"))
+    pairs = (
+        ("batch_norm", "True"),
+        ("batch_size", "128"),
+        ("lr", "2e-3"),
+        ("optimizer", "adam"),
+        ("time_steps", "6"),
+        ("augment", "crop_flip"),
+    )
     assert parse_fixed(pairs, "default", 10) == (
-        ("batch_norm", True), ("batch_size", 128), ("lr", 2e-3), ("optimizer", "adam"), ("time_steps", 6),
-        ("augment", "crop_flip"))
+        ("batch_norm", True),
+        ("batch_size", 128),
+        ("lr", 2e-3),
+        ("optimizer", "adam"),
+        ("time_steps", 6),
+        ("augment", "crop_flip"),
+    )
     assert parse_fixed((("width", "1.25"), ("detach_reset", "false")), "full", 10) == (
-        ("width", 1.25), ("detach_reset", False))
+        ("width", 1.25),
+        ("detach_reset", False),
+    )
 
 
-@pytest.mark.parametrize("pairs, space, message", [
-    ((("warp", "1"),), "default", "--fix warp: no such parameter; valid: augment, batch_norm"),
-    ((("strategy", "sgd"),), "default", "use --strategies"),
-    ((("width", "1"),), "default", "only --space full searches width"),
-    ((("width", "1.1"),), "full", "not on the space's grid"),
-    ((("optimizer", "adamx"),), "default", "--fix optimizer=adamx: not a choice; valid: adam, adamw"),
-    ((("batch_size", "100"),), "default", "not a choice; valid: 32, 64, 128, 256"),
-    ((("time_steps", "2.5"),), "default", "expected a whole number"),
-    ((("label_smoothing", "0.5"),), "default", "outside the space's range [0, 0.2]"),
-    ((("tau", "nan"),), "default", "outside the space's range"),
-    ((("lr", "0.02"),), "default", "(with --fix optimizer=NAME, lr has that optimizer's range)"),
-    ((("lr", "0.02"), ("optimizer", "adam")), "default", "--fix lr=0.02: outside the space's range [0.0001, 0.01]"),
-    ((("lr", "1e-3"), ("lr", "2e-3")), "default", "--fix lr: given twice"),
-])
+@pytest.mark.parametrize(
+    "pairs, space, message",
+    [
+        ((("warp", "1"),), "default", "--fix warp: no such parameter; valid: augment, batch_norm"),
+        ((("strategy", "sgd"),), "default", "use --strategies"),
+        ((("width", "1"),), "default", "only --space full searches width"),
+        ((("width", "1.1"),), "full", "not on the space's grid"),
+        ((("optimizer", "adamx"),), "default", "--fix optimizer=adamx: not a choice; valid: adam, adamw"),
+        ((("batch_size", "100"),), "default", "not a choice; valid: 32, 64, 128, 256"),
+        ((("time_steps", "2.5"),), "default", "expected a whole number"),
+        ((("label_smoothing", "0.5"),), "default", "outside the space's range [0, 0.2]"),
+        ((("tau", "nan"),), "default", "outside the space's range"),
+        ((("lr", "0.02"),), "default", "(with --fix optimizer=NAME, lr has that optimizer's range)"),
+        ((("lr", "0.02"), ("optimizer", "adam")), "default", "--fix lr=0.02: outside the space's range [0.0001, 0.01]"),
+        ((("lr", "1e-3"), ("lr", "2e-3")), "default", "--fix lr: given twice"),
+    ],
+)
 def test_bad_values_are_refused_by_name(pairs: tuple[tuple[str, str], ...], space: str, message: str) -> None:
     with pytest.raises(ValueError) as error:
         parse_fixed(pairs, space, 10)
@@ -80,8 +108,20 @@ def test_a_resume_checks_fixed_values_against_the_stored_epochs() -> None:
 @pytest.fixture(scope="module")
 def fixed_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fixed")
-    result = run_module("search.run", "--study", "slice", "--trials", "3", "--strategies", "combined,baseline",
-                        *FIXES, *TINY, "--storage", f"sqlite:///{folder}/s.db", cwd=folder)
+    result = run_module(
+        "search.run",
+        "--study",
+        "slice",
+        "--trials",
+        "3",
+        "--strategies",
+        "combined,baseline",
+        *FIXES,
+        *TINY,
+        "--storage",
+        f"sqlite:///{folder}/s.db",
+        cwd=folder,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return folder
 
@@ -106,17 +146,21 @@ def test_the_thesis_recipes_keep_their_own_settings(fixed_study: Path) -> None:
 
 
 def test_show_space_and_the_note_name_the_fixed_values(fixed_study: Path) -> None:
-    shown = run_module("search.run", "--study", "slice", "--show-space", "--storage", f"sqlite:///{fixed_study}/s.db",
-                       cwd=fixed_study)
+    shown = run_module(
+        "search.run", "--study", "slice", "--show-space", "--storage", f"sqlite:///{fixed_study}/s.db", cwd=fixed_study
+    )
     assert shown.returncode == 0, shown.stderr
-    assert "fixed (--fix; the thesis recipes keep their own): optimizer=adam, schedule=onecycle, batch_norm=True, " \
-           "augment=crop_flip, label_smoothing=0.1, time_steps=3" in shown.stdout
+    assert (
+        "fixed (--fix; the thesis recipes keep their own): optimizer=adam, schedule=onecycle, batch_norm=True, "
+        "augment=crop_flip, label_smoothing=0.1, time_steps=3" in shown.stdout
+    )
 
 
 def test_resuming_with_other_fixed_values_is_refused(fixed_study: Path) -> None:
     storage = ["--storage", f"sqlite:///{fixed_study}/s.db"]
-    other = run_module("search.run", "--study", "slice", "--trials", "9", "--fix", "optimizer=adamw", *storage,
-                       cwd=fixed_study)
+    other = run_module(
+        "search.run", "--study", "slice", "--trials", "9", "--fix", "optimizer=adamw", *storage, cwd=fixed_study
+    )
     line = assert_one_line_error(other.stderr)
     assert "study 'slice' was created with --fix optimizer=adam, schedule=onecycle" in line and other.returncode == 2
     same = run_module("search.run", "--study", "slice", "--trials", "3", *FIXES, *storage, cwd=fixed_study)

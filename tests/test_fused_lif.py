@@ -14,15 +14,20 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from models import NetworkConfig, build_network, compile_support, fused_lif
 from models.fused_lif import FusedLIFNode
-from search.training import _kernels as kernels
 from search.errors import UsageError
+from search.training import _kernels as kernels
 
-pytestmark = pytest.mark.skipif(compile_support.compile_unavailable("cpu") is not None,
-                                reason="torch.compile cannot run here")
+pytestmark = pytest.mark.skipif(
+    compile_support.compile_unavailable("cpu") is not None, reason="torch.compile cannot run here"
+)
 
 CPU = torch.device("cpu")
-SURROGATES = {"atan": surrogate.ATan, "sigmoid": surrogate.Sigmoid,
-              "piecewise_quadratic": surrogate.PiecewiseQuadratic, "erf": surrogate.Erf}
+SURROGATES = {
+    "atan": surrogate.ATan,
+    "sigmoid": surrogate.Sigmoid,
+    "piecewise_quadratic": surrogate.PiecewiseQuadratic,
+    "erf": surrogate.Erf,
+}
 
 
 def _pair(surrogate_name: str, **kwargs) -> tuple[neuron.LIFNode, FusedLIFNode]:
@@ -35,16 +40,23 @@ def _run(node: torch.nn.Module, base: torch.Tensor, static: bool, weights: torch
     x = base.clone().requires_grad_()
     x_seq = x.expand(4, *x.shape[1:]) if static else x
     spikes = node(x_seq)
-    ((spikes * weights).sum() + (node.v ** 2).sum()).backward()
+    ((spikes * weights).sum() + (node.v**2).sum()).backward()
     return spikes.detach(), node.v.detach(), x.grad
 
 
 @pytest.mark.parametrize("surrogate_name", sorted(SURROGATES))
-@pytest.mark.parametrize(("detach_reset", "v_reset", "static"), [
-    (False, 0.0, False), (True, 0.0, True), (False, None, True), (True, None, False),
-])
-def test_fused_equals_spikingjelly(surrogate_name: str, detach_reset: bool, v_reset: float | None,
-                                   static: bool) -> None:
+@pytest.mark.parametrize(
+    ("detach_reset", "v_reset", "static"),
+    [
+        (False, 0.0, False),
+        (True, 0.0, True),
+        (False, None, True),
+        (True, None, False),
+    ],
+)
+def test_fused_equals_spikingjelly(
+    surrogate_name: str, detach_reset: bool, v_reset: float | None, static: bool
+) -> None:
     """Same spikes and final potential, the same input gradient to float32 rounding, the input's
     layout kept (channels-last frames, as the convolutions give them), for a static (expanded)
     input too."""

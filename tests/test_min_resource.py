@@ -8,11 +8,9 @@ import optuna
 import pytest
 
 from search.errors import UsageError
-from search.tuning import replay
+from search.tuning import StudyRequest, replay
 from search.tuning._settings import SETTINGS_ATTR, StudySettings
-from search.tuning import StudyRequest
-from search.tuning._study import find_study
-from search.tuning._study import make_pruner
+from search.tuning._study import find_study, make_pruner
 
 EPOCHS = 9
 
@@ -85,8 +83,9 @@ def test_min_resource_is_fixed_when_the_study_is_created() -> None:
 def test_a_resume_checks_fix_and_min_resource_against_the_stored_epochs(tmp_path: Path) -> None:
     # The command's path (find_study), not resolve alone: nothing may check them against the default 10 epochs.
     url = f"sqlite:///{tmp_path / 'resume.db'}"
-    stored = StudyRequest(epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),),
-                          min_resource=12).new_settings()
+    stored = StudyRequest(
+        epochs=15, strategies=("lr_scheduler",), fixed=(("step_size", "12"),), min_resource=12
+    ).new_settings()
     study = optuna.create_study(study_name="resume", storage=url, direction="maximize")
     study.set_user_attr(SETTINGS_ATTR, stored.to_dict())
     found = find_study(url, "resume", StudyRequest(fixed=(("step_size", "12"),), min_resource=12), {})

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
 from models import ENCODINGS, FRONT_ENDS, READOUTS, NetworkConfig, build_network
-from search.training._augment import augment_batch
 from search.training import TrainVal
+from search.training._augment import augment_batch
 from search.training._data import to_unit_float
 
 
@@ -36,13 +36,12 @@ def _net(seed: int = 0, **fields: object):
     return build_network(NetworkConfig(**fields)).to(memory_format=torch.channels_last)
 
 
-@pytest.mark.parametrize(
-    ("front_end", "encoding", "readout"), list(itertools.product(FRONT_ENDS, ENCODINGS, READOUTS))
-)
+@pytest.mark.parametrize(("front_end", "encoding", "readout"), list(itertools.product(FRONT_ENDS, ENCODINGS, READOUTS)))
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["nobn", "bn"])
 def test_output_shape_every_variant(front_end: str, encoding: str, readout: str, batch_norm: bool) -> None:
-    net = _net(front_end=front_end, encoding=encoding, readout=readout, batch_norm=batch_norm,
-               time_steps=3, dropout=0.2)
+    net = _net(
+        front_end=front_end, encoding=encoding, readout=readout, batch_norm=batch_norm, time_steps=3, dropout=0.2
+    )
     for mode in (net.train, net.eval):
         mode()
         out = net(_images(5))
@@ -111,8 +110,9 @@ def _forward_backward(net, x: torch.Tensor, y: torch.Tensor, broadcast: bool):
 @pytest.mark.parametrize("readout", READOUTS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize(("neuron_type", "augment"), [("lif", "none"), ("plif", "none"), ("lif", "crop_flip_erase")])
-def test_broadcast_equals_repeated_input(batch_norm: bool, readout: str, dtype: torch.dtype,
-                                         neuron_type: str, augment: str) -> None:
+def test_broadcast_equals_repeated_input(
+    batch_norm: bool, readout: str, dtype: torch.dtype, neuron_type: str, augment: str
+) -> None:
     """Computing the static front layers once and broadcasting over T is exact: outputs and gradients.
 
     Both are compared tightly in float64, and in float32 without batch norm (where the
@@ -217,8 +217,7 @@ def test_batch_norm_evaluation_matches_torch() -> None:
         flat = x_seq.flatten(0, 1).contiguous(memory_format=torch.channels_last)
         bn.eval()
         got = bn(flat.view(2, 3, c, 14, 14))
-        want = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias,
-                            training=False, eps=bn.eps)
+        want = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=False, eps=bn.eps)
         assert torch.allclose(got.flatten(0, 1), want, rtol=1e-5, atol=1e-5)
         bn.train()  # training mode is torch's own path: batch statistics
         trained = bn(x_seq).flatten(0, 1)

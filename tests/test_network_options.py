@@ -10,16 +10,14 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional, neuron
 
-from search.training import _engine as engine
-from support import head
 from models import SURROGATE_ALPHA, SURROGATES, NetworkConfig, build_network, parameter_count
-from search.training import TrainConfig
-from search.training import TrainVal
+from search.training import TrainConfig, TrainVal, stretch_schedule, thesis_preset
+from search.training import _engine as engine
 from search.training._data import to_unit_float
-from search.tuning._space import suggest_config, thesis_trials
 from search.training._optimizers import build_scheduler
 from search.tuning._settings import SpaceSettings
-from search.training import stretch_schedule, thesis_preset
+from search.tuning._space import suggest_config, thesis_trials
+from support import head
 
 
 def _spiking(net: torch.nn.Module) -> list[torch.nn.Module]:
@@ -52,10 +50,10 @@ def test_plif_time_constant_learns(small_data: TrainVal) -> None:
 
 def test_firing_rates_cover_plif_layers(small_data: TrainVal, cpu: torch.device) -> None:
     network = NetworkConfig(neuron="plif", front_end="lif", time_steps=2)
-    result = engine.train(TrainConfig(epochs=1, batch_size=32, network=network),
-                          head(small_data.train, 64), head(small_data.val, 50), cpu)
-    assert set(result.history[0].firing_rates) == set(result.model.lif_layers()) == {
-        "front.1", "front.4", "hidden_lif"}
+    result = engine.train(
+        TrainConfig(epochs=1, batch_size=32, network=network), head(small_data.train, 64), head(small_data.val, 50), cpu
+    )
+    assert set(result.history[0].firing_rates) == set(result.model.lif_layers()) == {"front.1", "front.4", "hidden_lif"}
 
 
 @pytest.mark.parametrize("name", list(SURROGATES))
@@ -90,8 +88,9 @@ def test_parameter_count_at_the_thesis_size() -> None:
     assert parameter_count(NetworkConfig(batch_norm=True)) == 1_630_090 - 32 - 64 + 2 * (32 + 64 + 512)
 
 
-def test_label_smoothing_reaches_the_training_loss_only(small_data: TrainVal, cpu: torch.device,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_label_smoothing_reaches_the_training_loss_only(
+    small_data: TrainVal, cpu: torch.device, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[float] = []
     real = F.cross_entropy
 
@@ -117,25 +116,29 @@ def test_label_smoothing_loss_matches_torch() -> None:
     assert torch.allclose(smooth, by_hand)
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: TrainConfig(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\), got 1.0"),
-    (lambda: TrainConfig(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\), got -0.1"),
-    (lambda: TrainConfig(label_smoothing=float("nan")), r"label_smoothing must be in \[0, 1\), got nan"),
-    (lambda: NetworkConfig(width=0), "width must be a number > 0, got 0"),
-    (lambda: NetworkConfig(width=-1.0), "width must be a number > 0, got -1.0"),
-    (lambda: NetworkConfig(width="2"), "width must be a number > 0, got '2'"),
-    (lambda: NetworkConfig(width=True), "width must be a number > 0, got True"),
-    (lambda: NetworkConfig(width=float("inf")), "width must be a number > 0, got inf"),
-    (lambda: NetworkConfig(neuron="izhikevich"), "unknown neuron 'izhikevich'; valid: lif, plif"),
-    (lambda: NetworkConfig(alpha=0.0), "alpha must be a number > 0"),
-    (lambda: NetworkConfig(alpha="sharp"), "alpha must be a number > 0"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: TrainConfig(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\), got 1.0"),
+        (lambda: TrainConfig(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\), got -0.1"),
+        (lambda: TrainConfig(label_smoothing=float("nan")), r"label_smoothing must be in \[0, 1\), got nan"),
+        (lambda: NetworkConfig(width=0), "width must be a number > 0, got 0"),
+        (lambda: NetworkConfig(width=-1.0), "width must be a number > 0, got -1.0"),
+        (lambda: NetworkConfig(width="2"), "width must be a number > 0, got '2'"),
+        (lambda: NetworkConfig(width=True), "width must be a number > 0, got True"),
+        (lambda: NetworkConfig(width=float("inf")), "width must be a number > 0, got inf"),
+        (lambda: NetworkConfig(neuron="izhikevich"), "unknown neuron 'izhikevich'; valid: lif, plif"),
+        (lambda: NetworkConfig(alpha=0.0), "alpha must be a number > 0"),
+        (lambda: NetworkConfig(alpha="sharp"), "alpha must be a number > 0"),
+    ],
+)
 def test_bad_values_in_python_and_json(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
 
 
 # Stretched schedules: the final retrain runs longer than the trial that chose the config.
+
 
 def _epoch_rates(config: TrainConfig, steps_per_epoch: int = 1) -> list[float]:
     """The learning rate at the start of each epoch, the engine's way of stepping."""
@@ -179,7 +182,8 @@ def test_stretch_warm_restarts_and_exponential() -> None:
     assert restarts.restart_period == 4 and restarts.restart_mult == 2  # restarts at epochs 4 and 12 of 12
     decay = TrainConfig(schedule="exponential", gamma=0.5, epochs=4, lr=1.0)
     assert _epoch_rates(stretch_schedule(decay, 8))[-1] * 0.5 ** (1 / 2) == pytest.approx(
-        _epoch_rates(decay)[-1] * 0.5)  # the same rate after the last epoch
+        _epoch_rates(decay)[-1] * 0.5
+    )  # the same rate after the last epoch
     plateau = TrainConfig(schedule="plateau", plateau_patience=3, epochs=5)
     assert stretch_schedule(plateau, 20) == plateau.replace(epochs=20)
     with pytest.raises(ValueError, match="epochs must be >= 1"):
@@ -188,6 +192,7 @@ def test_stretch_warm_restarts_and_exponential() -> None:
 
 
 # The space: the new practice for every strategy, thesis presets untouched.
+
 
 @pytest.mark.parametrize("space", ["default", "full"])
 def test_thesis_trials_build_exactly_the_presets(space: str) -> None:

@@ -12,12 +12,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from search.store import _atomic as results
 from search.store import RETRY_OF, WORKER
+from search.store import _atomic as results
 from support import (
-    HEARTBEAT, STUDY, count_states, finish, finished, run_module, running_trial_after_finished, start_module, trials,
-    unique, wait_for,
+    HEARTBEAT,
+    STUDY,
+    count_states,
+    finish,
+    finished,
+    run_module,
+    running_trial_after_finished,
+    start_module,
+    trials,
+    unique,
+    wait_for,
 )
+
 # Trials long enough (two epochs of 600 images) to be caught in the middle.
 LONGER = ["--epochs", "2", "--train-size", "600", "--val-size", "200"]
 

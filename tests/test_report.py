@@ -14,27 +14,42 @@ import plotly.offline
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
+from search.inspection import build_report
+from search.inspection._figures import strategy_accuracy
+from search.inspection._publish import FINAL_FIGURE_IDS
+from search.retrain import RetrainResult
+from search.retrain._result import RetrainBudget, RetrainRun
+from search.store import DEFAULT_STORAGE, write_json
 from search.training import TrainConfig
 from search.training._data import CLASSES
-from search.inspection._figures import strategy_accuracy
-from search.tuning._notes import space_as_list, study_note
-from search.store import DEFAULT_STORAGE
-from search.inspection._publish import FINAL_FIGURE_IDS
-from search.inspection import build_report
-from search.store import write_json
-from search.retrain._result import RetrainBudget, RetrainRun
-from search.retrain import RetrainResult
 from search.tuning import OBJECTIVE_NAME
+from search.tuning._notes import space_as_list, study_note
 from search.tuning._settings import SpaceSettings, StudySettings
 from support import STUDY, InspectionStudy, assert_one_line_error, run_module
 
-SEARCH_FIGURES = ["strategy-accuracy", "optimization-history", "intermediate-values", "param-importances",
-                  "parallel-coordinate", "slice", "timeline"]
+SEARCH_FIGURES = [
+    "strategy-accuracy",
+    "optimization-history",
+    "intermediate-values",
+    "param-importances",
+    "parallel-coordinate",
+    "slice",
+    "timeline",
+]
 # The fixture's retrain is a reduced one (500 images): no figure sets it beside the thesis's.
 FINAL_FIGURES = ["per-class-accuracy", "confusion-matrix", "final-learning-curves"]
-TITLES = ["Validation accuracy by strategy", "Optimisation history", "Intermediate values", "Parameter importance",
-          "Parallel coordinates", "Slice plots", "Timeline", "Per-class test accuracy", "Confusion matrix",
-          "Learning curves of the final retrain"]
+TITLES = [
+    "Validation accuracy by strategy",
+    "Optimisation history",
+    "Intermediate values",
+    "Parameter importance",
+    "Parallel coordinates",
+    "Slice plots",
+    "Timeline",
+    "Per-class test accuracy",
+    "Confusion matrix",
+    "Learning curves of the final retrain",
+]
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +75,15 @@ def test_report_holds_every_figure(fx: InspectionStudy) -> None:
         assert title in page, title
     assert "Not available" not in page and "No final result yet" not in page
     # Header: study, storage, trials by state, epochs saved, best configuration, final result and its budget.
-    for fact in ("fmnist-snn", DEFAULT_STORAGE, "3 complete", "epochs saved by pruning", "Best configuration (trial",
-                 "retrained on 500 training images for 1 epoch, 1 seed", "a reduced retrain"):
+    for fact in (
+        "fmnist-snn",
+        DEFAULT_STORAGE,
+        "3 complete",
+        "epochs saved by pruning",
+        "Best configuration (trial",
+        "retrained on 500 training images for 1 epoch, 1 seed",
+        "a reduced retrain",
+    ):
         assert fact in page, fact
     assert 'id="fig-final-vs-thesis"' not in page and "86.01% baseline" not in page
     # Self-contained: plotly.js is inline, once, and nothing else refers to another server.
@@ -110,17 +132,33 @@ def test_study_note_and_objective_name(fx: InspectionStudy) -> None:
     assert study.metric_names == [OBJECTIVE_NAME]
     note = optuna_dashboard.get_note(study)
     settings = StudySettings.from_dict(study.user_attrs["settings"])
-    for part in ("### Budget", "at most **1 epoch** per trial", "pruner: **none**", "sampler: **tpe**",
-                 "### Data split", "train: 500 images, validation: 1,000 images", "thesis_preset",
-                 "baseline, dropout", *space_as_list(settings.space), DEFAULT_STORAGE):
+    for part in (
+        "### Budget",
+        "at most **1 epoch** per trial",
+        "pruner: **none**",
+        "sampler: **tpe**",
+        "### Data split",
+        "train: 500 images, validation: 1,000 images",
+        "thesis_preset",
+        "baseline, dropout",
+        *space_as_list(settings.space),
+        DEFAULT_STORAGE,
+    ):
         assert part in note, part
 
 
 def test_note_never_shows_a_password() -> None:
     settings = StudySettings(space=SpaceSettings(epochs=3), pruner="median", seed=7)
-    note = study_note("s", settings, {"train_size": 100, "val_size": 50, "source": "x", "split_seed": 1},
-                      storage_url="postgresql+psycopg://optuna:s3cret@db.example/optuna", pruner="MedianPruner",
-                      sampler="TPESampler", thesis_presets=[], created=datetime.datetime(2026, 1, 1))
+    note = study_note(
+        "s",
+        settings,
+        {"train_size": 100, "val_size": 50, "source": "x", "split_seed": 1},
+        storage_url="postgresql+psycopg://optuna:s3cret@db.example/optuna",
+        pruner="MedianPruner",
+        sampler="TPESampler",
+        thesis_presets=[],
+        created=datetime.datetime(2026, 1, 1),
+    )
     assert "s3cret" not in note
     assert "postgresql+psycopg://optuna:***@db.example/optuna" in note
     assert "pruner: **median** (MedianPruner)" in note and "seed 7" in note
@@ -150,23 +188,36 @@ def test_final_attaches_files_and_figures(fx: InspectionStudy) -> None:
 
 # Small studies built with the library: the report explains what it cannot draw yet.
 
+
 def _tiny_study(complete: int, pruned: int) -> optuna.Study:
     study = optuna.create_study(study_name="tiny", direction="maximize")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([OBJECTIVE_NAME])
-    study.set_user_attr("settings", StudySettings(space=SpaceSettings(strategies=("baseline", "sgd"),
-                                                                      epochs=3)).to_dict())
+    study.set_user_attr(
+        "settings", StudySettings(space=SpaceSettings(strategies=("baseline", "sgd"), epochs=3)).to_dict()
+    )
     dists = {"strategy": CategoricalDistribution(("baseline", "sgd")), "lr": FloatDistribution(1e-4, 0.5, log=True)}
     for i in range(complete):
-        study.add_trial(optuna.trial.create_trial(
-            params={"strategy": "baseline", "lr": 1e-3 * (i + 1)}, distributions=dists, value=0.8 + 0.01 * i,
-            intermediate_values={1: 0.7, 2: 0.75, 3: 0.8 + 0.01 * i},
-            user_attrs={"epochs_run": 3, "best_epoch": 3, **({"thesis_preset": "baseline"} if i == 0 else {})}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"strategy": "baseline", "lr": 1e-3 * (i + 1)},
+                distributions=dists,
+                value=0.8 + 0.01 * i,
+                intermediate_values={1: 0.7, 2: 0.75, 3: 0.8 + 0.01 * i},
+                user_attrs={"epochs_run": 3, "best_epoch": 3, **({"thesis_preset": "baseline"} if i == 0 else {})},
+            )
+        )
     for _ in range(pruned):
-        study.add_trial(optuna.trial.create_trial(
-            state=optuna.trial.TrialState.PRUNED, params={"strategy": "sgd", "lr": 0.3}, distributions=dists,
-            intermediate_values={1: 0.2}, user_attrs={"epochs_run": 1, "best_val_acc": 0.2}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=optuna.trial.TrialState.PRUNED,
+                params={"strategy": "sgd", "lr": 0.3},
+                distributions=dists,
+                intermediate_values={1: 0.2},
+                user_attrs={"epochs_run": 1, "best_val_acc": 0.2},
+            )
+        )
     return study
 
 
@@ -181,25 +232,55 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
     assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
 
 
-def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for train_size, reduced in ((60_000, False), (500, True)):
         study = _tiny_study(complete=2, pruned=0)
         budget = RetrainBudget(train_size=train_size, epochs=3, seeds=2, trial_epochs=3)
-        runs = [RetrainRun(seed=k, test_accuracy=0.9 + k / 100, test_loss=0.3,
-                           per_class_accuracy={c: 0.9 for c in CLASSES}, confusion_matrix=[[100] * 10] * 10,
-                           train_seconds=1.0, test_seconds=1.0, history=[{"epoch": 1, "train_loss": 0.5,
-                                                                           "train_acc": 0.8}]) for k in range(2)]
-        result = RetrainResult(study="tiny", storage="sqlite:///tiny.db", trial=1, strategy="baseline",
-                               thesis_preset=None, validation_accuracy=0.81, config=TrainConfig(epochs=3).to_dict(),
-                               budget=budget, runs=runs, device="cpu", versions={})
+        runs = [
+            RetrainRun(
+                seed=k,
+                test_accuracy=0.9 + k / 100,
+                test_loss=0.3,
+                per_class_accuracy=dict.fromkeys(CLASSES, 0.9),
+                confusion_matrix=[[100] * 10] * 10,
+                train_seconds=1.0,
+                test_seconds=1.0,
+                history=[{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8}],
+            )
+            for k in range(2)
+        ]
+        result = RetrainResult(
+            study="tiny",
+            storage="sqlite:///tiny.db",
+            trial=1,
+            strategy="baseline",
+            thesis_preset=None,
+            validation_accuracy=0.81,
+            config=TrainConfig(epochs=3).to_dict(),
+            budget=budget,
+            runs=runs,
+            device="cpu",
+            versions={},
+        )
         folder = tmp_path / f"results-{train_size}"
         write_json(folder / "final" / budget.folder_name(1) / "result.json", result.to_dict())
         s = result.summary
-        study.set_user_attr("final_result", {
-            "trial": 1, "folder": budget.folder_name(1), "test_accuracy_mean": s.mean, "test_accuracy_std": s.std,
-            "seeds": 2, "epochs": 3, "train_size": train_size, "reduced": budget.reduced})
+        study.set_user_attr(
+            "final_result",
+            {
+                "trial": 1,
+                "folder": budget.folder_name(1),
+                "test_accuracy_mean": s.mean,
+                "test_accuracy_std": s.std,
+                "seeds": 2,
+                "epochs": 3,
+                "train_size": train_size,
+                "reduced": budget.reduced,
+            },
+        )
         page, sections = build_report(study, "sqlite:///tiny.db", folder)
         assert budget.reduced is reduced
         assert ('id="fig-final-vs-thesis"' in page) is not reduced

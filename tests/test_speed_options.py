@@ -14,24 +14,27 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from support import REPO_ROOT, assert_one_line_error, run_module
 from models import NetworkConfig, build_network, compile_support
 from search import bench
+from search.errors import UsageError
+from search.training import TrainConfig
 from search.training import _benchmark as benchmark
 from search.training import _compilation as compilation
 from search.training import _kernels as kernels
-from search.training import TrainConfig
-from search.errors import UsageError
+from support import REPO_ROOT, assert_one_line_error, run_module
 
 CPU = torch.device("cpu")
 GPU = torch.device("cuda", 0)  # a device object only: nothing runs on it
 
 
-@pytest.mark.parametrize(("flag", "message"), [
-    ("cuda", "error: --neuron-backend cuda needs a CUDA GPU"),
-    ("triton", "error: --neuron-backend triton needs a CUDA GPU"),
-    ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch, fused"),
-])
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("cuda", "error: --neuron-backend cuda needs a CUDA GPU"),
+        ("triton", "error: --neuron-backend triton needs a CUDA GPU"),
+        ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch, fused"),
+    ],
+)
 def test_bad_neuron_backend_is_one_line_exit_2(flag: str, message: str, tmp_path) -> None:
     result = run_module("search.train", "--neuron-backend", flag, "--device", "cpu", cwd=tmp_path)
     assert result.returncode == 2
@@ -47,6 +50,7 @@ def test_triton_without_triton_installed(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_kernel_that_cannot_run_on_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """SpikingJelly's own refusal (e.g. native kernels not built for this GPU) becomes one line."""
+
     def refuse(device: torch.device, compiled: bool = False) -> str:
         raise RuntimeError("No available sj_lif CUDA implementation. cuda: no kernel image for sm_90")
 
@@ -59,13 +63,17 @@ def test_kernel_that_cannot_run_on_the_gpu(monkeypatch: pytest.MonkeyPatch) -> N
         kernels.apply_neuron_backend("cuda", GPU)
 
 
-@pytest.mark.parametrize(("choice", "spikingjelly", "in_use"), [
-    ("auto", "auto", "fused (LIF front end), torch-reference (others)"),
-    ("torch", "torch", "torch-reference"),
-    ("fused", "auto", "fused"),
-])
-def test_choice_reaches_spikingjelly(choice: str, spikingjelly: str, in_use: str,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("choice", "spikingjelly", "in_use"),
+    [
+        ("auto", "auto", "fused (LIF front end), torch-reference (others)"),
+        ("torch", "torch", "torch-reference"),
+        ("fused", "auto", "fused"),
+    ],
+)
+def test_choice_reaches_spikingjelly(
+    choice: str, spikingjelly: str, in_use: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Set in the environment (for packages not loaded yet and for worker processes) and in the
     LIF selector SpikingJelly has already loaded; on the CPU SpikingJelly runs its torch reference,
     and the fused recurrence runs where the choice says."""
@@ -86,11 +94,13 @@ def test_choice_reaches_spikingjelly(choice: str, spikingjelly: str, in_use: str
 def test_environment_is_read_when_spikingjelly_loads_its_lif_operators() -> None:
     """SpikingJelly reads SJ_LIF_CUDA_IMPLEMENTATION at import of spikingjelly._ops.lif (lazily, at
     the first LIF call), so a value set by apply_neuron_backend before then is the one it holds."""
-    code = ("import sys, torch; from search.training._kernels import apply_neuron_backend;"
-            "import spikingjelly.activation_based.neuron;"
-            "assert 'spikingjelly._ops.lif' not in sys.modules;"
-            "apply_neuron_backend('torch', torch.device('cpu'));"
-            "import spikingjelly._ops.lif as ops; print(ops._selection._requested)")
+    code = (
+        "import sys, torch; from search.training._kernels import apply_neuron_backend;"
+        "import spikingjelly.activation_based.neuron;"
+        "assert 'spikingjelly._ops.lif' not in sys.modules;"
+        "apply_neuron_backend('torch', torch.device('cpu'));"
+        "import spikingjelly._ops.lif as ops; print(ops._selection._requested)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SJ_")}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -161,13 +171,28 @@ def test_gpu_check_cpu_path(tmp_path) -> None:
     retrain's artifacts land there) with this checkout's packages on PYTHONPATH."""
     if (REPO_ROOT / "data").is_dir():
         (tmp_path / "data").symlink_to(REPO_ROOT / "data")
-    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO_ROOT),
-           "GPU_CHECK_STEPS": "1", "GPU_CHECK_TRIALS": "2", "GPU_CHECK_TRAIN_SIZE": "300",
-           "GPU_CHECK_VAL_SIZE": "200", "GPU_CHECK_EPOCHS": "1", "GPU_CHECK_FINAL_EPOCHS": "1",
-           "GPU_CHECK_FINAL_TRAIN_SIZE": "300", "GPU_CHECK_STUDY": "gpu-check-test"}
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(REPO_ROOT),
+        "GPU_CHECK_STEPS": "1",
+        "GPU_CHECK_TRIALS": "2",
+        "GPU_CHECK_TRAIN_SIZE": "300",
+        "GPU_CHECK_VAL_SIZE": "200",
+        "GPU_CHECK_EPOCHS": "1",
+        "GPU_CHECK_FINAL_EPOCHS": "1",
+        "GPU_CHECK_FINAL_TRAIN_SIZE": "300",
+        "GPU_CHECK_STUDY": "gpu-check-test",
+    }
     env.pop("FMNIST_DIR", None)
-    result = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "gpu-check.sh")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "gpu-check.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout
     assert "skipped: no CUDA GPU here" in table

@@ -10,9 +10,16 @@ import torch
 from torch.optim import lr_scheduler
 
 from models import NetworkConfig
-from search.training import OPTIMIZERS, SCHEDULES, TrainConfig
+from search.training import (
+    OPTIMIZERS,
+    SCHEDULES,
+    STRATEGIES,
+    THESIS_PRESETS,
+    TrainConfig,
+    strategy_config,
+    thesis_preset,
+)
 from search.training._optimizers import build_optimizer, build_scheduler
-from search.training import STRATEGIES, THESIS_PRESETS, strategy_config, thesis_preset
 
 OPTIMIZER_CLASSES = {
     "adam": torch.optim.Adam,
@@ -73,9 +80,7 @@ def test_fixed_strategy_builds_what_it_names(name: str) -> None:
     assert (config.network.dropout > 0) is dropout_on
 
 
-@pytest.mark.parametrize(("optimizer", "schedule"), [
-    (o, s) for o, s in itertools.product(OPTIMIZERS, SCHEDULES)
-])
+@pytest.mark.parametrize(("optimizer", "schedule"), [(o, s) for o, s in itertools.product(OPTIMIZERS, SCHEDULES)])
 def test_combined_builds_every_optimizer_and_schedule(optimizer: str, schedule: str) -> None:
     config = strategy_config("combined", optimizer=optimizer, schedule=schedule, lr=0.02, epochs=6)
     opt, sched = _build(config)
@@ -127,8 +132,13 @@ def test_cosine_anneals_over_the_run() -> None:
 # --- thesis presets ----------------------------------------------------------------------------------
 
 THESIS_RATES = {
-    "baseline": 1e-3, "dropout": 1e-3, "batchnorm": 1e-3, "lr_annealing": 1e-3,
-    "lr_scheduler": 1e-3, "adam_plateau": 1e-3, "sgd": 0.1,
+    "baseline": 1e-3,
+    "dropout": 1e-3,
+    "batchnorm": 1e-3,
+    "lr_annealing": 1e-3,
+    "lr_scheduler": 1e-3,
+    "adam_plateau": 1e-3,
+    "sgd": 0.1,
 }
 
 
@@ -169,11 +179,15 @@ def test_combined_has_no_thesis_preset() -> None:
 # --- refusals ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [
-    lambda: strategy_config("adamw_please"),
-    lambda: thesis_preset("adamw_please"),
-    lambda: TrainConfig(strategy="adamw_please"),
-], ids=["strategy_config", "thesis_preset", "TrainConfig"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: strategy_config("adamw_please"),
+        lambda: thesis_preset("adamw_please"),
+        lambda: TrainConfig(strategy="adamw_please"),
+    ],
+    ids=["strategy_config", "thesis_preset", "TrainConfig"],
+)
 def test_unknown_strategy_lists_the_valid_ones(make) -> None:
     with pytest.raises(ValueError) as caught:
         make()
@@ -183,18 +197,21 @@ def test_unknown_strategy_lists_the_valid_ones(make) -> None:
         assert name in message
 
 
-@pytest.mark.parametrize(("name", "override"), [
-    ("baseline", dict(optimizer="sgd")),
-    ("baseline", dict(schedule="cosine")),
-    ("baseline", dict(batch_norm=True)),
-    ("baseline", dict(dropout=0.3)),
-    ("sgd", dict(optimizer="adam")),
-    ("lr_annealing", dict(schedule="step")),
-    ("lr_scheduler", dict(schedule="none")),
-    ("adam_plateau", dict(optimizer="rmsprop")),
-    ("batchnorm", dict(batch_norm=False)),
-    ("dropout", dict(batch_norm=True)),
-])
+@pytest.mark.parametrize(
+    ("name", "override"),
+    [
+        ("baseline", dict(optimizer="sgd")),
+        ("baseline", dict(schedule="cosine")),
+        ("baseline", dict(batch_norm=True)),
+        ("baseline", dict(dropout=0.3)),
+        ("sgd", dict(optimizer="adam")),
+        ("lr_annealing", dict(schedule="step")),
+        ("lr_scheduler", dict(schedule="none")),
+        ("adam_plateau", dict(optimizer="rmsprop")),
+        ("batchnorm", dict(batch_norm=False)),
+        ("dropout", dict(batch_norm=True)),
+    ],
+)
 def test_strategy_refuses_to_override_what_it_fixes(name: str, override: dict) -> None:
     key = next(iter(override))
     with pytest.raises(ValueError, match=f"fixes {key}.*combined"):
@@ -230,22 +247,56 @@ def test_unknown_fields_and_bad_values_are_rejected() -> None:
 
 def _unusual_config() -> TrainConfig:
     """Every field away from its default, with floats that do not print short."""
-    network = NetworkConfig(time_steps=7, tau=1.7 + 1e-9, v_threshold=0.3 / 7, detach_reset=False,
-                            surrogate="erf", batch_norm=True, dropout=1 / 3, front_end="lif",
-                            encoding="poisson", readout="rate", neuron="plif", alpha=2.5 / 3, width=0.75)
-    return TrainConfig(strategy="combined", optimizer="rmsprop", lr=0.1 / 3, momentum=0.95,
-                       weight_decay=1.234e-7, schedule="warm_restarts", min_lr=3e-8, step_size=3,
-                       gamma=0.7, restart_period=4, restart_mult=2, plateau_patience=5,
-                       plateau_factor=0.25, epochs=17, batch_size=96, seed=123456789, amp=True, compile=True,
-                       augment="crop_flip_erase", label_smoothing=0.1 / 3, tta="flip", network=network)
+    network = NetworkConfig(
+        time_steps=7,
+        tau=1.7 + 1e-9,
+        v_threshold=0.3 / 7,
+        detach_reset=False,
+        surrogate="erf",
+        batch_norm=True,
+        dropout=1 / 3,
+        front_end="lif",
+        encoding="poisson",
+        readout="rate",
+        neuron="plif",
+        alpha=2.5 / 3,
+        width=0.75,
+    )
+    return TrainConfig(
+        strategy="combined",
+        optimizer="rmsprop",
+        lr=0.1 / 3,
+        momentum=0.95,
+        weight_decay=1.234e-7,
+        schedule="warm_restarts",
+        min_lr=3e-8,
+        step_size=3,
+        gamma=0.7,
+        restart_period=4,
+        restart_mult=2,
+        plateau_patience=5,
+        plateau_factor=0.25,
+        epochs=17,
+        batch_size=96,
+        seed=123456789,
+        amp=True,
+        compile=True,
+        augment="crop_flip_erase",
+        label_smoothing=0.1 / 3,
+        tta="flip",
+        network=network,
+    )
 
 
-@pytest.mark.parametrize("make", [
-    TrainConfig,
-    _unusual_config,
-    *[lambda name=name: strategy_config(name) for name in STRATEGIES],
-    *[lambda name=name: thesis_preset(name) for name in THESIS_PRESETS],
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        TrainConfig,
+        _unusual_config,
+        *[lambda name=name: strategy_config(name) for name in STRATEGIES],
+        *[lambda name=name: thesis_preset(name) for name in THESIS_PRESETS],
+    ],
+)
 def test_json_round_trip_is_exact(make) -> None:
     config = make()
     text = config.to_json()

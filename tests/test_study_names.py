@@ -14,11 +14,10 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.training import TrainVal
+from search.store import DEFAULT_STORAGE, DEFAULT_STUDY, open_storage, results_root, study_dir
 from search.store._paths import ARTIFACTS_FOLDER, MAX_STUDY_NAME, study_folder_name
-from search.store import DEFAULT_STORAGE, DEFAULT_STUDY, results_root, study_dir
+from search.training import TrainVal
 from search.tuning._settings import SpaceSettings, StudySettings
-from search.store import open_storage
 from search.tuning._study import create_study
 from support import assert_one_line_error, fork_run, make_storage, run_module, tree
 
@@ -32,8 +31,10 @@ BAD_NAMES = [
     ("a..b", "a study name cannot hold '..', got 'a..b'"),
     ("..", "a study name cannot hold '..'"),
     (".hidden", "a study name cannot start with '.', got '.hidden'"),
-    ("x" * (MAX_STUDY_NAME + 1), f"a study name has at most {MAX_STUDY_NAME} characters, this one has "
-                                 f"{MAX_STUDY_NAME + 1}"),
+    (
+        "x" * (MAX_STUDY_NAME + 1),
+        f"a study name has at most {MAX_STUDY_NAME} characters, this one has {MAX_STUDY_NAME + 1}",
+    ),
     ("a\tb", "a study name cannot hold control characters, got 'a\\tb'"),
     ("a\nb", "a study name cannot hold control characters, got 'a\\nb'"),
     ("a\x1bb", "a study name cannot hold control characters"),
@@ -45,8 +46,9 @@ HASHED = re.compile(r"study-[0-9a-f]{12}")
 
 @pytest.mark.parametrize("module", COMMANDS_WITH_STUDY)
 @pytest.mark.parametrize(("name", "says"), BAD_NAMES, ids=[f"bad{i}" for i in range(len(BAD_NAMES))])
-def test_a_bad_study_name_is_refused_in_one_line_and_creates_nothing(module: str, name: str, says: str,
-                                                                     tmp_path: Path) -> None:
+def test_a_bad_study_name_is_refused_in_one_line_and_creates_nothing(
+    module: str, name: str, says: str, tmp_path: Path
+) -> None:
     result = fork_run(module, "--study", name, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     line = assert_one_line_error(result.stderr, starts_with=f"python -m {module}: error: argument --study: ")
@@ -74,8 +76,10 @@ def test_search_run_does_not_take_trial_for_trials(tmp_path: Path) -> None:
 
 # --- folders ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["../escape", "a/b", "/etc", "..", ".", "", "a\\..\\b", "x" * 500, "a\x00b",
-                                  ARTIFACTS_FOLDER, " pad "])
+
+@pytest.mark.parametrize(
+    "name", ["../escape", "a/b", "/etc", "..", ".", "", "a\\..\\b", "x" * 500, "a\x00b", ARTIFACTS_FOLDER, " pad "]
+)
 def test_an_unsafe_name_gets_a_hashed_folder_inside_the_results(name: str, tmp_path: Path) -> None:
     folder = study_dir(tmp_path, name)
     assert folder.parent == tmp_path
@@ -111,13 +115,15 @@ def test_two_storages_in_one_folder_keep_their_reports_apart(tmp_path: Path) -> 
         assert f"sqlite:///{db}.db" in pages[db]
     assert pages["a"] != pages["b"]
     assert not (tmp_path / "studies").exists()
-    moved = run_module("search.report", "--storage", "sqlite:///a.db", "--results-dir", "out", cwd=tmp_path,
-                       timeout=120)
+    moved = run_module(
+        "search.report", "--storage", "sqlite:///a.db", "--results-dir", "out", cwd=tmp_path, timeout=120
+    )
     assert moved.returncode == 0, moved.stderr
     assert (tmp_path / "out" / DEFAULT_STUDY / "report.html").is_file()
 
 
 # --- a hostile name already in a storage ---------------------------------------------------------------
+
 
 def test_final_and_report_keep_a_hostile_study_inside_the_results_folder(tmp_path: Path) -> None:
     """A study '../escape' made with Optuna directly, the best of its storage: final and report
@@ -126,8 +132,9 @@ def test_final_and_report_keep_a_hostile_study_inside_the_results_folder(tmp_pat
     storage = make_storage(work / "db" / "s.db", {"fine": 1, "../escape": 3})
     results = work / "db" / "s"
     before = tree(tmp_path)
-    final = run_module("search.final", "--storage", storage, "--study", "best", "--train-size", "300",
-                       "--epochs", "1", cwd=work)
+    final = run_module(
+        "search.final", "--storage", storage, "--study", "best", "--train-size", "300", "--epochs", "1", cwd=work
+    )
     assert final.returncode == 0, final.stderr
     assert "--study best: picked '../escape'" in final.stdout
     report = run_module("search.report", "--storage", storage, "--study", "best", cwd=work, timeout=120)
@@ -156,6 +163,7 @@ def test_report_of_a_name_with_a_slash_gets_a_hashed_folder(tmp_path: Path) -> N
 
 # --- --show-space of a stored study -------------------------------------------------------------------
 
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_show_space_shows_the_stored_study_and_a_new_one(tmp_path: Path, small_data: TrainVal) -> None:
     """A study created with 2 epochs shows its own space, not the defaults; an unknown one the space it would get."""
@@ -167,8 +175,7 @@ def test_show_space_shows_the_stored_study_and_a_new_one(tmp_path: Path, small_d
     assert lines[0] == f"study 'short' as stored in {url}"
     assert "step_size int [1, 2]" in stored.stdout and "epochs per trial: 2 " in stored.stdout
     before = tree(tmp_path)
-    new = fork_run("search.run", "--show-space", "--study", "later", "--storage", url, "--epochs", "4",
-                   cwd=tmp_path)
+    new = fork_run("search.run", "--show-space", "--study", "later", "--storage", url, "--epochs", "4", cwd=tmp_path)
     assert new.returncode == 0, new.stderr
     assert new.stdout.splitlines()[0] == "study 'later' does not exist yet: the space it would be created with"
     assert "step_size int [1, 4]" in new.stdout

@@ -1,4 +1,4 @@
-"""Test-time augmentation (TrainConfig.tta): the flip's class scores, what it leaves alone, its cost, search.final --tta."""
+"""Test-time augmentation (TrainConfig.tta): the flip's class scores, what it leaves alone, its cost, final --tta."""
 
 from __future__ import annotations
 
@@ -14,18 +14,23 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from models import build_network
-from search.training import TrainConfig
-from search.training import TrainVal
-from search.training._data import batches
-from search.training import energy_sample, measure_energy, measure_prediction_energy
-from search.training._engine import EVAL_BATCH
-from search.training import evaluate, train
 from search.errors import UserError
-from search.retrain._comparison import _plain_retrain
-from search.store import write_json
-from search.retrain._retrain import RunStore
-from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain import RetrainResult
+from search.retrain._comparison import _plain_retrain
+from search.retrain._result import RetrainBudget, RetrainRun
+from search.retrain._retrain import RunStore
+from search.store import write_json
+from search.training import (
+    TrainConfig,
+    TrainVal,
+    energy_sample,
+    evaluate,
+    measure_energy,
+    measure_prediction_energy,
+    train,
+)
+from search.training._data import batches
+from search.training._engine import EVAL_BATCH
 from support import STUDY, InspectionStudy, head, run_module
 
 TINY_NET = {"time_steps": 2, "batch_norm": True}
@@ -63,8 +68,7 @@ def test_flip_scores_are_the_mean_of_the_image_and_its_mirror(small_data: TrainV
     assert flipped.firing_rates.keys() == plain.firing_rates.keys()
 
 
-def test_it_leaves_training_alone_and_records_validation_without_it(small_data: TrainVal,
-                                                                    cpu: torch.device) -> None:
+def test_it_leaves_training_alone_and_records_validation_without_it(small_data: TrainVal, cpu: torch.device) -> None:
     """The same seed trains the same network with and without it; each epoch keeps both accuracies."""
     config = TrainConfig(epochs=2, batch_size=64).replace(**TINY_NET)
     train_set, val = head(small_data.train, 200), head(small_data.val, 200)
@@ -73,8 +77,14 @@ def test_it_leaves_training_alone_and_records_validation_without_it(small_data: 
     for a, b in zip(plain.history, flipped.history, strict=True):
         assert a.train_loss == b.train_loss
         assert a.val_acc_plain is None and b.val_acc_plain == a.val_acc
-    assert all(p.equal(q) for p, q in zip(plain.model.state_dict().values(),  # type: ignore[union-attr]
-                                          flipped.model.state_dict().values(), strict=True))
+    assert all(
+        p.equal(q)
+        for p, q in zip(
+            plain.model.state_dict().values(),  # type: ignore[union-attr]
+            flipped.model.state_dict().values(),
+            strict=True,
+        )
+    )
 
 
 def test_a_flipped_prediction_costs_both_passes(small_data: TrainVal) -> None:
@@ -85,7 +95,8 @@ def test_a_flipped_prediction_costs_both_passes(small_data: TrainVal) -> None:
     cost = measure_prediction_energy(net, images, "flip")
     assert cost.macs_per_image == pytest.approx(own.macs_per_image + mirror.macs_per_image)
     assert cost.compute_energy_pj_per_image == pytest.approx(
-        own.compute_energy_pj_per_image + mirror.compute_energy_pj_per_image)
+        own.compute_energy_pj_per_image + mirror.compute_energy_pj_per_image
+    )
     assert cost.parameter_count == own.parameter_count and cost.time_steps == own.time_steps
     assert measure_prediction_energy(net, images, "none") == own
 
@@ -96,13 +107,19 @@ def test_the_retrain_folder_and_budget_name_it_and_old_records_still_load() -> N
     assert "test-time flip" in budget.describe()
     old = RetrainBudget(**{"train_size": 60_000, "epochs": 50, "seeds": 3, "trial_epochs": 10})
     assert old.folder_name(7) == "trial-7-50ep-60000img" and "test-time" not in old.describe()
-    run = {"seed": 0, "test_accuracy": 0.9, "test_loss": 0.3, "per_class_accuracy": {}, "confusion_matrix": [],
-           "train_seconds": 1.0, "test_seconds": 1.0}
+    run = {
+        "seed": 0,
+        "test_accuracy": 0.9,
+        "test_loss": 0.3,
+        "per_class_accuracy": {},
+        "confusion_matrix": [],
+        "train_seconds": 1.0,
+        "test_seconds": 1.0,
+    }
     assert RetrainRun.from_dict(run).test_accuracy_plain is None
 
 
-def test_final_tta_flip_tests_the_same_networks_both_ways(inspection_study: InspectionStudy,
-                                                          tmp_path: Path) -> None:
+def test_final_tta_flip_tests_the_same_networks_both_ways(inspection_study: InspectionStudy, tmp_path: Path) -> None:
     (tmp_path / "studies").mkdir()
     shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
     budget = ["--seeds", "2", "--train-size", "300", "--epochs", "1"]
@@ -139,8 +156,7 @@ def test_a_retrain_recorded_before_tta_existed_still_resumes(tmp_path: Path) -> 
         store.load(0)
 
 
-def test_final_tta_reads_the_plain_retrains_networks_again(inspection_study: InspectionStudy,
-                                                           tmp_path: Path) -> None:
+def test_final_tta_reads_the_plain_retrains_networks_again(inspection_study: InspectionStudy, tmp_path: Path) -> None:
     """Every seed's weights are kept; --tta flip after a plain retrain loads them instead of training."""
     (tmp_path / "studies").mkdir()
     shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
@@ -188,28 +204,49 @@ def test_weights_of_another_retrain_are_not_reused(tmp_path: Path) -> None:
     assert store.trained(1, wider, cpu) is None
 
 
-@pytest.mark.parametrize("case", ["trained here", "no tta", "poisson", "another device", "another kernel",
-                                  "unfinished"])
+@pytest.mark.parametrize(
+    "case", ["trained here", "no tta", "poisson", "another device", "another kernel", "unfinished"]
+)
 def test_which_plain_retrains_are_read_again(tmp_path: Path, case: str) -> None:
     """Only a finished retrain without tta, on the same device and kernel, of directly encoded images."""
-    config = TrainConfig(tta="none" if case == "no tta" else "flip",
-                         network=replace(TrainConfig().network,
-                                         encoding="poisson" if case == "poisson" else "direct"))
+    config = TrainConfig(
+        tta="none" if case == "no tta" else "flip",
+        network=replace(TrainConfig().network, encoding="poisson" if case == "poisson" else "direct"),
+    )
     budget = RetrainBudget(train_size=300, epochs=1, seeds=1, trial_epochs=1, tta=config.tta)
     plain_folder = tmp_path / replace(budget, tta="none").folder_name(1)
     kernel = {"neuron_kernel": "torch-reference"}
     if case != "unfinished":
-        write_json(plain_folder / "result.json", RetrainResult(
-            study="s", storage="sqlite://", trial=1, strategy="combined", thesis_preset=None,
-            validation_accuracy=None, config=config.to_dict(), budget=replace(budget, tta="none"),
-            runs=[RetrainRun(seed=0, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
-                             train_seconds=1.0, test_seconds=1.0)],
-            device="cuda:0" if case == "another device" else "cpu",
-            versions={"neuron_kernel": "fused"} if case == "another kernel" else kernel).to_dict())
-    fingerprint = {"study": "s", "trial": 1, "config": config.replace(seed=0).to_dict(), "epochs": 1,
-                   "train_size": 300}
-    plain = _plain_retrain(tmp_path / budget.folder_name(1), budget, 1, fingerprint, config,
-                           torch.device("cpu"), kernel)
+        write_json(
+            plain_folder / "result.json",
+            RetrainResult(
+                study="s",
+                storage="sqlite://",
+                trial=1,
+                strategy="combined",
+                thesis_preset=None,
+                validation_accuracy=None,
+                config=config.to_dict(),
+                budget=replace(budget, tta="none"),
+                runs=[
+                    RetrainRun(
+                        seed=0,
+                        test_accuracy=0.9,
+                        test_loss=0.3,
+                        per_class_accuracy={},
+                        confusion_matrix=[],
+                        train_seconds=1.0,
+                        test_seconds=1.0,
+                    )
+                ],
+                device="cuda:0" if case == "another device" else "cpu",
+                versions={"neuron_kernel": "fused"} if case == "another kernel" else kernel,
+            ).to_dict(),
+        )
+    fingerprint = {"study": "s", "trial": 1, "config": config.replace(seed=0).to_dict(), "epochs": 1, "train_size": 300}
+    plain = _plain_retrain(
+        tmp_path / budget.folder_name(1), budget, 1, fingerprint, config, torch.device("cpu"), kernel
+    )
     if case == "trained here":
         assert plain is not None and plain.folder == plain_folder
         assert plain.fingerprint["config"] == config.replace(seed=0, tta="none").to_dict()
@@ -221,7 +258,14 @@ def _recorded_seed(folder: Path, seed: int) -> tuple[RunStore, RetrainRun]:
     """A retrain's store in ``folder`` with one seed recorded (no weights)."""
     fingerprint = {"study": "s", "trial": 1, "config": TrainConfig().to_dict(), "epochs": 1, "train_size": 300}
     store = RunStore(folder, fingerprint)
-    run = RetrainRun(seed=seed, test_accuracy=0.9, test_loss=0.3, per_class_accuracy={}, confusion_matrix=[],
-                     train_seconds=1.0, test_seconds=1.0)
+    run = RetrainRun(
+        seed=seed,
+        test_accuracy=0.9,
+        test_loss=0.3,
+        per_class_accuracy={},
+        confusion_matrix=[],
+        train_seconds=1.0,
+        test_seconds=1.0,
+    )
     store.save(run)
     return store, run

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
 
 from search import train as train_command
-from search.training import TrainConfig
-from search.training import STRATEGY_NAMES
+from search.training import STRATEGY_NAMES, TrainConfig
 from support import assert_one_line_error, run_module
 
 TABLE_HEADER = re.compile(r"^\s*epoch\s+train loss\s+train acc\s+val loss\s+val acc\s+lr\s+img/s")
@@ -25,12 +23,22 @@ def _config_line(stdout: str) -> TrainConfig:
 def _table_rows(stdout: str) -> list[re.Match[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if TABLE_HEADER.match(line))
-    return [m for line in lines[start + 2:] if (m := ROW.match(line))]
+    return [m for line in lines[start + 2 :] if (m := ROW.match(line))]
 
 
 def test_lr_annealing_two_epochs(tmp_path: Path) -> None:
-    done = run_module("search.train", "--strategy", "lr_annealing", "--epochs", "2", "--train-size", "1000",
-                      "--device", "cpu", cwd=tmp_path)
+    done = run_module(
+        "search.train",
+        "--strategy",
+        "lr_annealing",
+        "--epochs",
+        "2",
+        "--train-size",
+        "1000",
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     config = _config_line(done.stdout)
@@ -47,8 +55,19 @@ def test_lr_annealing_two_epochs(tmp_path: Path) -> None:
 
 
 def test_thesis_sgd_preset(tmp_path: Path) -> None:
-    done = run_module("search.train", "--thesis", "--epochs", "1", "--train-size", "500", "--strategy", "sgd",
-                      "--device", "cpu", cwd=tmp_path)
+    done = run_module(
+        "search.train",
+        "--thesis",
+        "--epochs",
+        "1",
+        "--train-size",
+        "500",
+        "--strategy",
+        "sgd",
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     config = _config_line(done.stdout)
     assert (config.optimizer, config.lr, config.momentum, config.batch_size, config.epochs) == ("sgd", 0.1, 0.0, 64, 1)
@@ -64,12 +83,15 @@ def test_bad_flag_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.stdout == ""
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--strategy", "nope"], "invalid choice: 'nope'"),
-    (["--epochs", "two"], "--epochs"),
-    (["--train-size", "0"], "must be at least 1"),
-    (["--optimizer", "lbfgs", "--strategy", "combined"], "invalid choice: 'lbfgs'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--strategy", "nope"], "invalid choice: 'nope'"),
+        (["--epochs", "two"], "--epochs"),
+        (["--train-size", "0"], "must be at least 1"),
+        (["--optimizer", "lbfgs", "--strategy", "combined"], "invalid choice: 'lbfgs'"),
+    ],
+)
 def test_bad_values_exit_2_at_parse_time(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         train_command.main(argv)
@@ -79,15 +101,18 @@ def test_bad_values_exit_2_at_parse_time(argv: list[str], expected: str, capsys:
     assert len(lines) == 1 and "error:" in lines[0] and expected in lines[0], err
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--strategy", "baseline", "--optimizer", "sgd"], "fixes optimizer"),
-    (["--thesis", "--strategy", "combined"], "no thesis preset"),
-    (["--device", "bogus"], "unknown device"),
-    (["--lr", "-1"], "lr must be > 0"),
-])
-def test_bad_combinations_exit_2_with_one_line(argv: list[str], expected: str,
-                                               capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--strategy", "baseline", "--optimizer", "sgd"], "fixes optimizer"),
+        (["--thesis", "--strategy", "combined"], "no thesis preset"),
+        (["--device", "bogus"], "unknown device"),
+        (["--lr", "-1"], "lr must be > 0"),
+    ],
+)
+def test_bad_combinations_exit_2_with_one_line(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SNN_SEARCH_DEBUG", raising=False)
     assert train_command.main([*argv, "--epochs", "1"]) == 2
     err = capsys.readouterr().err

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from models import SPIKING_NEURONS
-
 from search.training import TrainConfig, TrainVal
 from search.training import _benchmark as benchmark
 from search.training import _engine as engine
@@ -31,20 +30,23 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: object) -> list[int]:
     return calls
 
 
-def test_the_engine_trains_every_batch_with_the_one_step(small_data: TrainVal, cpu: torch.device,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_engine_trains_every_batch_with_the_one_step(
+    small_data: TrainVal, cpu: torch.device, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _counting(monkeypatch, engine)
     result = engine.train(CONFIG, head(small_data.train, 100), head(small_data.val, 50), cpu)
     assert result.status == "completed"
     assert calls == [32, 32, 32, 4]
 
 
-def test_the_benchmark_times_the_engines_step(small_data: TrainVal, cpu: torch.device,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_benchmark_times_the_engines_step(
+    small_data: TrainVal, cpu: torch.device, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _counting(monkeypatch, benchmark)
     net = benchmark._network(CONFIG, cpu)
-    images_per_s, _ = benchmark.time_training(net, net, CONFIG, benchmark.fast_batches(small_data.train, 32),
-                                              cpu, steps=3)
+    images_per_s, _ = benchmark.time_training(
+        net, net, CONFIG, benchmark.fast_batches(small_data.train, 32), cpu, steps=3
+    )
     assert images_per_s > 0
     assert calls == [32] * (min(benchmark.WARMUP_STEPS, 3) + 3)  # the warm-up, then the timed steps
 

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from search.training import THESIS_PRESETS
 from search.store import THESIS_PRESET, WORKER
+from search.training import THESIS_PRESETS
 from support import (
-    STUDY, TINY, command_env, finish, finished, run_module, start_module, start_script, trials, unique,
+    STUDY,
+    TINY,
+    command_env,
+    finish,
+    finished,
+    run_module,
+    start_module,
+    start_script,
+    trials,
+    unique,
 )
 
 
@@ -77,14 +86,13 @@ RACE_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_many_fast_workers_stop_at_exactly_the_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_many_fast_workers_stop_at_exactly_the_target(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Three processes racing with a 20 ms objective: the claim check keeps the count exact."""
     import optuna
 
-    if backend == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path}/race.db"
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else f"sqlite:///{tmp_path}/race.db"
     name, target = unique("race"), 30
     from search.store import open_storage
 
@@ -158,12 +166,17 @@ def test_plan_one_gpu_per_worker_and_split_the_cores(monkeypatch: pytest.MonkeyP
 SECRET_URL = "postgresql+psycopg://optuna:s3cret-pw@db.example:5432/optuna"
 
 
-@pytest.mark.parametrize("argv", [
-    ["--trials", "9", "--storage", SECRET_URL, "--workers", "2"],
-    ["--trials", "9", f"--storage={SECRET_URL}", "--workers", "2"],
-], ids=["separate", "equals"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--trials", "9", "--storage", SECRET_URL, "--workers", "2"],
+        ["--trials", "9", f"--storage={SECRET_URL}", "--workers", "2"],
+    ],
+    ids=["separate", "equals"],
+)
 def test_workers_get_the_storage_url_in_their_environment_not_their_command_line(
-        argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`ps` shows every local user a command line: the URL (and its password) never stands on one."""
     from search.tuning import _worker_processes as worker_processes
 

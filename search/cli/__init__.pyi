@@ -11,4 +11,14 @@ from ._parser import (
     quiet_optuna,
 )
 
-__all__ = ["add_compile_flag", "add_config_flags", "add_runtime_flags", "add_storage_flags", "config_from_flags", "make_parser", "positive_float", "positive_int", "quiet_optuna"]
+__all__ = [
+    "add_compile_flag",
+    "add_config_flags",
+    "add_runtime_flags",
+    "add_storage_flags",
+    "config_from_flags",
+    "make_parser",
+    "positive_float",
+    "positive_int",
+    "quiet_optuna",
+]

@@ -13,9 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from models import ENCODINGS, FRONT_ENDS, NEURONS, READOUTS, SURROGATE_NAMES, NetworkConfig
-from search.training import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, STRATEGY_NAMES, TEST_TIME_AUGMENTATIONS, TrainConfig
 from search.errors import UsageError
-from search.training import strategy_config, thesis_preset
+from search.training import (
+    AUGMENTATIONS,
+    OPTIMIZERS,
+    SCHEDULES,
+    STRATEGY_NAMES,
+    TEST_TIME_AUGMENTATIONS,
+    TrainConfig,
+    strategy_config,
+    thesis_preset,
+)
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGY_NAMES,
@@ -62,7 +70,7 @@ HELP = {
     "readout": "output: mean membrane potential, or spike rate",
     "augment": "training-batch augmentation (see search/augment.py)",
     "tta": "test-time augmentation of validation and test images: flip averages each image's class scores "
-           "with its mirror image's (twice the inference cost)",
+    "with its mirror image's (twice the inference cost)",
     "label_smoothing": "label smoothing of the training loss, in [0, 1)",
     "neuron": "spiking neuron: lif, or plif (learnable time constant, initialised from tau)",
     "alpha": "surrogate gradient sharpness, > 0 (None: the surrogate's own default)",
@@ -92,8 +100,13 @@ def _recipe(argv: Sequence[str], thesis_flag: bool) -> tuple[str, TrainConfig | 
         return known.strategy, None  # reported when the real parser runs
 
 
-def add_config_flags(parser: argparse.ArgumentParser, argv: Sequence[str] = (), *, thesis_flag: bool = False,
-                     skip: frozenset[str] = frozenset()) -> None:
+def add_config_flags(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] = (),
+    *,
+    thesis_flag: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> None:
     """One flag per config field (``--lr``, ``--time-steps``/``-T``, ``--batch-norm``/``--no-batch-norm``...)."""
     name, recipe = _recipe(argv, thesis_flag)
     group = parser.add_argument_group(f"training config (defaults: the recipe of --strategy, here {name})")

@@ -9,8 +9,8 @@ import argparse
 import warnings
 from typing import NoReturn
 
-from search.training import DEVICE_CHOICES, NEURON_BACKENDS
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, study_name_problem
+from search.training import DEVICE_CHOICES, NEURON_BACKENDS
 
 
 def positive_int(text: str) -> int:
@@ -36,7 +36,7 @@ def positive_float(text: str) -> float:
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -45,8 +45,12 @@ def make_parser(module: str, doc: str | None) -> Parser:
 
     ``allow_abbrev=False``: ``--trial 5`` must not pass for ``--trials 5``.
     """
-    parser = Parser(prog=f"python -m {module}", description=doc, allow_abbrev=False,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog=f"python -m {module}",
+        description=doc,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return parser
 
@@ -63,24 +67,33 @@ def _study_or_best(text: str) -> str:
     return text if text == BEST_STUDY else _study_name(text)
 
 
-def add_storage_flags(parser: argparse.ArgumentParser, *, study: bool = True, best: bool = False,
-                      results: bool = False) -> None:
+def add_storage_flags(
+    parser: argparse.ArgumentParser, *, study: bool = True, best: bool = False, results: bool = False
+) -> None:
     """``--storage`` and ``--study`` (default fmnist-snn everywhere); ``best`` where a command can pick;
     ``--results-dir`` where a command reads or writes results."""
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help=f"Optuna storage URL: a SQLite file or a database server (default {DEFAULT_STORAGE})")
+    parser.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        metavar="URL",
+        help=f"Optuna storage URL: a SQLite file or a database server (default {DEFAULT_STORAGE})",
+    )
     if results:
-        parser.add_argument("--results-dir", default=None, metavar="DIR",
-                            help="folder for results and artifacts (default: beside a SQLite file, "
-                                 "DIR/NAME/ for DIR/NAME.db; studies/<server>/ for a database server)")
+        parser.add_argument(
+            "--results-dir",
+            default=None,
+            metavar="DIR",
+            help="folder for results and artifacts (default: beside a SQLite file, "
+            "DIR/NAME/ for DIR/NAME.db; studies/<server>/ for a database server)",
+        )
     if not study:
         return
     study_help = f"study name (default {DEFAULT_STUDY}, the study a plain search.run makes)"
     if best:
-        study_help += (f"; '{BEST_STUDY}': the study with the best trial among those searched at the "
-                       "highest budget")
-    parser.add_argument("--study", default=DEFAULT_STUDY, metavar="NAME",
-                        type=_study_or_best if best else _study_name, help=study_help)
+        study_help += f"; '{BEST_STUDY}': the study with the best trial among those searched at the highest budget"
+    parser.add_argument(
+        "--study", default=DEFAULT_STUDY, metavar="NAME", type=_study_or_best if best else _study_name, help=study_help
+    )
 
 
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
@@ -88,22 +101,34 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("runtime")
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
     # Checked against the device by search.training._kernels.apply_neuron_backend (a one-line error, exit 2).
-    group.add_argument("--neuron-backend", default="auto", metavar="{" + ",".join(NEURON_BACKENDS) + "}",
-                       help="the LIF neurons' kernel (default auto: on a GPU SpikingJelly's native CUDA, "
-                            "else Triton, else torch; on the CPU the fused compiled recurrence for the LIF "
-                            "front end's layers and SpikingJelly's torch for the others; torch: SpikingJelly's "
-                            "torch everywhere; fused: the fused recurrence in every LIF layer)")
-    group.add_argument("--data-dir", default=None,
-                       help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)")
-    group.add_argument("--download", action="store_true",
-                       help="download Fashion-MNIST with torchvision if it is not found")
+    group.add_argument(
+        "--neuron-backend",
+        default="auto",
+        metavar="{" + ",".join(NEURON_BACKENDS) + "}",
+        help="the LIF neurons' kernel (default auto: on a GPU SpikingJelly's native CUDA, "
+        "else Triton, else torch; on the CPU the fused compiled recurrence for the LIF "
+        "front end's layers and SpikingJelly's torch for the others; torch: SpikingJelly's "
+        "torch everywhere; fused: the fused recurrence in every LIF layer)",
+    )
+    group.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the Fashion-MNIST IDX files (default: $FMNIST_DIR, ./data, Debian's)",
+    )
+    group.add_argument(
+        "--download", action="store_true", help="download Fashion-MNIST with torchvision if it is not found"
+    )
 
 
 def add_compile_flag(parser: argparse.ArgumentParser) -> None:
     """``--compile/--no-compile`` for commands that train stored or searched configs (run, final)."""
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                        help="torch.compile the network for training (same numbers; default: the config's own "
-                             "setting, off; docs/performance.md says when it pays)")
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile the network for training (same numbers; default: the config's own "
+        "setting, off; docs/performance.md says when it pays)",
+    )
 
 
 def quiet_optuna(errors_only: bool = False) -> None:

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import WSGIApplication
 
 import optuna
 import optuna_dashboard
@@ -15,7 +16,7 @@ from search.errors import UserError
 from search.store import open_artifact_store
 
 
-def dashboard_app(storage: optuna.storages.BaseStorage, artifacts: Path) -> object:
+def dashboard_app(storage: optuna.storages.BaseStorage, artifacts: Path) -> WSGIApplication:
     """optuna-dashboard's WSGI app on ``storage``, offering the files of the artifact store in ``artifacts``."""
     logging.getLogger("optuna_dashboard").setLevel(logging.ERROR)
     return optuna_dashboard.wsgi(storage, artifact_store=open_artifact_store(artifacts))
@@ -42,11 +43,11 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}/dashboard/"
 
 
-def serve(app: object, host: str, port: int, log_requests: bool) -> WSGIServer:
+def serve(app: WSGIApplication, host: str, port: int, log_requests: bool) -> WSGIServer:
     """A bound server; bind errors become one clear line."""
     try:
         handler = WSGIRequestHandler if log_requests else QuietHandler
-        return make_server(host, port, app, handler_class=handler)  # type: ignore[arg-type]
+        return make_server(host, port, app, handler_class=handler)
     except OSError as error:
         reason = error.strerror or str(error)
         raise UserError(f"cannot listen on {host}:{port}: {reason}; pick another --port or --host") from None

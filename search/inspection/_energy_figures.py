@@ -17,8 +17,8 @@ import optuna
 import plotly.colors
 import plotly.graph_objects as go
 
-from search.training import ENERGY_ATTR, EnergyCost
 from search.inspection._figures import TEMPLATE, THESIS_COLOR, FigureUnavailable
+from search.training import ENERGY_ATTR, EnergyCost
 
 COLOR_BY = ("front_end", "time_steps")
 FRONT_COLOR = "#222222"
@@ -43,8 +43,7 @@ def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
 
 def measured_trials(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
     """Complete trials with an objective value and a recorded energy."""
-    return [t for t in trials
-            if t.state == optuna.trial.TrialState.COMPLETE and t.values and energy_of(t) is not None]
+    return [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.values and energy_of(t) is not None]
 
 
 def pareto_front(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
@@ -62,11 +61,15 @@ def pareto_front(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.tria
         view = optuna.create_study(directions=["maximize", "minimize"])
     finally:
         optuna.logging.set_verbosity(verbosity)
-    view.add_trials([
-        optuna.trial.create_trial(values=[t.values[0], energy_of(t).energy_pj_per_image],  # type: ignore[union-attr]
-                                  user_attrs={"number": t.number})
-        for t in candidates
-    ])
+    view.add_trials(
+        [
+            optuna.trial.create_trial(
+                values=[t.values[0], energy_of(t).energy_pj_per_image],  # type: ignore[union-attr]
+                user_attrs={"number": t.number},
+            )
+            for t in candidates
+        ]
+    )
     on_front = {t.user_attrs["number"] for t in view.best_trials}
     front = [t for t in candidates if t.number in on_front]
     return sorted(front, key=lambda t: energy_of(t).energy_pj_per_image)  # type: ignore[union-attr]
@@ -83,11 +86,13 @@ def _hover(trial: optuna.trial.FrozenTrial, cost: EnergyCost) -> str:
     net = _network(trial)
     rates = ", ".join(f"{k} {v:.3f}" for k, v in cost.firing_rates.items())
     lines = [
-        f"trial {trial.number}" + (f" (thesis {trial.user_attrs['thesis_preset']})"
-                                   if trial.user_attrs.get("thesis_preset") else ""),
+        f"trial {trial.number}"
+        + (f" (thesis {trial.user_attrs['thesis_preset']})" if trial.user_attrs.get("thesis_preset") else ""),
         f"accuracy {trial.values[0]:.2%}",
-        (f"compute {cost.compute_energy_pj_per_image / PJ_PER_UJ:.2f} µJ/image "
-         f"(memory {cost.memory_energy_pj_per_image / PJ_PER_UJ:.1f} µJ)"),
+        (
+            f"compute {cost.compute_energy_pj_per_image / PJ_PER_UJ:.2f} µJ/image "
+            f"(memory {cost.memory_energy_pj_per_image / PJ_PER_UJ:.1f} µJ)"
+        ),
         f"MACs {cost.macs_per_image:,.0f}, ACs {cost.acs_per_image:,.0f}",
         f"front end {net.get('front_end', '?')}, T {net.get('time_steps', '?')}",
         f"firing: {rates}",
@@ -112,59 +117,79 @@ def accuracy_energy_figure(
         raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, got {color_by!r}")
     measured = measured_trials(trials)
     if not measured:
-        raise FigureUnavailable("Accuracy against energy needs at least one complete trial with a "
-                                "recorded energy; the study has none so far.")
-    groups = sorted({_group(t, color_by) for t in measured},
-                    key=lambda g: (len(g), g))  # "T = 4" before "T = 16"
+        raise FigureUnavailable(
+            "Accuracy against energy needs at least one complete trial with a "
+            "recorded energy; the study has none so far."
+        )
+    groups = sorted({_group(t, color_by) for t in measured}, key=lambda g: (len(g), g))  # "T = 4" before "T = 16"
     palette = plotly.colors.qualitative.Plotly
     colors = {g: palette[i % len(palette)] for i, g in enumerate(groups)}
     fig = go.Figure()
     for group in groups:
         for thesis in (False, True):
-            members = [t for t in measured if _group(t, color_by) == group
-                       and bool(t.user_attrs.get("thesis_preset")) == thesis and _feasible(t)]
+            members = [
+                t
+                for t in measured
+                if _group(t, color_by) == group and bool(t.user_attrs.get("thesis_preset")) == thesis and _feasible(t)
+            ]
             if not members:
                 continue
             costs = [energy_of(t) for t in members]
-            fig.add_trace(go.Scatter(
-                x=[c.energy_pj_per_image / PJ_PER_UJ for c in costs],  # type: ignore[union-attr]
-                y=[t.values[0] for t in members],
-                mode="markers",
-                name=f"{group}, thesis recipe" if thesis else group,
-                legendgroup=group,
-                marker={"color": colors[group], "size": 15 if thesis else 9,
+            fig.add_trace(
+                go.Scatter(
+                    x=[c.energy_pj_per_image / PJ_PER_UJ for c in costs],  # type: ignore[union-attr]
+                    y=[t.values[0] for t in members],
+                    mode="markers",
+                    name=f"{group}, thesis recipe" if thesis else group,
+                    legendgroup=group,
+                    marker={
+                        "color": colors[group],
+                        "size": 15 if thesis else 9,
                         "symbol": "star" if thesis else "circle",
-                        "line": {"color": FRONT_COLOR if thesis else "white", "width": 1.5 if thesis else 1}},
-                hovertext=[_hover(t, c) for t, c in zip(members, costs)],  # type: ignore[arg-type]
-                hoverinfo="text",
-            ))
+                        "line": {"color": FRONT_COLOR if thesis else "white", "width": 1.5 if thesis else 1},
+                    },
+                    hovertext=[_hover(t, c) for t, c in zip(members, costs)],  # type: ignore[arg-type]
+                    hoverinfo="text",
+                )
+            )
     infeasible = [t for t in measured if not _feasible(t)]
     if infeasible:
-        fig.add_trace(go.Scatter(
-            x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in infeasible],  # type: ignore[union-attr]
-            y=[t.values[0] for t in infeasible],
-            mode="markers", name="over the energy budget",
-            marker={"color": INFEASIBLE_COLOR, "size": 9, "symbol": "x"},
-            hovertext=[_hover(t, energy_of(t)) for t in infeasible],  # type: ignore[arg-type]
-            hoverinfo="text",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in infeasible],  # type: ignore[union-attr]
+                y=[t.values[0] for t in infeasible],
+                mode="markers",
+                name="over the energy budget",
+                marker={"color": INFEASIBLE_COLOR, "size": 9, "symbol": "x"},
+                hovertext=[_hover(t, energy_of(t)) for t in infeasible],  # type: ignore[arg-type]
+                hoverinfo="text",
+            )
+        )
     front = pareto_front(measured)
     if front:
-        fig.add_trace(go.Scatter(
-            x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in front],  # type: ignore[union-attr]
-            y=[t.values[0] for t in front],
-            mode="lines", line={"color": FRONT_COLOR, "width": 1.5, "dash": "dot", "shape": "hv"},
-            name=f"Pareto front ({len(front)} trial{'s' if len(front) != 1 else ''})",
-            hoverinfo="skip",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in front],  # type: ignore[union-attr]
+                y=[t.values[0] for t in front],
+                mode="lines",
+                line={"color": FRONT_COLOR, "width": 1.5, "dash": "dot", "shape": "hv"},
+                name=f"Pareto front ({len(front)} trial{'s' if len(front) != 1 else ''})",
+                hoverinfo="skip",
+            )
+        )
     if budget_pj is not None:
         # A trace, not add_vline: shapes on a log axis take log10 coordinates.
         accuracies = [t.values[0] for t in measured]
-        fig.add_trace(go.Scatter(
-            x=[budget_pj / PJ_PER_UJ] * 2, y=[min(accuracies), max(accuracies)], mode="lines",
-            line={"color": THESIS_COLOR, "dash": "dash"}, name=f"energy budget ({budget_pj / PJ_PER_UJ:g} µJ)",
-            hoverinfo="skip",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[budget_pj / PJ_PER_UJ] * 2,
+                y=[min(accuracies), max(accuracies)],
+                mode="lines",
+                line={"color": THESIS_COLOR, "dash": "dash"},
+                name=f"energy budget ({budget_pj / PJ_PER_UJ:g} µJ)",
+                hoverinfo="skip",
+            )
+        )
     return fig.update_layout(
         template=TEMPLATE,
         title="Accuracy against energy per image (45 nm estimate, MAC + AC)",

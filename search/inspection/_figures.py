@@ -19,8 +19,8 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from search.tuning import OBJECTIVE_NAME
 from search.store import BEST_VAL_ACC, EPOCHS_RUN, is_thesis, thesis_preset_of
+from search.tuning import OBJECTIVE_NAME
 
 TEMPLATE = "plotly_white"
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -74,16 +74,18 @@ def _need_complete(study: optuna.Study, n: int, what: str) -> list[optuna.trial.
     complete = _complete(study)
     if len(complete) < n:
         have = f"{len(complete)} complete trial" + ("" if len(complete) == 1 else "s")
-        raise FigureUnavailable(f"{what} needs at least {n} complete trial{'s' if n > 1 else ''}; "
-                                f"the study has {have} so far.")
+        raise FigureUnavailable(
+            f"{what} needs at least {n} complete trial{'s' if n > 1 else ''}; the study has {have} so far."
+        )
     return complete
 
 
 def optimization_history(study: optuna.Study) -> go.Figure:
     _need_complete(study, 1, "The optimisation history")
     fig = _quiet(lambda: vis.plot_optimization_history(study, target=accuracy_of, target_name=OBJECTIVE_NAME))
-    return fig.update_layout(title="Optimisation history: validation accuracy of each trial and best so far",
-                             yaxis_tickformat=".1%")
+    return fig.update_layout(
+        title="Optimisation history: validation accuracy of each trial and best so far", yaxis_tickformat=".1%"
+    )
 
 
 def intermediate_values(study: optuna.Study) -> go.Figure:
@@ -92,7 +94,10 @@ def intermediate_values(study: optuna.Study) -> go.Figure:
     fig = _quiet(lambda: vis.plot_intermediate_values(study))
     return fig.update_layout(
         title="Intermediate values: validation accuracy per epoch (pruned trials end early)",
-        xaxis={"title": "epoch", "dtick": 1}, yaxis_title=OBJECTIVE_NAME, yaxis_tickformat=".1%")
+        xaxis={"title": "epoch", "dtick": 1},
+        yaxis_title=OBJECTIVE_NAME,
+        yaxis_tickformat=".1%",
+    )
 
 
 def param_importances(study: optuna.Study) -> go.Figure:
@@ -104,8 +109,9 @@ def param_importances(study: optuna.Study) -> go.Figure:
 def parallel_coordinate(study: optuna.Study) -> go.Figure:
     complete = _need_complete(study, 1, "The parallel-coordinate plot")
     params = common_params(complete)
-    fig = _quiet(lambda: vis.plot_parallel_coordinate(study, params=params, target=accuracy_of,
-                                                              target_name=OBJECTIVE_NAME))
+    fig = _quiet(
+        lambda: vis.plot_parallel_coordinate(study, params=params, target=accuracy_of, target_name=OBJECTIVE_NAME)
+    )
     return fig.update_layout(title="Parallel coordinates: the parameters every complete trial has")
 
 
@@ -114,8 +120,9 @@ def slice_plot(study: optuna.Study) -> go.Figure:
     params = all_params(complete)
     fig = _quiet(lambda: vis.plot_slice(study, params=params, target=accuracy_of, target_name=OBJECTIVE_NAME))
     # One panel per parameter in one row: give each a readable width (the page scrolls sideways).
-    return fig.update_layout(title="Slice plots: validation accuracy against each parameter",
-                             width=max(900, 240 * len(params)), height=420)
+    return fig.update_layout(
+        title="Slice plots: validation accuracy against each parameter", width=max(900, 240 * len(params)), height=420
+    )
 
 
 def timeline(study: optuna.Study) -> go.Figure:
@@ -142,8 +149,9 @@ def _jitter(number: int) -> float:
 
 def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Sequence[str]) -> go.Figure:
     """Validation accuracy of every finished trial, by strategy; the thesis's recipes as stars."""
-    finished = [t for t in trials if t.state in (COMPLETE, PRUNED) and "strategy" in t.params
-                and _trial_accuracy(t) is not None]
+    finished = [
+        t for t in trials if t.state in (COMPLETE, PRUNED) and "strategy" in t.params and _trial_accuracy(t) is not None
+    ]
     if not finished:
         raise FigureUnavailable("No trial has finished yet.")
     order = list(strategies) + sorted({t.params["strategy"] for t in finished} - set(strategies))
@@ -152,9 +160,19 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
     for strategy in order:
         values = [_trial_accuracy(t) for t in finished if t.params["strategy"] == strategy and t.state == COMPLETE]
         if len(values) >= BOX_MIN_TRIALS:
-            fig.add_trace(go.Box(x=[position[strategy]] * len(values), y=values, name=strategy, width=0.6,
-                                 boxpoints=False, line_color="#9bb7d4", fillcolor="rgba(44,111,187,0.08)",
-                                 showlegend=False, hoverinfo="skip"))
+            fig.add_trace(
+                go.Box(
+                    x=[position[strategy]] * len(values),
+                    y=values,
+                    name=strategy,
+                    width=0.6,
+                    boxpoints=False,
+                    line_color="#9bb7d4",
+                    fillcolor="rgba(44,111,187,0.08)",
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
 
     def points(group: list[optuna.trial.FrozenTrial], name: str, color: str, symbol: str, size: int) -> None:
         if not group:
@@ -166,35 +184,60 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
             if t.state == PRUNED:
                 label += f", pruned after epoch {t.user_attrs.get(EPOCHS_RUN, len(t.intermediate_values))}"
             text.append(label)
-        fig.add_trace(go.Scatter(
-            x=[position[t.params["strategy"]] + _jitter(t.number) for t in group],
-            y=[_trial_accuracy(t) for t in group], mode="markers", name=name, text=text,
-            marker={"color": color, "symbol": symbol, "size": size, "line": {"width": 1, "color": "white"}},
-            hovertemplate="%{text}<br>validation accuracy %{y:.2%}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[position[t.params["strategy"]] + _jitter(t.number) for t in group],
+                y=[_trial_accuracy(t) for t in group],
+                mode="markers",
+                name=name,
+                text=text,
+                marker={"color": color, "symbol": symbol, "size": size, "line": {"width": 1, "color": "white"}},
+                hovertemplate="%{text}<br>validation accuracy %{y:.2%}<extra></extra>",
+            )
+        )
 
     searched = [t for t in finished if not is_thesis(t)]
     thesis = [t for t in finished if is_thesis(t)]
     points([t for t in searched if t.state == COMPLETE], "searched trial", SEARCH_COLOR, "circle", 9)
-    points([t for t in searched if t.state == PRUNED], "pruned (best epoch before it stopped)",
-           PRUNED_COLOR, "x-thin-open", 9)
+    points(
+        [t for t in searched if t.state == PRUNED],
+        "pruned (best epoch before it stopped)",
+        PRUNED_COLOR,
+        "x-thin-open",
+        9,
+    )
     points([t for t in thesis if t.state == COMPLETE], "thesis recipe (enqueued)", THESIS_COLOR, "star", 15)
     points([t for t in thesis if t.state == PRUNED], "thesis recipe, pruned", THESIS_COLOR, "star-open", 15)
     return fig.update_layout(
-        template=TEMPLATE, title="Validation accuracy by strategy (stars: the thesis's own recipes)",
-        xaxis={"tickvals": list(range(len(order))), "ticktext": order, "range": [-0.6, len(order) - 0.4],
-               "title": "strategy"},
+        template=TEMPLATE,
+        title="Validation accuracy by strategy (stars: the thesis's own recipes)",
+        xaxis={
+            "tickvals": list(range(len(order))),
+            "ticktext": order,
+            "range": [-0.6, len(order) - 0.4],
+            "title": "strategy",
+        },
         yaxis={"title": OBJECTIVE_NAME, "tickformat": ".1%"},
-        legend={"orientation": "h", "y": -0.2}, height=480,
+        legend={"orientation": "h", "y": -0.2},
+        height=480,
     )
 
 
-def final_vs_thesis(test_mean: float, test_std: float | None, budget: str, validation: float | None,
-                   thesis_baseline: float, thesis_best: float) -> go.Figure:
+def final_vs_thesis(
+    test_mean: float,
+    test_std: float | None,
+    budget: str,
+    validation: float | None,
+    thesis_baseline: float,
+    thesis_best: float,
+) -> go.Figure:
     """The final test accuracy beside the thesis's two test figures (only for a full, not a reduced, retrain)."""
     test_std = test_std or 0.0
-    labels = ["thesis baseline (test)", "thesis best, cosine annealing (test)",
-              f"this search: final retrain (test; {budget})"]
+    labels = [
+        "thesis baseline (test)",
+        "thesis best, cosine annealing (test)",
+        f"this search: final retrain (test; {budget})",
+    ]
     values = [thesis_baseline, thesis_best, test_mean]
     colors = ["#b0b0b0", "#7f7f7f", SEARCH_COLOR]
     errors = [0.0, 0.0, test_std]
@@ -203,37 +246,68 @@ def final_vs_thesis(test_mean: float, test_std: float | None, budget: str, valid
         values.append(validation)
         colors.append("#9bb7d4")
         errors.append(0.0)
-    fig = go.Figure(go.Bar(
-        x=labels, y=values, marker_color=colors, text=[f"{100 * v:.2f}%" for v in values],
-        textposition="outside", error_y={"type": "data", "array": errors, "visible": test_std > 0},
-        hovertemplate="%{x}: %{y:.2%}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=values,
+            marker_color=colors,
+            text=[f"{100 * v:.2f}%" for v in values],
+            textposition="outside",
+            error_y={"type": "data", "array": errors, "visible": test_std > 0},
+            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        )
+    )
     low = min(values)
     return fig.update_layout(
-        template=TEMPLATE, title="Test accuracy of the final retrain beside the thesis's figures",
-        yaxis={"title": "accuracy", "tickformat": ".0%", "range": [max(0.0, low - 0.1), 1.0]}, height=420,
+        template=TEMPLATE,
+        title="Test accuracy of the final retrain beside the thesis's figures",
+        yaxis={"title": "accuracy", "tickformat": ".0%", "range": [max(0.0, low - 0.1), 1.0]},
+        height=420,
     )
 
 
 def per_class_accuracy(per_class: dict[str, float]) -> go.Figure:
     classes = list(per_class)
     values = [per_class[c] for c in classes]
-    fig = go.Figure(go.Bar(x=classes, y=values, marker_color=SEARCH_COLOR,
-                           text=[f"{100 * v:.1f}%" for v in values], textposition="outside",
-                           hovertemplate="%{x}: %{y:.2%}<extra></extra>"))
-    return fig.update_layout(template=TEMPLATE, title="Per-class test accuracy of the final retrain",
-                             yaxis={"title": "test accuracy", "tickformat": ".0%", "range": [0, 1.08]}, height=420)
+    fig = go.Figure(
+        go.Bar(
+            x=classes,
+            y=values,
+            marker_color=SEARCH_COLOR,
+            text=[f"{100 * v:.1f}%" for v in values],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    return fig.update_layout(
+        template=TEMPLATE,
+        title="Per-class test accuracy of the final retrain",
+        yaxis={"title": "test accuracy", "tickformat": ".0%", "range": [0, 1.08]},
+        height=420,
+    )
 
 
 def confusion_matrix(matrix: list[list[int]], classes: Sequence[str]) -> go.Figure:
     """Rows: the true class; columns: the predicted one; counts of test images."""
-    fig = go.Figure(go.Heatmap(
-        z=matrix, x=list(classes), y=list(classes), colorscale="Blues", text=matrix, texttemplate="%{text}",
-        hovertemplate="true %{y}, predicted %{x}: %{z} images<extra></extra>", colorbar={"title": "images"},
-    ))
-    return fig.update_layout(template=TEMPLATE, title="Confusion matrix of the final retrain (test set)",
-                             xaxis={"title": "predicted class"},
-                             yaxis={"title": "true class", "autorange": "reversed"}, height=560)
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=list(classes),
+            y=list(classes),
+            colorscale="Blues",
+            text=matrix,
+            texttemplate="%{text}",
+            hovertemplate="true %{y}, predicted %{x}: %{z} images<extra></extra>",
+            colorbar={"title": "images"},
+        )
+    )
+    return fig.update_layout(
+        template=TEMPLATE,
+        title="Confusion matrix of the final retrain (test set)",
+        xaxis={"title": "predicted class"},
+        yaxis={"title": "true class", "autorange": "reversed"},
+        height=560,
+    )
 
 
 def learning_curves(runs: Sequence[dict[str, Any]], budget: str = "") -> go.Figure:
@@ -246,16 +320,22 @@ def learning_curves(runs: Sequence[dict[str, Any]], budget: str = "") -> go.Figu
         history = run.get("history") or []
         epochs = [h["epoch"] for h in history]
         name = f"seed {run.get('seed')}"
-        style = {"mode": "lines+markers", "name": name, "legendgroup": name,
-                 "line": {"color": palette[i % len(palette)]}}
+        style = {
+            "mode": "lines+markers",
+            "name": name,
+            "legendgroup": name,
+            "line": {"color": palette[i % len(palette)]},
+        }
         fig.add_trace(go.Scatter(x=epochs, y=[h["train_loss"] for h in history], **style), row=1, col=1)
-        fig.add_trace(go.Scatter(x=epochs, y=[h["train_acc"] for h in history], showlegend=False, **style),
-                      row=1, col=2)
+        fig.add_trace(
+            go.Scatter(x=epochs, y=[h["train_acc"] for h in history], showlegend=False, **style), row=1, col=2
+        )
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    return fig.update_layout(template=TEMPLATE, title=f"Learning curves of the final retrain ({budget or 'its training images'})",
-                             height=420)
+    return fig.update_layout(
+        template=TEMPLATE, title=f"Learning curves of the final retrain ({budget or 'its training images'})", height=420
+    )
 
 
 def forest_plot(rows: Sequence[dict[str, Any]], thesis_baseline: float, thesis_best: float, budget: str) -> go.Figure:
@@ -268,27 +348,37 @@ def forest_plot(rows: Sequence[dict[str, Any]], thesis_baseline: float, thesis_b
         raise FigureUnavailable("The comparison holds no configuration.")
     fig = go.Figure()
     labels = [r["label"] for r in rows]
-    for thesis, name, color, symbol in ((True, "thesis recipe, retrained here", THESIS_COLOR, "star"),
-                                        (False, "searched configuration", SEARCH_COLOR, "circle")):
+    for thesis, name, color, symbol in (
+        (True, "thesis recipe, retrained here", THESIS_COLOR, "star"),
+        (False, "searched configuration", SEARCH_COLOR, "circle"),
+    ):
         group = [r for r in rows if bool(r.get("thesis_preset")) == thesis]
         if not group:
             continue
         low = [r["test_mean"] - r["test_ci95"][0] if r["test_ci95"][0] is not None else 0.0 for r in group]
         high = [r["test_ci95"][1] - r["test_mean"] if r["test_ci95"][1] is not None else 0.0 for r in group]
-        fig.add_trace(go.Scatter(
-            x=[r["test_mean"] for r in group], y=[r["label"] for r in group], mode="markers", name=name,
-            marker={"color": color, "symbol": symbol, "size": 13},
-            error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
-            text=[r["settings"] for r in group],
-            hovertemplate="%{y}: %{x:.2%}<br>%{text}<extra></extra>",
-        ))
-    for value, text, dash in ((thesis_baseline, "thesis baseline, printed", "dot"),
-                              (thesis_best, "thesis best, printed", "dash")):
-        fig.add_vline(x=value, line_dash=dash, line_color="#7f7f7f", annotation_text=text,
-                      annotation_position="top")
+        fig.add_trace(
+            go.Scatter(
+                x=[r["test_mean"] for r in group],
+                y=[r["label"] for r in group],
+                mode="markers",
+                name=name,
+                marker={"color": color, "symbol": symbol, "size": 13},
+                error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
+                text=[r["settings"] for r in group],
+                hovertemplate="%{y}: %{x:.2%}<br>%{text}<extra></extra>",
+            )
+        )
+    for value, text, dash in (
+        (thesis_baseline, "thesis baseline, printed", "dot"),
+        (thesis_best, "thesis best, printed", "dash"),
+    ):
+        fig.add_vline(x=value, line_dash=dash, line_color="#7f7f7f", annotation_text=text, annotation_position="top")
     return fig.update_layout(
-        template=TEMPLATE, title=f"Test accuracy, mean and 95% interval over seeds ({budget})",
+        template=TEMPLATE,
+        title=f"Test accuracy, mean and 95% interval over seeds ({budget})",
         xaxis={"title": "test accuracy", "tickformat": ".1%"},
         yaxis={"categoryorder": "array", "categoryarray": labels[::-1]},
-        legend={"orientation": "h", "y": -0.25}, height=max(320, 60 + 45 * len(rows)),
+        legend={"orientation": "h", "y": -0.25},
+        height=max(320, 60 + 45 * len(rows)),
     )

@@ -14,9 +14,9 @@ from typing import Any
 import optuna
 from optuna_dashboard import save_plotly_graph_object
 
-from search.store import open_artifact_store, upload_study_files
 from search.inspection._figures import confusion_matrix, forest_plot, learning_curves
 from search.retrain import RetrainResult
+from search.store import open_artifact_store, upload_study_files
 
 FINAL_FIGURE_IDS = ("final-learning-curves", "final-confusion-matrix")
 COMPARISON_FIGURE_ID = "final-comparison"
@@ -43,19 +43,23 @@ def publish_retrain(study: optuna.Study, result: RetrainResult, folder: Path, ar
     curves = learning_curves([r.to_dict() for r in result.runs], budget)
     curves.update_layout(title=f"Final retrain of trial {result.trial}: learning curves ({budget})")
     matrix = confusion_matrix(result.runs[0].confusion_matrix, list(result.runs[0].per_class_accuracy))
-    matrix.update_layout(title=f"Final retrain of trial {result.trial}: confusion matrix "
-                               f"(test set, seed {result.runs[0].seed})")
+    matrix.update_layout(
+        title=f"Final retrain of trial {result.trial}: confusion matrix (test set, seed {result.runs[0].seed})"
+    )
     for figure, graph_id in zip((curves, matrix), FINAL_FIGURE_IDS, strict=True):
         figure.update_layout(height=DASHBOARD_HEIGHT)  # the dashboard's cards clip taller figures
         save_plotly_graph_object(study, figure, graph_object_id=graph_id)
-    return (f"attached {', '.join(ids)} to study {study.study_name!r} (artifact store {artifacts}/) "
-            "with its learning curves and confusion matrix: python -m search.dashboard shows them")
+    return (
+        f"attached {', '.join(ids)} to study {study.study_name!r} (artifact store {artifacts}/) "
+        "with its learning curves and confusion matrix: python -m search.dashboard shows them"
+    )
 
 
 def publish_comparison(study: optuna.Study, record: dict[str, Any], path: Path, artifacts: Path) -> str:
     """Upload a comparison's JSON and save its forest plot on the study's page."""
     ids = upload_study_files(study, {path.name: path}, open_artifact_store(artifacts))
-    figure = forest_plot(record["rows"], record["thesis"]["baseline_test"], record["thesis"]["best_test"],
-                         record["budget"])
+    figure = forest_plot(
+        record["rows"], record["thesis"]["baseline_test"], record["thesis"]["best_test"], record["budget"]
+    )
     save_plotly_graph_object(study, figure, graph_object_id=COMPARISON_FIGURE_ID)
     return f"attached {', '.join(ids)} and the forest plot to study {study.study_name!r}"

@@ -44,8 +44,11 @@ class Section:
 
 
 def facts_table(rows: Sequence[tuple[str, str]]) -> str:
-    return "<table>" + "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>"
+    return (
+        "<table>"
+        + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        + "</table>"
+    )
 
 
 def grid_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -69,19 +72,21 @@ def render_section(section: Section) -> str:
 
 def render_page(title: str, header_html: str, sections: Sequence[Section], footer: str) -> str:
     nav = " ".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in sections)
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{STYLE}</style>",
-        # plotly.js, once, inline: the page works offline.
-        f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>',
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        header_html,
-        f"<nav>{nav}</nav>",
-        *(render_section(s) for s in sections),
-        f'<p class="muted">{html.escape(footer)}</p>',
-        "</body></html>",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{STYLE}</style>",
+            # plotly.js, once, inline: the page works offline.
+            f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>',
+            "</head><body>",
+            f"<h1>{html.escape(title)}</h1>",
+            header_html,
+            f"<nav>{nav}</nav>",
+            *(render_section(s) for s in sections),
+            f'<p class="muted">{html.escape(footer)}</p>',
+            "</body></html>",
+        ]
+    )

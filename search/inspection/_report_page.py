@@ -14,15 +14,14 @@ from typing import Any
 
 import optuna
 
+from search.formatting import percent
 from search.inspection import _figures as figures
 from search.inspection._energy_figures import accuracy_energy_figure
-from search.formatting import percent
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
 from search.retrain import RetrainResult
-from search.store import mask_url
+from search.store import TrialRecord, mask_url
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST
 from search.tuning import FINISHED, epochs_saved, study_settings
-from search.store import TrialRecord
 
 
 @dataclass(frozen=True)
@@ -90,30 +89,47 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             total = finished * budget
             share = f" ({100 * saved / total:.0f}% of the {total} epochs of the finished trials)"
         data = study.user_attrs.get("data", {})
-        images = f" on {data['train_size']:,} training images, validated on {data['val_size']:,}" \
-            if {"train_size", "val_size"} <= set(data) else ""
+        images = (
+            f" on {data['train_size']:,} training images, validated on {data['val_size']:,}"
+            if {"train_size", "val_size"} <= set(data)
+            else ""
+        )
         rows += [
             ("budget", f"{_count(budget, 'epoch')} per trial{images}"),
-            ("pruner, sampler", f"{settings.pruner_text}, {settings.sampler}"
-                                f"{f' (seed {settings.seed})' if settings.seed is not None else ''}"),
+            (
+                "pruner, sampler",
+                f"{settings.pruner_text}, {settings.sampler}"
+                f"{f' (seed {settings.seed})' if settings.seed is not None else ''}",
+            ),
             ("epochs saved by pruning", f"{_count(saved, 'epoch')}{share}"),
         ]
     best_html = "<p>No complete trial yet: no best configuration.</p>"
     complete = study.get_trials(deepcopy=False, states=(figures.COMPLETE,))
     if len(study.directions) > 1:
         front = sorted(study.best_trials, key=lambda t: t.number)
-        rows.append(("Pareto front", ", ".join(f"#{t.number} ({percent(t.values[0])}, {t.values[1] / 1e6:.1f} uJ)"
-                                               for t in front) or "none yet"))
+        rows.append(
+            (
+                "Pareto front",
+                ", ".join(f"#{t.number} ({percent(t.values[0])}, {t.values[1] / 1e6:.1f} uJ)" for t in front)
+                or "none yet",
+            )
+        )
         complete = []
     if complete:
         best = study.best_trial
         record = TrialRecord.of(best)
         preset = record.thesis_preset
-        rows.append(("best trial", f"#{best.number}, {record.strategy}"
-                                   f"{f' (the thesis recipe {preset!r})' if preset else ''}: validation accuracy "
-                                   f"{percent(best.value)} at epoch {record.best_epoch or '?'}"))
-        best_html = (f"<h3>Best configuration (trial {best.number})</h3>"
-                     + grid_table(["parameter", "value"], [(k, _value(v)) for k, v in best.params.items()]))
+        rows.append(
+            (
+                "best trial",
+                f"#{best.number}, {record.strategy}"
+                f"{f' (the thesis recipe {preset!r})' if preset else ''}: validation accuracy "
+                f"{percent(best.value)} at epoch {record.best_epoch or '?'}",
+            )
+        )
+        best_html = f"<h3>Best configuration (trial {best.number})</h3>" + grid_table(
+            ["parameter", "value"], [(k, _value(v)) for k, v in best.params.items()]
+        )
     if final is None:
         rows.append(("final result", f"none yet: python -m search.final --study {study.study_name}"))
     else:
@@ -125,9 +141,11 @@ def final_line(h: dict[str, Any]) -> str:
     """The headline of a retrain with its budget; the thesis's figures only beside a full retrain."""
     std = h.get("test_accuracy_std")
     spread = "n/a (1 seed)" if std is None or h.get("seeds") == 1 else f"{100 * std:.2f}"
-    text = (f"test accuracy {percent(h['test_accuracy_mean'])}, std {spread}; trial {h.get('trial')} retrained on "
-            f"{_count(h.get('train_size'), 'training image')} for {_count(h.get('epochs'), 'epoch')}, "
-            f"{_count(h.get('seeds'), 'seed')}")
+    text = (
+        f"test accuracy {percent(h['test_accuracy_mean'])}, std {spread}; trial {h.get('trial')} retrained on "
+        f"{_count(h.get('train_size'), 'training image')} for {_count(h.get('epochs'), 'epoch')}, "
+        f"{_count(h.get('seeds'), 'seed')}"
+    )
     if h.get("reduced"):
         return text + " (a reduced retrain: not comparable with the thesis's figures)"
     return text + f" (thesis, printed: {percent(THESIS_BASELINE_TEST)} baseline, {percent(THESIS_BEST_TEST)} best)"
@@ -147,105 +165,197 @@ def search_sections(study: optuna.Study) -> list[Section]:
     settings = study_settings(study)
     strategies = settings.space.strategies if settings else ()
     return [
-        _section("strategy-accuracy", "Which strategy helps? Validation accuracy by strategy",
-                 "One point per finished trial. Red stars are the thesis's own recipes, queued as the first trials "
-                 "at this study's budget and never pruned; blue points are trials the sampler chose; grey crosses are pruned trials "
-                 "at their best epoch before they were stopped. Boxes show the spread where a strategy has at least "
-                 f"{figures.BOX_MIN_TRIALS} complete trials.", figures.strategy_accuracy, trials, strategies),
-        _section("optimization-history", "Optimisation history",
-                 "Each complete trial's validation accuracy in the order the trials ran, and the best so far.",
-                 figures.optimization_history, study),
-        _section("intermediate-values", "Intermediate values: pruning at work",
-                 "Validation accuracy after each epoch, one line per trial. Lines that stop early belong to "
-                 "trials the pruner ended; the epochs they did not train are the epochs saved.",
-                 figures.intermediate_values, study),
-        _section("param-importances", "Parameter importance",
-                 "How much each parameter explains of the variation in validation accuracy across complete "
-                 "trials (Optuna's default importance evaluator). Few trials make it a rough guide.",
-                 figures.param_importances, study),
-        _section("parallel-coordinate", "Parallel coordinates",
-                 "Each line is a complete trial through the parameters every complete trial has, "
-                 "coloured by its validation accuracy.", figures.parallel_coordinate, study),
-        _section("slice", "Slice plots",
-                 "Validation accuracy against each parameter, one panel per parameter (scroll sideways). "
-                 "A parameter appears only in the trials whose strategy uses it.", figures.slice_plot, study,
-                 wide=True),
-        _section("timeline", "Timeline", "When each trial ran and how it ended (complete, pruned, failed, running).",
-                 figures.timeline, study),
-        _section("accuracy-energy", "Accuracy against energy",
-                 "Validation accuracy against the estimated compute energy per image (SpikingJelly's counters, "
-                 "45 nm costs; docs/energy.md) of every trial that recorded it, log scale. Stars: the thesis's "
-                 "recipes; the line: the Pareto front; grey crosses: over the energy budget.",
-                 lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None)),
+        _section(
+            "strategy-accuracy",
+            "Which strategy helps? Validation accuracy by strategy",
+            "One point per finished trial. Red stars are the thesis's own recipes, queued as the first trials "
+            "at this study's budget and never pruned; blue points are trials the sampler chose; grey crosses are "
+            "pruned trials at their best epoch before they were stopped. Boxes show the spread where a strategy "
+            f"has at least {figures.BOX_MIN_TRIALS} complete trials.",
+            figures.strategy_accuracy,
+            trials,
+            strategies,
+        ),
+        _section(
+            "optimization-history",
+            "Optimisation history",
+            "Each complete trial's validation accuracy in the order the trials ran, and the best so far.",
+            figures.optimization_history,
+            study,
+        ),
+        _section(
+            "intermediate-values",
+            "Intermediate values: pruning at work",
+            "Validation accuracy after each epoch, one line per trial. Lines that stop early belong to "
+            "trials the pruner ended; the epochs they did not train are the epochs saved.",
+            figures.intermediate_values,
+            study,
+        ),
+        _section(
+            "param-importances",
+            "Parameter importance",
+            "How much each parameter explains of the variation in validation accuracy across complete "
+            "trials (Optuna's default importance evaluator). Few trials make it a rough guide.",
+            figures.param_importances,
+            study,
+        ),
+        _section(
+            "parallel-coordinate",
+            "Parallel coordinates",
+            "Each line is a complete trial through the parameters every complete trial has, "
+            "coloured by its validation accuracy.",
+            figures.parallel_coordinate,
+            study,
+        ),
+        _section(
+            "slice",
+            "Slice plots",
+            "Validation accuracy against each parameter, one panel per parameter (scroll sideways). "
+            "A parameter appears only in the trials whose strategy uses it.",
+            figures.slice_plot,
+            study,
+            wide=True,
+        ),
+        _section(
+            "timeline",
+            "Timeline",
+            "When each trial ran and how it ended (complete, pruned, failed, running).",
+            figures.timeline,
+            study,
+        ),
+        _section(
+            "accuracy-energy",
+            "Accuracy against energy",
+            "Validation accuracy against the estimated compute energy per image (SpikingJelly's counters, "
+            "45 nm costs; docs/energy.md) of every trial that recorded it, log scale. Stars: the thesis's "
+            "recipes; the line: the Pareto front; grey crosses: over the energy budget.",
+            lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+        ),
     ]
 
 
 def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path) -> list[Section]:
     if final is None:
-        return [Section("final-result", "Final result", unavailable=(
-            "No final result yet: the best configuration has not been retrained on all 60,000 training images "
-            f"and tested. Run: python -m search.final --study {study.study_name}  (then this report again)."))]
+        return [
+            Section(
+                "final-result",
+                "Final result",
+                unavailable=(
+                    "No final result yet: the best configuration has not been retrained on all 60,000 training images "
+                    f"and tested. Run: python -m search.final --study {study.study_name}  (then this report again)."
+                ),
+            )
+        ]
     h = final.headline
-    section = Section("final-result", "Final result: test accuracy and its budget",
-                      f"{final_line(h)}. Evaluated once per seed on the 10,000 test images (from {final.source}).")
+    section = Section(
+        "final-result",
+        "Final result: test accuracy and its budget",
+        f"{final_line(h)}. Evaluated once per seed on the 10,000 test images (from {final.source}).",
+    )
     sections = [section]
     if h.get("reduced"):
-        section.unavailable = ("A reduced retrain (fewer training images or epochs than the trial): "
-                               "not set beside the thesis's figures.")
+        section.unavailable = (
+            "A reduced retrain (fewer training images or epochs than the trial): not set beside the thesis's figures."
+        )
     else:
         result = final.result
         budget = result.budget.describe() if result else f"{_count(h.get('seeds'), 'seed')}"
-        section.figures.append(("fig-final-vs-thesis", figures.final_vs_thesis(
-            h["test_accuracy_mean"], h.get("test_accuracy_std"), budget,
-            result.validation_accuracy if result else None, THESIS_BASELINE_TEST, THESIS_BEST_TEST)))
+        section.figures.append(
+            (
+                "fig-final-vs-thesis",
+                figures.final_vs_thesis(
+                    h["test_accuracy_mean"],
+                    h.get("test_accuracy_std"),
+                    budget,
+                    result.validation_accuracy if result else None,
+                    THESIS_BASELINE_TEST,
+                    THESIS_BEST_TEST,
+                ),
+            )
+        )
     if final.result is None:
-        section.unavailable = (f"Per-class accuracy, confusion matrix and learning curves need result.json, "
-                               f"which is not in {folder / 'final'}/ here; the study only holds the headline.")
+        section.unavailable = (
+            f"Per-class accuracy, confusion matrix and learning curves need result.json, "
+            f"which is not in {folder / 'final'}/ here; the study only holds the headline."
+        )
         return sections
     result = final.result
     run = result.runs[0]
     sections += [
-        Section("per-class-accuracy", f"Per-class test accuracy (seed {run.seed})",
-                "The share of each class's 1,000 test images the final network labels correctly; the confusion "
-                "matrix below shows what it takes them for instead.",
-                figures=[("fig-per-class-accuracy", figures.per_class_accuracy(run.per_class_accuracy))]),
-        Section("confusion-matrix", f"Confusion matrix (seed {run.seed})",
-                "Rows: the true class; columns: the predicted class; counts of test images.",
-                figures=[("fig-confusion-matrix", figures.confusion_matrix(run.confusion_matrix, list(run.per_class_accuracy)))]),
-        _section("final-learning-curves", "Learning curves of the final retrain",
-                 f"Training loss and accuracy per epoch of each seed ({result.budget.describe()}; the final "
-                 "retrain has no validation set: the validation images are part of its training data).",
-                 figures.learning_curves, [r.to_dict() for r in result.runs], result.budget.describe()),
+        Section(
+            "per-class-accuracy",
+            f"Per-class test accuracy (seed {run.seed})",
+            "The share of each class's 1,000 test images the final network labels correctly; the confusion "
+            "matrix below shows what it takes them for instead.",
+            figures=[("fig-per-class-accuracy", figures.per_class_accuracy(run.per_class_accuracy))],
+        ),
+        Section(
+            "confusion-matrix",
+            f"Confusion matrix (seed {run.seed})",
+            "Rows: the true class; columns: the predicted class; counts of test images.",
+            figures=[
+                ("fig-confusion-matrix", figures.confusion_matrix(run.confusion_matrix, list(run.per_class_accuracy)))
+            ],
+        ),
+        _section(
+            "final-learning-curves",
+            "Learning curves of the final retrain",
+            f"Training loss and accuracy per epoch of each seed ({result.budget.describe()}; the final "
+            "retrain has no validation set: the validation images are part of its training data).",
+            figures.learning_curves,
+            [r.to_dict() for r in result.runs],
+            result.budget.describe(),
+        ),
     ]
     return sections
 
 
 def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None) -> list[Section]:
     if comparison is None:
-        return [Section("comparison", "Comparison under one protocol", unavailable=(
-            "No comparison yet. Run: python -m search.final --study "
-            f"{study.study_name} --top 3 --thesis --seeds 3  (then this report again)."))]
-    text = ("Each configuration retrained with the same seeds, images and epoch rule; the point is the test "
-            "mean over seeds, the bar its 95% interval (Student's t). Red stars: the thesis's recipes retrained "
-            "here; blue circles: searched configurations; dotted and dashed lines: the thesis's printed figures"
-            f" ({comparison['budget']}).")
+        return [
+            Section(
+                "comparison",
+                "Comparison under one protocol",
+                unavailable=(
+                    "No comparison yet. Run: python -m search.final --study "
+                    f"{study.study_name} --top 3 --thesis --seeds 3  (then this report again)."
+                ),
+            )
+        ]
+    text = (
+        "Each configuration retrained with the same seeds, images and epoch rule; the point is the test "
+        "mean over seeds, the bar its 95% interval (Student's t). Red stars: the thesis's recipes retrained "
+        "here; blue circles: searched configurations; dotted and dashed lines: the thesis's printed figures"
+        f" ({comparison['budget']})."
+    )
     if comparison.get("reduced"):
         text += " A reduced retrain: the thesis's printed figures are not comparable with these points."
-    return [_section("comparison", "Comparison under one protocol: test accuracy with intervals", text,
-                     figures.forest_plot, comparison["rows"], comparison["thesis"]["baseline_test"],
-                     comparison["thesis"]["best_test"], comparison["budget"])]
+    return [
+        _section(
+            "comparison",
+            "Comparison under one protocol: test accuracy with intervals",
+            text,
+            figures.forest_plot,
+            comparison["rows"],
+            comparison["thesis"]["baseline_test"],
+            comparison["thesis"]["best_test"],
+            comparison["budget"],
+        )
+    ]
 
 
 def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[str, list[Section]]:
     """The page's HTML and its sections; ``folder`` holds the study's results."""
     final = load_final_result(study, folder)
-    sections = (search_sections(study) + comparison_sections(study, load_comparison(study, folder))
-                + final_sections(study, final, folder))
-    now = datetime.datetime.now(datetime.timezone.utc)
-    footer = (f"Written {now:%Y-%m-%d %H:%M} UTC by python -m search.report (Optuna {optuna.__version__}). "
-              "Live view: python -m search.dashboard.")
-    page = render_page(f"Study {study.study_name}: search report", header(study, storage_url, final),
-                       sections, footer)
+    sections = (
+        search_sections(study)
+        + comparison_sections(study, load_comparison(study, folder))
+        + final_sections(study, final, folder)
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    footer = (
+        f"Written {now:%Y-%m-%d %H:%M} UTC by python -m search.report (Optuna {optuna.__version__}). "
+        "Live view: python -m search.dashboard."
+    )
+    page = render_page(f"Study {study.study_name}: search report", header(study, storage_url, final), sections, footer)
     return page, sections
-
-

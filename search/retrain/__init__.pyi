@@ -10,7 +10,7 @@ from ._comparison import (
     select_candidates,
 )
 from ._result import RetrainBudget, RetrainResult, RetrainRun
-from ._session import RetrainRequest, Retrained, budget_text, record_comparison, record_retrain, retrain_all
+from ._session import Retrained, RetrainRequest, budget_text, record_comparison, record_retrain, retrain_all
 from ._tables import report_lines, results_table
 
 __all__ = [

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 
-from search.training import TrainConfig
-from search.training import ImageSet
-from search.formatting import plural
 from search.errors import UserError
-from search.store import write_json
-from search.retrain._retrain import RunStore, reread_seed, run_seed
+from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
+from search.retrain._retrain import RunStore, reread_seed, run_seed
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
-from search.store import TrialRecord
+from search.store import TrialRecord, write_json
+from search.training import ImageSet, TrainConfig
 
 REFERENCE_PRESET = "baseline"
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -77,12 +76,15 @@ def describe_config(config: TrainConfig) -> str:
 def _candidate(trial: optuna.trial.FrozenTrial, study_name: str, force: bool) -> Candidate:
     record = TrialRecord.of(trial)
     if not record.trained or record.config is None:
-        raise UserError(f"trial {trial.number} of {study_name!r} ({trial.state.name.lower()}) "
-                        "has no trained config to retrain")
+        raise UserError(
+            f"trial {trial.number} of {study_name!r} ({trial.state.name.lower()}) has no trained config to retrain"
+        )
     if trial.state != COMPLETE and not force:
         how = f"after {plural(record.epochs_run, 'epoch')}" if record.epochs_run else ""
-        raise UserError(f"trial {trial.number} of {study_name!r} was {trial.state.name.lower()} {how}".rstrip()
-                        + "; add --force to retrain it anyway")
+        raise UserError(
+            f"trial {trial.number} of {study_name!r} was {trial.state.name.lower()} {how}".rstrip()
+            + "; add --force to retrain it anyway"
+        )
     return Candidate(record, TrainConfig.from_dict(record.config))
 
 
@@ -92,18 +94,31 @@ def _config_key(config: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)
 
 
-def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bool = False,
-                      trials: list[int] | None = None, force: bool = False) -> list[Candidate]:
+def select_candidates(
+    study: optuna.Study,
+    *,
+    top: int | None = None,
+    thesis: bool = False,
+    trials: list[int] | None = None,
+    force: bool = False,
+) -> list[Candidate]:
     """The configurations to retrain: the best trial when nothing is asked, else top K, thesis and picks."""
     name = study.study_name
     all_trials = study.get_trials(deepcopy=False)
     if len(study.directions) > 1 and (top is not None or not trials):
-        front = ", ".join(f"{t.number} ({100 * t.values[0]:.2f}%, {t.values[1] / 1e6:.1f} uJ)"
-                          for t in sorted(study.best_trials, key=lambda t: t.number))
-        raise UserError(f"study {name!r} has two objectives and no single best trial: pick one of its "
-                        f"Pareto front with --trial N: {front or 'none complete yet'}")
-    complete = sorted((t for t in all_trials if t.state == COMPLETE and t.value is not None),
-                      key=lambda t: t.value, reverse=True)  # type: ignore[arg-type, return-value]
+        front = ", ".join(
+            f"{t.number} ({100 * t.values[0]:.2f}%, {t.values[1] / 1e6:.1f} uJ)"
+            for t in sorted(study.best_trials, key=lambda t: t.number)
+        )
+        raise UserError(
+            f"study {name!r} has two objectives and no single best trial: pick one of its "
+            f"Pareto front with --trial N: {front or 'none complete yet'}"
+        )
+    complete = sorted(
+        (t for t in all_trials if t.state == COMPLETE and t.value is not None),
+        key=lambda t: t.value or 0.0,  # never None here: filtered above
+        reverse=True,
+    )
     chosen: list[optuna.trial.FrozenTrial] = []
     if top is None and not thesis and not trials:
         if not complete:
@@ -118,15 +133,24 @@ def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bo
                 distinct.setdefault(_config_key(t.user_attrs["config"]), t)
         if top > len(distinct):
             searched = " searched (non-thesis)" if thesis else ""
-            raise UserError(f"--top {top}: study {name!r} has {len(distinct)} complete{searched} trial(s) "
-                            "with distinct configurations")
+            raise UserError(
+                f"--top {top}: study {name!r} has {len(distinct)} complete{searched} trial(s) "
+                "with distinct configurations"
+            )
         chosen += list(distinct.values())[:top]
     if thesis:
-        references = [t for t in all_trials if TrialRecord.of(t).is_thesis and TrialRecord.of(t).trained
-                      and t.state in (COMPLETE, optuna.trial.TrialState.PRUNED)]
+        references = [
+            t
+            for t in all_trials
+            if TrialRecord.of(t).is_thesis
+            and TrialRecord.of(t).trained
+            and t.state in (COMPLETE, optuna.trial.TrialState.PRUNED)
+        ]
         if not references:
-            raise UserError(f"--thesis: study {name!r} has no trained thesis trials "
-                            "(it was searched with --no-thesis, or none has run yet)")
+            raise UserError(
+                f"--thesis: study {name!r} has no trained thesis trials "
+                "(it was searched with --no-thesis, or none has run yet)"
+            )
         chosen += references
     for number in trials or []:
         if not 0 <= number < len(all_trials):
@@ -139,12 +163,24 @@ def select_candidates(study: optuna.Study, *, top: int | None = None, thesis: bo
 
 def budget_for(candidate: Candidate, *, train_size: int, epochs: int | None, seeds: int) -> RetrainBudget:
     trial_epochs = candidate.config.epochs
-    return RetrainBudget(train_size=train_size, epochs=epochs or default_epochs(candidate.config, candidate.record),
-                         seeds=seeds, trial_epochs=trial_epochs, tta=candidate.config.tta)
+    return RetrainBudget(
+        train_size=train_size,
+        epochs=epochs or default_epochs(candidate.config, candidate.record),
+        seeds=seeds,
+        trial_epochs=trial_epochs,
+        tta=candidate.config.tta,
+    )
 
 
-def _plain_retrain(folder: Path, budget: RetrainBudget, trial: int, fingerprint: dict[str, Any],
-                   config: TrainConfig, device: torch.device, versions: dict[str, str]) -> RunStore | None:
+def _plain_retrain(
+    folder: Path,
+    budget: RetrainBudget,
+    trial: int,
+    fingerprint: dict[str, Any],
+    config: TrainConfig,
+    device: torch.device,
+    versions: dict[str, str],
+) -> RunStore | None:
     """The retrain of the same budget without test-time augmentation, whose kept networks a ``tta``
     retrain may read again instead of training them: the same seed trains the same network there.
 
@@ -157,23 +193,40 @@ def _plain_retrain(folder: Path, budget: RetrainBudget, trial: int, fingerprint:
         return None
     plain_folder = folder.with_name(replace(budget, tta="none").folder_name(trial))
     recorded = RetrainResult.load(plain_folder / "result.json")
-    if recorded is None or recorded.device != str(device) or \
-            recorded.versions.get("neuron_kernel") != versions.get("neuron_kernel"):
+    if (
+        recorded is None
+        or recorded.device != str(device)
+        or recorded.versions.get("neuron_kernel") != versions.get("neuron_kernel")
+    ):
         return None
     return RunStore(plain_folder, {**fingerprint, "config": {**fingerprint["config"], "tta": "none"}})
 
 
-def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name: str, storage: str,
-                      folder: Path, train_set: ImageSet, test_set: ImageSet, device: torch.device,
-                      versions: dict[str, str], stretch: Callable[[TrainConfig, int], TrainConfig],
-                      on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
-                      on_epoch: Callable[[Candidate, int, Any], None] | None = None) -> RetrainResult:
+def retrain_candidate(
+    candidate: Candidate,
+    budget: RetrainBudget,
+    *,
+    study_name: str,
+    storage: str,
+    folder: Path,
+    train_set: ImageSet,
+    test_set: ImageSet,
+    device: torch.device,
+    versions: dict[str, str],
+    stretch: Callable[[TrainConfig, int], TrainConfig],
+    on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
+    on_epoch: Callable[[Candidate, int, Any], None] | None = None,
+) -> RetrainResult:
     """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``."""
     config = stretch(candidate.config, budget.epochs)
     # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
-    fingerprint = {"study": study_name, "trial": candidate.record.number,
-                   "config": config.replace(seed=0, compile=False).to_dict(),
-                   "epochs": budget.epochs, "train_size": budget.train_size}
+    fingerprint = {
+        "study": study_name,
+        "trial": candidate.record.number,
+        "config": config.replace(seed=0, compile=False).to_dict(),
+        "epochs": budget.epochs,
+        "train_size": budget.train_size,
+    }
     store = RunStore(folder, fingerprint)
     plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
     runs: list[RetrainRun] = []
@@ -186,8 +239,13 @@ def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name
                 run = reread_seed(seeded, *trained, test_set, device)
                 model = trained[1] if seed == 0 else None  # the others stay in the folder that trained them
             else:
-                run, model = run_seed(seeded, train_set, test_set, device,
-                                      on_epoch=(lambda s, k=seed: on_epoch(candidate, k, s)) if on_epoch else None)
+                run, model = run_seed(
+                    seeded,
+                    train_set,
+                    test_set,
+                    device,
+                    on_epoch=partial(on_epoch, candidate, seed) if on_epoch else None,
+                )
             store.save(run, model)
             if on_run:
                 on_run(candidate, run, False)
@@ -195,9 +253,17 @@ def retrain_candidate(candidate: Candidate, budget: RetrainBudget, *, study_name
             on_run(candidate, run, True)
         runs.append(run)
     result = RetrainResult(
-        study=study_name, storage=storage, trial=candidate.record.number, strategy=candidate.record.strategy,
-        thesis_preset=candidate.record.thesis_preset, validation_accuracy=candidate.record.best_val_acc,
-        config=config.to_dict(), budget=budget, runs=runs, device=str(device), versions=versions,
+        study=study_name,
+        storage=storage,
+        trial=candidate.record.number,
+        strategy=candidate.record.strategy,
+        thesis_preset=candidate.record.thesis_preset,
+        validation_accuracy=candidate.record.best_val_acc,
+        config=config.to_dict(),
+        budget=budget,
+        runs=runs,
+        device=str(device),
+        versions=versions,
     )
     write_json(folder / "result.json", result.to_dict())
     return result
@@ -214,13 +280,19 @@ class ComparisonRow:
     def to_dict(self) -> dict[str, Any]:
         d = self.difference
         return {
-            "label": self.label, "trial": self.result.trial, "strategy": self.result.strategy,
-            "thesis_preset": self.result.thesis_preset, "settings": self.settings,
+            "label": self.label,
+            "trial": self.result.trial,
+            "strategy": self.result.strategy,
+            "thesis_preset": self.result.thesis_preset,
+            "settings": self.settings,
             "validation_accuracy": self.result.validation_accuracy,
-            "test_mean": self.summary.mean, "test_std": self.summary.std,
-            "test_ci95": [self.summary.low, self.summary.high], "seeds": self.summary.n,
-            "difference": None if d is None else {
-                "mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise},
+            "test_mean": self.summary.mean,
+            "test_std": self.summary.std,
+            "test_ci95": [self.summary.low, self.summary.high],
+            "seeds": self.summary.n,
+            "difference": None
+            if d is None
+            else {"mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise},
         }
 
 

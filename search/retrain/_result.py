@@ -11,10 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search.training import TrainConfig
 from search.retrain._statistics import PairedDifference, Summary, paired_difference, summarize
-from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST
 from search.store import TrialRecord
+from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, TrainConfig
 
 FULL_TRAIN_SIZE = 60_000
 
@@ -96,7 +95,8 @@ class RetrainResult:
     device: str
     versions: dict[str, str]
     thesis: dict[str, float] = field(
-        default_factory=lambda: {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST})
+        default_factory=lambda: {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST}
+    )
 
     @property
     def accuracies(self) -> list[float]:
@@ -121,8 +121,13 @@ class RetrainResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         s = self.summary
-        d.update(test_accuracy_mean=s.mean, test_accuracy_std=s.std, test_accuracy_ci95=[s.low, s.high],
-                 seeds=[r.seed for r in self.runs], reduced=self.budget.reduced)
+        d.update(
+            test_accuracy_mean=s.mean,
+            test_accuracy_std=s.std,
+            test_accuracy_ci95=[s.low, s.high],
+            seeds=[r.seed for r in self.runs],
+            reduced=self.budget.reduced,
+        )
         return d
 
     @classmethod

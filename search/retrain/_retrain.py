@@ -19,49 +19,92 @@ from typing import Any
 import torch
 
 from models import NetworkConfig, build_network
-from search.training import TrainConfig
-from search.training import ImageSet
-from search.training import energy_sample, measure_prediction_energy
-from search.training import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
 from search.errors import UserError
-from search.store import save_state_dict, write_json
 from search.retrain._result import RetrainRun
+from search.store import save_state_dict, write_json
+from search.training import (
+    EpochStats,
+    ImageSet,
+    TrainConfig,
+    confusion_counts,
+    energy_sample,
+    evaluate,
+    measure_prediction_energy,
+    per_class_accuracy,
+    train,
+)
 
 
-def run_seed(config: TrainConfig, train_set: ImageSet, test_set: ImageSet, device: torch.device,
-             on_epoch: Callable[[EpochStats], None] | None = None) -> tuple[RetrainRun, torch.nn.Module]:
+def run_seed(
+    config: TrainConfig,
+    train_set: ImageSet,
+    test_set: ImageSet,
+    device: torch.device,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> tuple[RetrainRun, torch.nn.Module]:
     """Train ``config`` (its own seed) on ``train_set``, then read the test set once."""
     result = train(config, train_set, None, device, on_epoch=on_epoch)
     if result.status == "diverged" or result.model is None:
         raise UserError(f"the retrain with seed {config.seed} diverged: {result.reason}")
-    run = _test_run(config, result.model, test_set, device, train_seconds=round(result.seconds, 2),
-                    history=[s.to_dict() for s in result.history])
+    run = _test_run(
+        config,
+        result.model,
+        test_set,
+        device,
+        train_seconds=round(result.seconds, 2),
+        history=[s.to_dict() for s in result.history],
+    )
     return run, result.model
 
 
-def reread_seed(config: TrainConfig, trained: RetrainRun, net: torch.nn.Module, weights_from: str,
-                test_set: ImageSet, device: torch.device) -> RetrainRun:
+def reread_seed(
+    config: TrainConfig,
+    trained: RetrainRun,
+    net: torch.nn.Module,
+    weights_from: str,
+    test_set: ImageSet,
+    device: torch.device,
+) -> RetrainRun:
     """Test a network trained by another retrain of the same configuration, without training it again.
 
     Only settings that change how a network is read, not how it is trained (``tta``), may differ
     between the two: the run keeps the training's curve and time and names where it was trained.
     """
-    return _test_run(config, net, test_set, device, train_seconds=trained.train_seconds,
-                     history=trained.history, weights_from=weights_from)
+    return _test_run(
+        config,
+        net,
+        test_set,
+        device,
+        train_seconds=trained.train_seconds,
+        history=trained.history,
+        weights_from=weights_from,
+    )
 
 
-def _test_run(config: TrainConfig, net: torch.nn.Module, test_set: ImageSet, device: torch.device, *,
-              train_seconds: float, history: list[dict[str, Any]], weights_from: str | None = None) -> RetrainRun:
+def _test_run(
+    config: TrainConfig,
+    net: torch.nn.Module,
+    test_set: ImageSet,
+    device: torch.device,
+    *,
+    train_seconds: float,
+    history: list[dict[str, Any]],
+    weights_from: str | None = None,
+) -> RetrainRun:
     start = time.perf_counter()
     test = evaluate(net, test_set, config, device)  # the one and only look at the test set
     return RetrainRun(
-        seed=config.seed, test_accuracy=test.accuracy, test_loss=test.loss,
+        seed=config.seed,
+        test_accuracy=test.accuracy,
+        test_loss=test.loss,
         per_class_accuracy=per_class_accuracy(test.predictions, test_set.labels),
         confusion_matrix=confusion_counts(test.predictions, test_set.labels),
-        train_seconds=train_seconds, test_seconds=round(time.perf_counter() - start, 2),
+        train_seconds=train_seconds,
+        test_seconds=round(time.perf_counter() - start, 2),
         history=history,
         energy=measure_prediction_energy(net, energy_sample(test_set), config.tta).to_dict(),
-        test_accuracy_plain=test.plain_accuracy, weights_from=weights_from,
+        test_accuracy_plain=test.plain_accuracy,
+        weights_from=weights_from,
     )
 
 
@@ -106,16 +149,20 @@ class RunStore:
             run = RetrainRun.from_dict(data["run"])
             fingerprint = data["fingerprint"]
         except (OSError, ValueError, KeyError, TypeError):
-            raise UserError(f"cannot resume: {path} is not a readable run record (corrupt?); "
-                            "move it away to retrain that seed") from None
+            raise UserError(
+                f"cannot resume: {path} is not a readable run record (corrupt?); move it away to retrain that seed"
+            ) from None
         if _with_current_fields(fingerprint) != self.fingerprint or run.seed != seed:
-            raise UserError(f"cannot resume: {path} belongs to another retrain (study "
-                            f"{fingerprint.get('study')!r}, trial {fingerprint.get('trial')}); "
-                            "move it away or pick another --results-dir")
+            raise UserError(
+                f"cannot resume: {path} belongs to another retrain (study "
+                f"{fingerprint.get('study')!r}, trial {fingerprint.get('trial')}); "
+                "move it away or pick another --results-dir"
+            )
         return run
 
-    def trained(self, seed: int, network: NetworkConfig,
-                device: torch.device) -> tuple[RetrainRun, torch.nn.Module, str] | None:
+    def trained(
+        self, seed: int, network: NetworkConfig, device: torch.device
+    ) -> tuple[RetrainRun, torch.nn.Module, str] | None:
         """The recorded seed, its network with the kept weights loaded (on ``device``) and this folder's
         name; None where the record or the weights are missing, unreadable, of another retrain or do not
         fit ``network``."""

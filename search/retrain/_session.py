@@ -17,7 +17,12 @@ import optuna
 import torch
 
 from search.retrain._comparison import (
-    Candidate, ComparisonRow, budget_for, comparison_name, retrain_candidate, select_candidates,
+    Candidate,
+    ComparisonRow,
+    budget_for,
+    comparison_name,
+    retrain_candidate,
+    select_candidates,
 )
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
 from search.store import write_json
@@ -40,8 +45,9 @@ class RetrainRequest:
 
     def candidates(self, study: optuna.Study) -> list[Candidate]:
         """The configurations to retrain, with this request's overrides of their stored configs."""
-        chosen = select_candidates(study, top=self.top, thesis=self.thesis, trials=list(self.trials) or None,
-                                   force=self.force)
+        chosen = select_candidates(
+            study, top=self.top, thesis=self.thesis, trials=list(self.trials) or None, force=self.force
+        )
         overrides = {k: v for k, v in (("compile", self.compile), ("tta", self.tta)) if v is not None}
         return [c.with_config(c.config.replace(**overrides)) for c in chosen] if overrides else chosen
 
@@ -78,10 +84,19 @@ def retrain_all(
     for candidate in candidates:
         budget = budget_for(candidate, train_size=len(train_set), epochs=request.epochs, seeds=request.seeds)
         result = retrain_candidate(
-            candidate, budget, study_name=study_name, storage=storage,
-            folder=final_dir / budget.folder_name(candidate.record.number), train_set=train_set,
-            test_set=test_set, device=device, versions=versions(candidate), stretch=stretch_schedule,
-            on_run=on_run, on_epoch=on_epoch and partial(on_epoch, epochs=budget.epochs))
+            candidate,
+            budget,
+            study_name=study_name,
+            storage=storage,
+            folder=final_dir / budget.folder_name(candidate.record.number),
+            train_set=train_set,
+            test_set=test_set,
+            device=device,
+            versions=versions(candidate),
+            stretch=stretch_schedule,
+            on_run=on_run,
+            on_epoch=on_epoch and partial(on_epoch, epochs=budget.epochs),
+        )
         done.append(Retrained(candidate, budget, result))
     return done
 
@@ -92,31 +107,54 @@ def budget_text(retrained: list[Retrained], train_size: int, seeds: int) -> str:
     if len({b.epochs for b in budgets}) == 1:
         return budgets[0].describe()
     reduced = any(b.reduced for b in budgets)
-    return f"{train_size:,} training images, {seeds} seed(s), epochs per row" + (" (reduced retrain)" if reduced else "")
+    return f"{train_size:,} training images, {seeds} seed(s), epochs per row" + (
+        " (reduced retrain)" if reduced else ""
+    )
 
 
-def record_retrain(study: optuna.Study, retrained: Retrained, rows: list[ComparisonRow], train_size: int,
-                   seeds: int) -> Path:
+def record_retrain(
+    study: optuna.Study, retrained: Retrained, rows: list[ComparisonRow], train_size: int, seeds: int
+) -> Path:
     """Record a single configuration's retrain in the study (``final_result``); its folder."""
     first = retrained.result
     folder = retrained.budget.folder_name(first.trial)
-    study.set_user_attr("final_result", {
-        "trial": first.trial, "folder": folder, "test_accuracy_mean": rows[0].summary.mean,
-        "test_accuracy_std": rows[0].summary.std, "seeds": seeds, "epochs": retrained.budget.epochs,
-        "train_size": train_size, "reduced": retrained.budget.reduced})
+    study.set_user_attr(
+        "final_result",
+        {
+            "trial": first.trial,
+            "folder": folder,
+            "test_accuracy_mean": rows[0].summary.mean,
+            "test_accuracy_std": rows[0].summary.std,
+            "seeds": seeds,
+            "epochs": retrained.budget.epochs,
+            "train_size": train_size,
+            "reduced": retrained.budget.reduced,
+        },
+    )
     return Path(folder)
 
 
-def record_comparison(study: optuna.Study, retrained: list[Retrained], rows: list[ComparisonRow], reference: int,
-                      request: RetrainRequest, train_size: int, final_dir: Path) -> tuple[dict[str, Any], Path]:
+def record_comparison(
+    study: optuna.Study,
+    retrained: list[Retrained],
+    rows: list[ComparisonRow],
+    reference: int,
+    request: RetrainRequest,
+    train_size: int,
+    final_dir: Path,
+) -> tuple[dict[str, Any], Path]:
     """Write a comparison of several configurations beside their folders and note it in the study."""
     text = budget_text(retrained, train_size, request.seeds)
-    record = {"study": study.study_name, "budget": text, "reduced": any(r.budget.reduced for r in retrained),
-              "reference": reference, "rows": [r.to_dict() for r in rows],
-              "thesis": {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST},
-              "folders": [r.budget.folder_name(r.result.trial) for r in retrained]}
-    path = final_dir / comparison_name([r.result.trial for r in retrained], request.seeds, train_size,
-                                       request.epochs)
+    record = {
+        "study": study.study_name,
+        "budget": text,
+        "reduced": any(r.budget.reduced for r in retrained),
+        "reference": reference,
+        "rows": [r.to_dict() for r in rows],
+        "thesis": {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST},
+        "folders": [r.budget.folder_name(r.result.trial) for r in retrained],
+    }
+    path = final_dir / comparison_name([r.result.trial for r in retrained], request.seeds, train_size, request.epochs)
     write_json(path, record)
     study.set_user_attr("final_comparison", {"file": path.name, "budget": text, "rows": len(rows)})
     return record, path

@@ -30,10 +30,35 @@ def results_table(rows: list[ComparisonRow]) -> str:
             diff = _points(d.mean) + ("" if d.low is None else f" [{_points(d.low)}, {_points(d.high)}]")
             p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
             verdict = {None: "n/a (1 seed)", True: "within seed noise", False: "differs"}[d.within_noise]
-        lines.append([row.label, row.settings, _pct(row.result.validation_accuracy), row.result.budget.epochs,
-                      _pct(s.mean), "n/a" if s.std is None else f"{100 * s.std:.2f}", interval, diff, p, verdict])
-    return format_table(["configuration", "settings", "val (search)", "epochs", "test mean", "std",
-                         "95% interval", "vs reference (points)", "paired p", ""], lines)
+        lines.append(
+            [
+                row.label,
+                row.settings,
+                _pct(row.result.validation_accuracy),
+                row.result.budget.epochs,
+                _pct(s.mean),
+                "n/a" if s.std is None else f"{100 * s.std:.2f}",
+                interval,
+                diff,
+                p,
+                verdict,
+            ]
+        )
+    return format_table(
+        [
+            "configuration",
+            "settings",
+            "val (search)",
+            "epochs",
+            "test mean",
+            "std",
+            "95% interval",
+            "vs reference (points)",
+            "paired p",
+            "",
+        ],
+        lines,
+    )
 
 
 def tta_line(result: RetrainResult) -> str | None:
@@ -42,15 +67,18 @@ def tta_line(result: RetrainResult) -> str | None:
     if d is None or not plain:
         return None
     p = "" if d.p_value is None else f", p = {d.p_value:.2g}"
-    return (f"trial {result.trial} without test-time augmentation: {_pct(sum(plain) / len(plain))}; "
-            f"test-time {result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
-            f"[{_points(d.low)}, {_points(d.high)}]{p})")
+    return (
+        f"trial {result.trial} without test-time augmentation: {_pct(sum(plain) / len(plain))}; "
+        f"test-time {result.budget.tta} adds {_points(d.mean)} points (paired by seed, 95% interval "
+        f"[{_points(d.low)}, {_points(d.high)}]{p})"
+    )
 
 
 def per_class_table(result: RetrainResult) -> str:
     run = result.runs[0]
-    return format_table([f"class (seed {run.seed})", "test accuracy"],
-                        [[c, _pct(a)] for c, a in run.per_class_accuracy.items()])
+    return format_table(
+        [f"class (seed {run.seed})", "test accuracy"], [[c, _pct(a)] for c, a in run.per_class_accuracy.items()]
+    )
 
 
 def energy_line(result: RetrainResult) -> str | None:
@@ -59,16 +87,20 @@ def energy_line(result: RetrainResult) -> str | None:
     energy = run.energy
     if not energy:
         return None
-    return (f"trial {result.trial}, seed {run.seed}: compute energy {energy[ENERGY_FIELD] / 1e6:.2f} uJ per test image "
-            f"({energy['macs_per_image']:,.0f} MACs, {energy['synops_per_image']:,.0f} synaptic ops; docs/energy.md)")
+    return (
+        f"trial {result.trial}, seed {run.seed}: compute energy {energy[ENERGY_FIELD] / 1e6:.2f} uJ per test image "
+        f"({energy['macs_per_image']:,.0f} MACs, {energy['synops_per_image']:,.0f} synaptic ops; docs/energy.md)"
+    )
 
 
 def thesis_line(budget_text: str, reduced: bool) -> str:
     """The thesis's printed test figures, only beside a retrain at the full budget."""
     if reduced:
         return f"{budget_text}: not comparable with the thesis's printed figures, which are not shown"
-    return (f"thesis, printed (test): baseline {100 * THESIS_BASELINE_TEST:.2f}%, "
-            f"best (cosine annealing) {100 * THESIS_BEST_TEST:.2f}%")
+    return (
+        f"thesis, printed (test): baseline {100 * THESIS_BASELINE_TEST:.2f}%, "
+        f"best (cosine annealing) {100 * THESIS_BEST_TEST:.2f}%"
+    )
 
 
 def report_lines(rows: list[ComparisonRow], results: list[RetrainResult], budget_text: str, reduced: bool) -> list[str]:

@@ -41,6 +41,10 @@ def upload_study_files(study: optuna.Study, files: dict[str, Path], store: FileS
         for name, path in files.items():
             named = Path(tmp) / name  # the dashboard shows the uploaded file's own name
             shutil.copyfile(path, named)
-            ids[name] = upload_artifact(artifact_store=store, file_path=str(named), study_or_trial=study,
-                                        mimetype=MIMETYPES.get(named.suffix, "application/octet-stream"))
+            ids[name] = upload_artifact(
+                artifact_store=store,
+                file_path=str(named),
+                study_or_trial=study,
+                mimetype=MIMETYPES.get(named.suffix, "application/octet-stream"),
+            )
     return ids

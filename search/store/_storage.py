@@ -74,7 +74,11 @@ def parse_storage_url(url: str) -> URL:
     try:
         dialect.import_dbapi()
     except ImportError as error:
-        hint = " (pip install -e '.[postgres]'; URL postgresql+psycopg://...)" if parsed.get_backend_name() == "postgresql" else ""
+        hint = (
+            " (pip install -e '.[postgres]'; URL postgresql+psycopg://...)"
+            if parsed.get_backend_name() == "postgresql"
+            else ""
+        )
         raise UsageError(
             f"the driver for storage scheme {parsed.drivername!r} is not installed: {error}{hint}"
         ) from None
@@ -150,8 +154,10 @@ def _open_error(url: str, parsed: URL, error: Exception) -> UserError:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if "not a database" in detail or "malformed" in detail:
-            return UserError(f"storage {mask_url(url)} is not a readable SQLite database "
-                             f"(corrupt, or another kind of file): {detail}")
+            return UserError(
+                f"storage {mask_url(url)} is not a readable SQLite database "
+                f"(corrupt, or another kind of file): {detail}"
+            )
         return UserError(f"cannot open storage {mask_url(url)}: {detail}")
     if backend in SERVER_BACKENDS:
         host = parsed.host or "localhost"
@@ -163,8 +169,9 @@ def _open_error(url: str, parsed: URL, error: Exception) -> UserError:
     return UserError(f"cannot open storage {mask_url(url)}: {detail}")
 
 
-def open_storage(url: str, *, create: bool, writable: bool | None = None,
-                 **rdb_options: Any) -> optuna.storages.RDBStorage:
+def open_storage(
+    url: str, *, create: bool, writable: bool | None = None, **rdb_options: Any
+) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage for ``url``.
 
     ``create=True`` (search.run) creates a missing SQLite file and its folder;

@@ -58,11 +58,19 @@ class TrialRecord:
     def of(cls, trial: FrozenTrial) -> TrialRecord:
         a = trial.user_attrs
         return cls(
-            number=trial.number, state=trial.state, params=dict(trial.params),
-            config=a.get(CONFIG), history=list(a.get(HISTORY) or []), status=a.get(STATUS),
-            epochs_run=int(a.get(EPOCHS_RUN) or 0), wall_s=float(a.get(WALL_S) or 0.0),
-            best_epoch=a.get(BEST_EPOCH), best_val_acc=a.get(BEST_VAL_ACC),
-            thesis_preset=a.get(THESIS_PRESET), retry_of=a.get(RETRY_OF), reason=a.get(REASON),
+            number=trial.number,
+            state=trial.state,
+            params=dict(trial.params),
+            config=a.get(CONFIG),
+            history=list(a.get(HISTORY) or []),
+            status=a.get(STATUS),
+            epochs_run=int(a.get(EPOCHS_RUN) or 0),
+            wall_s=float(a.get(WALL_S) or 0.0),
+            best_epoch=a.get(BEST_EPOCH),
+            best_val_acc=a.get(BEST_VAL_ACC),
+            thesis_preset=a.get(THESIS_PRESET),
+            retry_of=a.get(RETRY_OF),
+            reason=a.get(REASON),
         )
 
     @property

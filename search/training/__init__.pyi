@@ -10,7 +10,7 @@ from ._config import (
     TEST_TIME_AUGMENTATIONS,
     TrainConfig,
 )
-from ._data import ImageSet, TrainVal, VALIDATION_SIZE, load_full_train, load_test_set, load_train_val
+from ._data import VALIDATION_SIZE, ImageSet, TrainVal, load_full_train, load_test_set, load_train_val
 from ._device import DEVICE_CHOICES, NEURON_BACKENDS, resolve_device
 from ._energy import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy, measure_prediction_energy
 from ._engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
@@ -27,4 +27,47 @@ from ._strategies import (
     thesis_preset,
 )
 
-__all__ = ["AUGMENTATIONS", "BenchOptions", "DEFAULT_EPOCHS", "DEVICE_CHOICES", "ENERGY_ATTR", "EnergyCost", "EpochStats", "ImageSet", "NEURON_BACKENDS", "OPTIMIZERS", "SCHEDULES", "STRATEGIES", "STRATEGY_NAMES", "TEST_TIME_AUGMENTATIONS", "THESIS_BASELINE_TEST", "THESIS_BATCH", "THESIS_BEST_TEST", "THESIS_PRESETS", "TrainConfig", "TrainVal", "VALIDATION_SIZE", "apply_neuron_backend", "bench_one", "bench_profile", "bench_sweep", "confusion_counts", "energy_sample", "evaluate", "load_full_train", "load_test_set", "load_train_val", "measure_energy", "measure_prediction_energy", "neuron_backend_in_use", "per_class_accuracy", "resolve_device", "silent_reason", "steps_taken", "strategy_config", "stretch_schedule", "thesis_preset", "train"]
+__all__ = [
+    "AUGMENTATIONS",
+    "BenchOptions",
+    "DEFAULT_EPOCHS",
+    "DEVICE_CHOICES",
+    "ENERGY_ATTR",
+    "EnergyCost",
+    "EpochStats",
+    "ImageSet",
+    "NEURON_BACKENDS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "TEST_TIME_AUGMENTATIONS",
+    "THESIS_BASELINE_TEST",
+    "THESIS_BATCH",
+    "THESIS_BEST_TEST",
+    "THESIS_PRESETS",
+    "TrainConfig",
+    "TrainVal",
+    "VALIDATION_SIZE",
+    "apply_neuron_backend",
+    "bench_one",
+    "bench_profile",
+    "bench_sweep",
+    "confusion_counts",
+    "energy_sample",
+    "evaluate",
+    "load_full_train",
+    "load_test_set",
+    "load_train_val",
+    "measure_energy",
+    "measure_prediction_energy",
+    "neuron_backend_in_use",
+    "per_class_accuracy",
+    "resolve_device",
+    "silent_reason",
+    "steps_taken",
+    "strategy_config",
+    "stretch_schedule",
+    "thesis_preset",
+    "train",
+]

@@ -22,6 +22,7 @@ import math
 import torch
 
 from search.training._config import AUGMENTATIONS, check_policy  # noqa: F401 (the names live with the config)
+
 CROP_PADDING = 2  # pixels on each side: offsets of -2..2 on a 28 x 28 image
 ERASE_PROBABILITY = 0.5
 ERASE_AREA = (0.02, 0.33)  # fraction of the image

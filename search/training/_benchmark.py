@@ -11,7 +11,7 @@ of every layer, NCHW.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,12 +25,12 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.transforms import ToTensor
 
 from models import SpikingCNN, build_network
-from search.training._augment import augment_batch
 from search.formatting import format_table
+from search.training._augment import augment_batch
 from search.training._compilation import compile_network
 from search.training._config import TrainConfig
-from search.training._data import ImageSet, TrainVal, batches
 from search.training._cpu_memory import retain_freed_memory
+from search.training._data import ImageSet, TrainVal, batches
 from search.training._kernels import neuron_backend_in_use
 from search.training._optimizers import build_optimizer
 from search.training._step import train_step
@@ -83,7 +83,7 @@ def train_step_flops(net: SpikingCNN, images: torch.Tensor, labels: torch.Tensor
     return counter.get_total_flops() / len(labels)
 
 
-def _endless(make: callable) -> Batches:  # type: ignore[valid-type]
+def _endless(make: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]) -> Batches:
     while True:
         yield from make()
 
@@ -105,8 +105,9 @@ class _PerImageDataset(Dataset):
 
 
 def naive_batches(data: ImageSet, batch_size: int, device: torch.device) -> Batches:
-    loader = DataLoader(_PerImageDataset(data), batch_size=batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(
+        _PerImageDataset(data), batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     for images, labels in _endless(lambda: loader):
         yield images.to(device), labels.to(device)
 
@@ -116,9 +117,16 @@ def fast_batches(data: ImageSet, batch_size: int) -> Batches:
     return _endless(lambda: batches(data, batch_size, generator))
 
 
-def time_training(net: SpikingCNN, model: nn.Module, config: TrainConfig, source: Batches,
-                  device: torch.device, steps: int, broadcast: bool = True,
-                  profiler: torch.profiler.profile | None = None) -> tuple[float, float]:
+def time_training(
+    net: SpikingCNN,
+    model: nn.Module,
+    config: TrainConfig,
+    source: Batches,
+    device: torch.device,
+    steps: int,
+    broadcast: bool = True,
+    profiler: torch.profiler.profile | None = None,
+) -> tuple[float, float]:
     """(training images per second over ``steps`` batches, seconds of the warm-up steps).
 
     ``model`` runs the forward pass (``net`` or ``net`` compiled); the warm-up includes any compiling.
@@ -181,7 +189,7 @@ def time_augmentation(config: TrainConfig, data: ImageSet, device: torch.device,
 
 
 def _network(config: TrainConfig, device: torch.device, channels_last: bool = True) -> SpikingCNN:
-    """The network as search.training._engine.train builds it (channels-last, freed CPU memory kept); NCHW for the naive pipeline."""
+    """The network as the engine's ``train`` builds it (channels-last, freed memory kept); NCHW for the naive one."""
     if device.type == "cpu" and channels_last:
         retain_freed_memory()  # as search.training._engine.train does; not for the naive pipeline
     torch.manual_seed(config.seed)
@@ -195,12 +203,14 @@ def _model(net: SpikingCNN, config: TrainConfig, device: torch.device) -> nn.Mod
 
 def describe(config: TrainConfig, device: torch.device, neuron_backend: str, broadcast: bool) -> str:
     input_path = "broadcast" if broadcast and config.network.static_front else "repeated over T"
-    return (f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
-            f"LIF kernel {neuron_backend_in_use(device, config.compile)} (--neuron-backend {neuron_backend}); "
-            f"front end {config.network.front_end}, encoding {config.network.encoding}, "
-            f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}, "
-            f"batch norm {'on' if config.network.batch_norm else 'off'}, "
-            f"compile {'on' if config.compile else 'off'}; input {input_path}")
+    return (
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+        f"LIF kernel {neuron_backend_in_use(device, config.compile)} (--neuron-backend {neuron_backend}); "
+        f"front end {config.network.front_end}, encoding {config.network.encoding}, "
+        f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}, "
+        f"batch norm {'on' if config.network.batch_norm else 'off'}, "
+        f"compile {'on' if config.compile else 'off'}; input {input_path}"
+    )
 
 
 def time_naive(config: TrainConfig, data: TrainVal, device: torch.device, steps: int) -> float:
@@ -210,8 +220,15 @@ def time_naive(config: TrainConfig, data: TrainVal, device: torch.device, steps:
     with the C library's default allocator settings (search/cpu_memory.py).
     """
     naive_net = _network(config, device, channels_last=False)
-    ips, _ = time_training(naive_net, naive_net, config, naive_batches(data.train, config.batch_size, device),
-                           device, max(steps // 3, 5), broadcast=False)
+    ips, _ = time_training(
+        naive_net,
+        naive_net,
+        config,
+        naive_batches(data.train, config.batch_size, device),
+        device,
+        max(steps // 3, 5),
+        broadcast=False,
+    )
     return ips
 
 
@@ -221,31 +238,46 @@ def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device
     model = _model(net, config, device)
     images, labels = next(batches(data.train, config.batch_size, torch.Generator().manual_seed(0)))
     flops = train_step_flops(net, images, labels, options.broadcast)
-    train_ips, warmup = time_training(net, model, config, fast_batches(data.train, config.batch_size),
-                                      device, options.steps, options.broadcast)
+    train_ips, warmup = time_training(
+        net, model, config, fast_batches(data.train, config.batch_size), device, options.steps, options.broadcast
+    )
     eval_ips = time_evaluation(net, data.val, device, options.broadcast)
     augment_s = time_augmentation(config, data.train, device)
-    rows = [["training images/s", f"{train_ips:,.0f}"],
-            [f"warm-up ({min(WARMUP_STEPS, options.steps)} steps{', with compiling' if config.compile else ''}) s", f"{warmup:.1f}"],
-            ["evaluation images/s", f"{eval_ips:,.0f}"]]
+    rows = [
+        ["training images/s", f"{train_ips:,.0f}"],
+        [
+            f"warm-up ({min(WARMUP_STEPS, options.steps)} steps{', with compiling' if config.compile else ''}) s",
+            f"{warmup:.1f}",
+        ],
+        ["evaluation images/s", f"{eval_ips:,.0f}"],
+    ]
     if config.augment != "none":
-        rows += [[f"augmentation ({config.augment}) ms per batch", f"{augment_s * 1e3:.2f}"],
-                 ["augmentation / training step", f"{augment_s * train_ips / config.batch_size:.1%}"]]
+        rows += [
+            [f"augmentation ({config.augment}) ms per batch", f"{augment_s * 1e3:.2f}"],
+            ["augmentation / training step", f"{augment_s * train_ips / config.batch_size:.1%}"],
+        ]
     if config.network.batch_norm:
         net.fold_batch_norm(False)
         rows.append(["evaluation images/s, batch norm not folded", f"{time_evaluation(net, data.val, device):,.0f}"])
         net.fold_batch_norm(True)
     if naive_ips is not None:
-        rows += [["naive pipeline training images/s", f"{naive_ips:,.0f}"],
-                 ["speed-up over the naive pipeline", f"{train_ips / naive_ips:.2f}x"]]
+        rows += [
+            ["naive pipeline training images/s", f"{naive_ips:,.0f}"],
+            ["speed-up over the naive pipeline", f"{train_ips / naive_ips:.2f}x"],
+        ]
     peak = matmul_gflops(device)
     achieved = flops * train_ips / 1e9
-    rows += [["MFLOP per training image", f"{flops / 1e6:.1f}"],
-             ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
-             ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
-             ["achieved / matmul", f"{achieved / peak:.0%}"]]
-    return describe(config, device, options.neuron_backend, options.broadcast) + "\n" + \
-        format_table(["measure", "value"], rows)
+    rows += [
+        ["MFLOP per training image", f"{flops / 1e6:.1f}"],
+        ["achieved GFLOP/s (training)", f"{achieved:.1f}"],
+        ["matmul GFLOP/s (fp32, this machine)", f"{peak:.1f}"],
+        ["achieved / matmul", f"{achieved / peak:.0%}"],
+    ]
+    return (
+        describe(config, device, options.neuron_backend, options.broadcast)
+        + "\n"
+        + format_table(["measure", "value"], rows)
+    )
 
 
 def bench_profile(options: BenchOptions, config: TrainConfig, data: TrainVal, device: torch.device) -> str:
@@ -261,18 +293,24 @@ def bench_profile(options: BenchOptions, config: TrainConfig, data: TrainVal, de
         train_ips, _ = time_training(net, model, config, source, device, options.steps, options.broadcast)
     sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     warmup = min(WARMUP_STEPS, options.steps)
-    return "\n".join([describe(config, device, options.neuron_backend, options.broadcast),
-                      f"{options.steps + warmup} profiled training steps (the first {warmup} as warm-up); "
-                      f"{train_ips:,.0f} images/s under the profiler",
-                      profiler.key_averages().table(sort_by=sort, row_limit=PROFILE_ROWS)])
+    return "\n".join(
+        [
+            describe(config, device, options.neuron_backend, options.broadcast),
+            f"{options.steps + warmup} profiled training steps (the first {warmup} as warm-up); "
+            f"{train_ips:,.0f} images/s under the profiler",
+            profiler.key_averages().table(sort_by=sort, row_limit=PROFILE_ROWS),
+        ]
+    )
 
 
 def sweep_configs(config: TrainConfig) -> list[tuple[str, TrainConfig]]:
     """The sweep's cells: batch x T for ``config``'s network, then batch norm and the LIF front end."""
-    cells = [("as given", config.replace(batch_size=b, time_steps=t))
-             for t in SWEEP_TIME_STEPS for b in SWEEP_BATCHES]
-    for label, changes in (("batch norm", {"batch_norm": True}), ("LIF front end", {"front_end": "lif"}),
-                           ("LIF front end + batch norm", {"front_end": "lif", "batch_norm": True})):
+    cells = [("as given", config.replace(batch_size=b, time_steps=t)) for t in SWEEP_TIME_STEPS for b in SWEEP_BATCHES]
+    for label, changes in (
+        ("batch norm", {"batch_norm": True}),
+        ("LIF front end", {"front_end": "lif"}),
+        ("LIF front end + batch norm", {"front_end": "lif", "batch_norm": True}),
+    ):
         for t in (1, 4):
             cells.append((label, config.replace(batch_size=128, time_steps=t, **changes)))
     return cells
@@ -282,14 +320,28 @@ def bench_sweep(options: BenchOptions, config: TrainConfig, data: TrainVal, devi
     rows = []
     for label, cell in sweep_configs(config):
         net = _network(cell, device)
-        ips, _ = time_training(net, _model(net, cell, device), cell, fast_batches(data.train, cell.batch_size),
-                               device, options.steps, options.broadcast)
-        rows.append([label, cell.network.front_end, "on" if cell.network.batch_norm else "off",
-                     cell.batch_size, cell.network.time_steps, f"{ips:,.0f}",
-                     f"{1000 * cell.batch_size / ips:.1f}"])
-    return (describe(config, device, options.neuron_backend, options.broadcast).split(";")[0]
-            + f"; {options.steps} timed steps per cell after {WARMUP_STEPS} warm-up steps\n"
-            + format_table(["network", "front end", "batch norm", "batch", "T", "training images/s", "ms per step"],
-                           rows))
-
-
+        ips, _ = time_training(
+            net,
+            _model(net, cell, device),
+            cell,
+            fast_batches(data.train, cell.batch_size),
+            device,
+            options.steps,
+            options.broadcast,
+        )
+        rows.append(
+            [
+                label,
+                cell.network.front_end,
+                "on" if cell.network.batch_norm else "off",
+                cell.batch_size,
+                cell.network.time_steps,
+                f"{ips:,.0f}",
+                f"{1000 * cell.batch_size / ips:.1f}",
+            ]
+        )
+    return (
+        describe(config, device, options.neuron_backend, options.broadcast).split(";")[0]
+        + f"; {options.steps} timed steps per cell after {WARMUP_STEPS} warm-up steps\n"
+        + format_table(["network", "front end", "batch norm", "batch", "T", "training images/s", "ms per step"], rows)
+    )

@@ -48,4 +48,5 @@ def compile_network(net: nn.Module, device: torch.device) -> nn.Module:
         _warn_once(reason)
         return net
     prepare_inductor(RECOMPILE_LIMIT)
-    return torch.compile(net, dynamic=False)
+    compiled: nn.Module = torch.compile(net, dynamic=False)  # type: ignore[assignment]  # an OptimizedModule
+    return compiled

@@ -61,12 +61,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_policy(self.augment)
         checks = [
-            (self.strategy in STRATEGY_NAMES,
-             f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGY_NAMES)}"),
-            (self.optimizer in OPTIMIZERS,
-             f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
-            (self.schedule in SCHEDULES,
-             f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}"),
+            (
+                self.strategy in STRATEGY_NAMES,
+                f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGY_NAMES)}",
+            ),
+            (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
+            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 2, f"batch_size must be >= 2, got {self.batch_size}"),
@@ -80,8 +80,10 @@ class TrainConfig:
             (0 < self.plateau_factor < 1, f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
             (self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
-            (self.tta in TEST_TIME_AUGMENTATIONS,
-             f"unknown test-time augmentation {self.tta!r}; valid: {', '.join(TEST_TIME_AUGMENTATIONS)}"),
+            (
+                self.tta in TEST_TIME_AUGMENTATIONS,
+                f"unknown test-time augmentation {self.tta!r}; valid: {', '.join(TEST_TIME_AUGMENTATIONS)}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

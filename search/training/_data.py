@@ -30,8 +30,16 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 from search.errors import UserError
 
 CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -212,10 +220,12 @@ def stratified_split(labels: torch.Tensor, n_second: int, seed: int) -> tuple[to
         idx = torch.nonzero(labels == c).flatten()
         idx = idx[torch.randperm(len(idx), generator=generator)]
         second.append(idx[: quota[c]])
-        first.append(idx[quota[c]:])
+        first.append(idx[quota[c] :])
     first_t, second_t = torch.cat(first), torch.cat(second)
-    return (first_t[torch.randperm(len(first_t), generator=generator)],
-            second_t[torch.randperm(len(second_t), generator=generator)])
+    return (
+        first_t[torch.randperm(len(first_t), generator=generator)],
+        second_t[torch.randperm(len(second_t), generator=generator)],
+    )
 
 
 def _subset(data: ImageSet, index: torch.Tensor) -> ImageSet:

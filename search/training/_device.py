@@ -31,7 +31,5 @@ def resolve_device(name: str) -> torch.device:
         raise UsageError(f"--device {name}: no CUDA GPU is available on this machine (use cpu or auto)")
     index = int(match.group(1) or 0)
     if index >= torch.cuda.device_count():
-        raise UsageError(
-            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-        )
+        raise UsageError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return torch.device("cuda", index)

@@ -29,8 +29,8 @@ from spikingjelly.activation_based.op_counter import (
 )
 
 from models import SPIKING_NEURONS, SpikingCNN
-from search.training._data import ImageSet, to_unit_float
 from search.store import ENERGY_ATTR, ENERGY_FIELD  # noqa: F401 (ENERGY_ATTR: where an EnergyCost is stored)
+from search.training._data import ImageSet, to_unit_float
 
 # The trial user attribute (and result.json key) that holds EnergyCost.to_dict().
 # The EnergyCost field an objective minimises and --max-energy bounds (pJ per image).
@@ -147,8 +147,10 @@ def measure_energy(
     neurons: dict[str, int] = {}
     devices = [device] if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=devices), \
-                monitor.OutputMonitor(net, SPIKING_NEURONS, lambda s: s) as outputs:
+        with (
+            torch.random.fork_rng(devices=devices),
+            monitor.OutputMonitor(net, SPIKING_NEURONS, lambda s: s) as outputs,
+        ):
             torch.manual_seed(seed)
             for start in range(0, images.shape[0], COUNT_BATCH):
                 batch = images[start : start + COUNT_BATCH].to(device)
@@ -203,7 +205,10 @@ def measure_prediction_energy(net: SpikingCNN, images: torch.Tensor, tta: str = 
     if tta == "none":
         return own
     mirror = measure_energy(net, images.flip(-1))
-    summed = {f.name: getattr(own, f.name) + getattr(mirror, f.name) for f in dataclasses.fields(EnergyCost)
-              if f.name.endswith("_per_image")}
+    summed = {
+        f.name: getattr(own, f.name) + getattr(mirror, f.name)
+        for f in dataclasses.fields(EnergyCost)
+        if f.name.endswith("_per_image")
+    }
     rates = {name: (rate + mirror.firing_rates[name]) / 2 for name, rate in own.firing_rates.items()}
     return dataclasses.replace(own, firing_rates=rates, **summed)

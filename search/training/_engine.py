@@ -92,8 +92,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _class_scores(net: SpikingCNN, images: torch.Tensor, config: TrainConfig,
-                  device: torch.device) -> torch.Tensor:
+def _class_scores(net: SpikingCNN, images: torch.Tensor, config: TrainConfig, device: torch.device) -> torch.Tensor:
     with autocast(config, device):
         logits = net(images)
     functional.reset_net(net)
@@ -122,8 +121,7 @@ def evaluate(net: SpikingCNN, data: ImageSet, config: TrainConfig, device: torch
             loss_sum += F.cross_entropy(logits, labels, reduction="sum")
             predictions.append(logits.argmax(1))
         firing_rates = {
-            name: sum(float(r) * n for r, n in zip(rates[name], sizes)) / sum(sizes)
-            for name in rates.monitored_layers
+            name: sum(float(r) * n for r, n in zip(rates[name], sizes)) / sum(sizes) for name in rates.monitored_layers
         }
     labels = data.labels.cpu()
     predicted = torch.cat(predictions).cpu()

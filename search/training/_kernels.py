@@ -38,8 +38,8 @@ import torch
 
 from models.compile_support import compile_unavailable, triton_available
 from models.fused_lif import fused_mode, runs_fused, set_fused_mode
-from search.training._device import NEURON_BACKENDS
 from search.errors import UsageError
+from search.training._device import NEURON_BACKENDS
 
 # SpikingJelly neuron family -> the environment variable its selector reads.
 NEURON_FAMILIES = {
@@ -57,8 +57,9 @@ def check_neuron_backend(choice: str, device: torch.device) -> str:
     if choice in ("cuda", "triton") and device.type != "cuda":
         raise UsageError(f"--neuron-backend {choice} needs a CUDA GPU; on {device.type} use auto or torch")
     if choice == "triton" and not triton_available():
-        raise UsageError("--neuron-backend triton: Triton is not installed (pip install triton), "
-                         "use auto, cuda or torch")
+        raise UsageError(
+            "--neuron-backend triton: Triton is not installed (pip install triton), use auto, cuda or torch"
+        )
     if choice == "fused" and (reason := compile_unavailable(device.type)) is not None:
         raise UsageError(f"--neuron-backend fused cannot run on {device.type}: {reason}; use auto or torch")
     return choice

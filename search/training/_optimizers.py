@@ -46,12 +46,18 @@ def build_scheduler(
         return lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
     if s == "onecycle":
         return lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+            optimizer,
+            max_lr=config.lr,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
             cycle_momentum=False,  # keep the configured momentum (and work with AdaGrad, which has none)
         )
     if s == "plateau":
         return lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=config.min_lr,
+            optimizer,
+            mode="min",
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+            min_lr=config.min_lr,
         )
     raise ValueError(f"unknown schedule {s!r}")

@@ -30,8 +30,7 @@ SILENT_MIN_STEPS = 192
 SILENT = "silent"
 
 
-def is_silent(firing_rates: Mapping[str, float], threshold: float = SILENT_RATE,
-              layer: str = SILENT_LAYER) -> bool:
+def is_silent(firing_rates: Mapping[str, float], threshold: float = SILENT_RATE, layer: str = SILENT_LAYER) -> bool:
     """True when ``layer`` fired below ``threshold`` spikes per neuron per step.
 
     A missing layer is a programming error (the rates come from the network that
@@ -48,10 +47,18 @@ def steps_taken(epochs: int, train_size: int, batch_size: int) -> int:
     return epochs * (full + (rest > 1))
 
 
-def silent_reason(firing_rates: Mapping[str, float], steps: int, *, threshold: float = SILENT_RATE,
-                  min_steps: int = SILENT_MIN_STEPS, layer: str = SILENT_LAYER) -> str | None:
+def silent_reason(
+    firing_rates: Mapping[str, float],
+    steps: int,
+    *,
+    threshold: float = SILENT_RATE,
+    min_steps: int = SILENT_MIN_STEPS,
+    layer: str = SILENT_LAYER,
+) -> str | None:
     """The message a pruned trial records, or None: too early to judge, or the layer fires."""
     if steps < min_steps or not is_silent(firing_rates, threshold, layer):
         return None
-    return (f"{SILENT}: {layer} fired {firing_rates[layer]:.2g} spikes per neuron per step "
-            f"after {steps} optimiser steps (below {threshold:g})")
+    return (
+        f"{SILENT}: {layer} fired {firing_rates[layer]:.2g} spikes per neuron per step "
+        f"after {steps} optimiser steps (below {threshold:g})"
+    )

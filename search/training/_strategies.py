@@ -29,14 +29,18 @@ class Strategy:
 STRATEGIES: dict[str, Strategy] = {
     "baseline": Strategy("Adam at a constant learning rate"),
     "dropout": Strategy("baseline + dropout on the hidden spiking layer", uses_dropout=True),
-    "batchnorm": Strategy("baseline + batch norm after the convolutions and the hidden layer",
-                          batch_norm=True),
+    "batchnorm": Strategy("baseline + batch norm after the convolutions and the hidden layer", batch_norm=True),
     "lr_annealing": Strategy("Adam + cosine annealing over the run", schedule="cosine"),
     "lr_scheduler": Strategy("Adam + step decay", schedule="step"),
     "adam_plateau": Strategy("Adam + reduce-on-plateau on the validation loss", schedule="plateau"),
     "sgd": Strategy("SGD with momentum at a constant learning rate", optimizer="sgd"),
-    "combined": Strategy("every switch free: optimiser, schedule, batch norm, dropout",
-                         optimizer=None, schedule=None, batch_norm=None, uses_dropout=None),
+    "combined": Strategy(
+        "every switch free: optimiser, schedule, batch norm, dropout",
+        optimizer=None,
+        schedule=None,
+        batch_norm=None,
+        uses_dropout=None,
+    ),
 }
 
 assert tuple(STRATEGIES) == STRATEGY_NAMES
@@ -82,9 +86,7 @@ def strategy_config(name: str, **overrides: Any) -> TrainConfig:
         fixed["dropout"] = 0.0
     for key, value in overrides.items():
         if key in fixed and fixed[key] != value:
-            raise ValueError(
-                f"strategy {name!r} fixes {key}={fixed[key]!r}; use --strategy combined to choose {key}"
-            )
+            raise ValueError(f"strategy {name!r} fixes {key}={fixed[key]!r}; use --strategy combined to choose {key}")
     if strategy.uses_dropout and overrides.get("dropout", 0.5) == 0.0:
         raise ValueError(f"strategy {name!r} needs a dropout rate above 0; use --strategy baseline for none")
     config = TrainConfig().replace(strategy=name, **fixed)

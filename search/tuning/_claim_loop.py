@@ -1,9 +1,10 @@
 """The claim loop every worker runs: trials until the study holds its target, with heartbeats.
 
 Several workers share one study: on one machine (``--workers K``, processes started by
-:mod:`search.tuning._worker_processes`) or on many sharing a database.  Every worker runs :func:`run_until_target`, a loop of ``study.ask`` / objective / ``study.tell``
-that stops when the study holds its target of finished (complete or pruned) trials, counting
-every worker's trials, so K workers together finish exactly the target, not K times it:
+:mod:`search.tuning._worker_processes`) or on many sharing a database.  Every worker runs
+:func:`run_until_target`, a loop of ``study.ask`` / objective / ``study.tell`` that stops when the
+study holds its target of finished (complete or pruned) trials, counting every worker's trials, so
+K workers together finish exactly the target, not K times it:
 
 - before asking for a trial, a worker checks that finished + running trials leave a slot;
 - after asking, it checks again (another worker may have asked at the same moment) and, if
@@ -70,16 +71,20 @@ class Heartbeat:
 
     def __post_init__(self) -> None:
         if self.grace <= self.interval:
-            raise UsageError(f"--grace-period ({self.grace} s) must be longer than "
-                             f"--heartbeat-interval ({self.interval} s)")
+            raise UsageError(
+                f"--grace-period ({self.grace} s) must be longer than --heartbeat-interval ({self.interval} s)"
+            )
 
     def storage_options(self) -> dict[str, Any]:
         """Keyword arguments for ``optuna.storages.RDBStorage``."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
-        return {"heartbeat_interval": self.interval, "grace_period": self.grace,
-                "heartbeat_stale_trial_callback": retry}
+        return {
+            "heartbeat_interval": self.interval,
+            "grace_period": self.grace,
+            "heartbeat_stale_trial_callback": retry,
+        }
 
 
 def identity(index: int | None) -> dict[str, Any]:
@@ -104,10 +109,8 @@ class _HeartbeatThread:
 
     def _beat(self, interval: int) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a missed beat is retried; the grace period covers a few
                 self._storage.record_heartbeat(self._trial_id)
-            except Exception:  # a missed beat is retried; the grace period covers a few
-                pass
             self._stop.wait(interval)
 
     def __exit__(self, *exc: object) -> None:
@@ -178,7 +181,7 @@ def _pop_retry(study: optuna.Study, storage: optuna.storages.RDBStorage) -> optu
 def run_until_target(
     study: optuna.Study,
     storage: optuna.storages.RDBStorage,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | tuple[float, float]],
     *,
     target: int,
     worker: dict[str, Any],
@@ -244,10 +247,14 @@ def run_until_target(
     return ran
 
 
-def _run_one(study: optuna.Study, storage: optuna.storages.RDBStorage, trial: optuna.Trial,
-             objective: Callable[[optuna.Trial], float]) -> FrozenTrial:
+def _run_one(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.Trial,
+    objective: Callable[[optuna.Trial], float | tuple[float, float]],
+) -> FrozenTrial:
     error: BaseException | None = None
-    value: float | None = None
+    value: float | tuple[float, float] | None = None
     state = TrialState.COMPLETE
     with _HeartbeatThread(storage, trial._trial_id):
         try:
@@ -265,8 +272,11 @@ def _run_one(study: optuna.Study, storage: optuna.storages.RDBStorage, trial: op
     if isinstance(error, optuna.exceptions.UpdateFinishedTrialError):
         # This worker was taken for dead (no heartbeat for the grace period) and its trial
         # failed and queued again by another: drop this result and go on.
-        print(f"warning: trial {trial.number} was marked failed by another worker (heartbeat "
-              "older than the grace period) and will run again; this run of it is dropped", file=sys.stderr)
+        print(
+            f"warning: trial {trial.number} was marked failed by another worker (heartbeat "
+            "older than the grace period) and will run again; this run of it is dropped",
+            file=sys.stderr,
+        )
         return frozen
     if error is not None:
         raise error

@@ -13,10 +13,9 @@ from typing import Any
 import optuna
 import optuna_dashboard
 
+from search.store import THESIS_PRESET, mask_url
 from search.tuning._settings import DATA_ATTR, SpaceSettings, StudySettings
 from search.tuning._space import describe_space
-from search.store import mask_url
-from search.store import THESIS_PRESET
 
 
 def _counts(counts: Any) -> str:
@@ -34,8 +33,17 @@ def space_as_list(space: SpaceSettings) -> list[str]:
     return items
 
 
-def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *, storage_url: str | None,
-               pruner: str, sampler: str, thesis_presets: list[str], created: datetime.datetime) -> str:
+def study_note(
+    study_name: str,
+    settings: StudySettings,
+    data: dict[str, Any],
+    *,
+    storage_url: str | None,
+    pruner: str,
+    sampler: str,
+    thesis_presets: list[str],
+    created: datetime.datetime,
+) -> str:
     """The note as Markdown."""
     budget = settings.space.epochs
     subset = " (a stratified subset, `--train-size`)" if settings.train_size else ""
@@ -69,9 +77,11 @@ def study_note(study_name: str, settings: StudySettings, data: dict[str, Any], *
         "### The thesis's recipes",
     ]
     if thesis_presets:
-        lines.append(f"The first {len(thesis_presets)} trials are the thesis's own recipes at this budget "
-                     f"(user attribute `thesis_preset`): {', '.join(thesis_presets)}. They are the yardstick: "
-                     "they report every epoch but are never pruned.")
+        lines.append(
+            f"The first {len(thesis_presets)} trials are the thesis's own recipes at this budget "
+            f"(user attribute `thesis_preset`): {', '.join(thesis_presets)}. They are the yardstick: "
+            "they report every epoch but are never pruned."
+        )
     else:
         lines.append("Not queued in this study (`--no-thesis`, or none of its strategies is searched).")
     lines += [
@@ -93,9 +103,13 @@ def write_study_note(study: optuna.Study, settings: StudySettings, storage: obje
     presets = [t.user_attrs[THESIS_PRESET] for t in waiting if THESIS_PRESET in t.user_attrs]
     url = getattr(storage, "url", None)
     note = study_note(
-        study.study_name, settings, study.user_attrs.get(DATA_ATTR, {}),
+        study.study_name,
+        settings,
+        study.user_attrs.get(DATA_ATTR, {}),
         storage_url=url if isinstance(url, str) else None,
-        pruner=type(study.pruner).__name__, sampler=type(study.sampler).__name__,
-        thesis_presets=presets, created=datetime.datetime.now(datetime.timezone.utc),
+        pruner=type(study.pruner).__name__,
+        sampler=type(study.sampler).__name__,
+        thesis_presets=presets,
+        created=datetime.datetime.now(datetime.UTC),
     )
     optuna_dashboard.save_note(study, note)

@@ -12,15 +12,32 @@ import optuna
 import torch
 
 from models import parameter_count
-from search.training import TrainVal
-from search.training import EnergyCost, energy_sample, measure_energy
-from search.training import EpochStats, train
-from search.training import neuron_backend_in_use
+from search.store import (
+    CONFIG,
+    DEVICE,
+    ENERGY_ATTR,
+    HISTORY,
+    NEURON_KERNEL,
+    PARAMETERS,
+    REASON,
+    RETRY_OF,
+    THESIS_PRESET,
+    VERSIONS,
+    record_result,
+)
+from search.training import (
+    EnergyCost,
+    EpochStats,
+    TrainVal,
+    energy_sample,
+    measure_energy,
+    neuron_backend_in_use,
+    silent_reason,
+    steps_taken,
+    train,
+)
 from search.tuning._settings import StudySettings
-from search.training import silent_reason, steps_taken
 from search.tuning._space import suggest_config
-from search.store import CONFIG, DEVICE, ENERGY_ATTR, HISTORY, NEURON_KERNEL, PARAMETERS, REASON, RETRY_OF, THESIS_PRESET, VERSIONS, record_result
-
 
 ENERGY_CONSTRAINT = "energy_pj_over_budget"  # the constraint of --max-energy: energy minus budget, <= 0 is feasible
 
@@ -46,8 +63,14 @@ class Objective:
     (``--max-energy``) records it each epoch and sets the trial's constraint from it.
     """
 
-    def __init__(self, settings: StudySettings, data: TrainVal, device: torch.device,
-                 on_epoch: Callable[[int, EpochStats], None] | None = None, compile: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: StudySettings,
+        data: TrainVal,
+        device: torch.device,
+        on_epoch: Callable[[int, EpochStats], None] | None = None,
+        compile: bool | None = None,  # noqa: A002 (TrainConfig.compile and --compile's name)
+    ) -> None:
         self.settings = settings
         self.compile = compile  # --compile/--no-compile of this run; None: the space's default (off)
         self.data = data
@@ -92,7 +115,7 @@ class Objective:
                     trial.set_constraint(ENERGY_CONSTRAINT, cost[-1].energy_pj_per_image - settings.max_energy_pj)
 
         def measure(net: torch.nn.Module) -> None:
-            cost[:] = [measure_energy(net, self.energy_images)]  # type: ignore[arg-type]
+            cost[:] = [measure_energy(net, self.energy_images)]
 
         def stop(status: str, reason: str) -> None:
             record(status)
@@ -105,8 +128,9 @@ class Objective:
             trial.set_user_attr(HISTORY, history)
             if self.on_epoch is not None:
                 self.on_epoch(trial.number, stats)
-            silent = silent_reason(stats.firing_rates,
-                                   steps_taken(stats.epoch, len(self.data.train), config.batch_size))
+            silent = silent_reason(
+                stats.firing_rates, steps_taken(stats.epoch, len(self.data.train), config.batch_size)
+            )
             if silent is not None:
                 stop("silent", silent)
             if settings.multi_objective:
@@ -117,8 +141,14 @@ class Objective:
                 raise optuna.TrialPruned(f"pruned after epoch {stats.epoch}")
 
         try:
-            result = train(config, self.data.train, self.data.val, self.device, on_epoch=on_epoch,
-                           inspect=measure if settings.measures_energy_each_epoch else None)
+            result = train(
+                config,
+                self.data.train,
+                self.data.val,
+                self.device,
+                on_epoch=on_epoch,
+                inspect=measure if settings.measures_energy_each_epoch else None,
+            )
             if result.status == "diverged":
                 stop("diverged", result.reason)
             if not cost and result.model is not None:

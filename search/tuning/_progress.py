@@ -38,9 +38,13 @@ class SearchProgress:
     def __init__(self, target: int, done: int, epochs: int, enabled: bool | None = None) -> None:
         self.epochs = epochs
         self.eta = ""
-        self.bar = tqdm(total=target, initial=done, unit="trial",
-                        disable=not (sys.stderr.isatty() if enabled is None else enabled),
-                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} trials [{elapsed}{postfix}]")
+        self.bar = tqdm(
+            total=target,
+            initial=done,
+            unit="trial",
+            disable=not (sys.stderr.isatty() if enabled is None else enabled),
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} trials [{elapsed}{postfix}]",
+        )
 
     def epoch(self, trial: int, epoch: int, val_acc: float | None) -> None:
         acc = "" if val_acc is None else f", val {100 * val_acc:.2f}%"

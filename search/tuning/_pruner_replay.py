@@ -23,8 +23,11 @@ def full_curves(study: optuna.Study) -> tuple[list[list[float]], int]:
     """The validation curves of the complete trials that ran every epoch, and that epoch count."""
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     epochs = max((len(t.intermediate_values) for t in complete), default=0)
-    curves = [[t.intermediate_values[s] for s in sorted(t.intermediate_values)]
-              for t in complete if len(t.intermediate_values) == epochs]
+    curves = [
+        [t.intermediate_values[s] for s in sorted(t.intermediate_values)]
+        for t in complete
+        if len(t.intermediate_values) == epochs
+    ]
     return curves, epochs
 
 
@@ -46,7 +49,10 @@ def replay(curves: list[list[float]], pruner_name: str, epochs: int, min_resourc
             survivors.append(index)
     best = max(range(len(curves)), key=lambda i: max(curves[i]))
     return Replay(
-        pruner=pruner_name, pruned=pruned, epochs_trained=trained,
-        epochs_full=sum(len(c) for c in curves), best_kept=best in survivors,
+        pruner=pruner_name,
+        pruned=pruned,
+        epochs_trained=trained,
+        epochs_full=sum(len(c) for c in curves),
+        best_kept=best in survivors,
         best_found=max((max(curves[i]) for i in survivors), default=0.0),
     )

@@ -25,7 +25,11 @@ from search.tuning._settings import StudyRequest, StudySettings
 from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
 from search.tuning._summary import summary, trial_line
 from search.tuning._worker_processes import (
-    check_worker_count, describe_exit, plan_workers, start_workers, wait_for_workers,
+    check_worker_count,
+    describe_exit,
+    plan_workers,
+    start_workers,
+    wait_for_workers,
 )
 
 INTERRUPTED = "rerun the same command to resume"
@@ -85,8 +89,9 @@ def run_search(run: SearchRun) -> int:
     parse_storage_url(run.storage)
     found = find_study(run.storage, run.study, run.request, heartbeat.storage_options())
     if found.exists and (done := found.finished()) >= run.trials:
-        print(f"{run.prefix}study {run.study!r} already holds {done} finished trials "
-              f"(target {run.trials}); nothing to do")
+        print(
+            f"{run.prefix}study {run.study!r} already holds {done} finished trials (target {run.trials}); nothing to do"
+        )
         if not run.is_worker:
             print(summary(open_study(found, None).study, run.storage, final_command(run.study, run.storage)))
         return 0
@@ -104,37 +109,46 @@ def run_search(run: SearchRun) -> int:
 
 def _load_data(run: SearchRun, found: FoundStudy, device: torch.device) -> TrainVal:
     settings = found.settings
-    return load_train_val(run.data_dir, download=run.download, train_size=settings.train_size,
-                          val_size=settings.val_size or VALIDATION_SIZE).to(device)
+    return load_train_val(
+        run.data_dir,
+        download=run.download,
+        train_size=settings.train_size,
+        val_size=settings.val_size or VALIDATION_SIZE,
+    ).to(device)
 
 
 def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> str:
     settings = opened.settings
     what = "resumed" if opened.existed else "created"
     done = len(finished_trials(opened.study))
-    lines = [f"{run.prefix}study {run.study!r} ({what}) in {mask_url(run.storage)}: "
-             f"{done} of {run.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
-             f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner_text}, "
-             f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")]
+    lines = [
+        f"{run.prefix}study {run.study!r} ({what}) in {mask_url(run.storage)}: "
+        f"{done} of {run.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
+        f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner_text}, "
+        f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")
+    ]
     lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
     return "\n".join(lines)
 
 
 def _objective_lines(settings: StudySettings) -> list[str]:
     if settings.multi_objective:
-        return ["two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "
-                "such a study; only a silent hidden layer or a diverged loss stops one early"]
+        return [
+            "two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "
+            "such a study; only a silent hidden layer or a diverged loss stops one early"
+        ]
     if settings.max_energy_pj is not None:
-        return [f"energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "
-                "are infeasible; the sampler prefers feasible ones and the best trial is the best feasible one"]
+        return [
+            f"energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "
+            "are infeasible; the sampler prefers feasible ones and the best trial is the best feasible one"
+        ]
     return []
 
 
 def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> int:
     """Claim and train trials in this process until the study holds ``run.trials`` finished ones."""
     study, epochs = opened.study, opened.settings.space.epochs
-    progress = SearchProgress(run.trials, len(finished_trials(study)), epochs,
-                              enabled=False if run.is_worker else None)
+    progress = SearchProgress(run.trials, len(finished_trials(study)), epochs, enabled=False if run.is_worker else None)
 
     def on_epoch(number: int, stats: EpochStats) -> None:
         progress.epoch(number, stats.epoch, stats.val_acc)
@@ -146,13 +160,19 @@ def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch
 
     objective = Objective(opened.settings, data, device, on_epoch=on_epoch, compile=run.compile)
     try:
-        run_until_target(study, opened.storage, objective, target=run.trials, timeout=run.timeout,
-                         worker=identity(run.worker_index), on_trial=on_trial)
+        run_until_target(
+            study,
+            opened.storage,
+            objective,
+            target=run.trials,
+            timeout=run.timeout,
+            worker=identity(run.worker_index),
+            on_trial=on_trial,
+        )
     except KeyboardInterrupt:
         progress.close()
         if not run.is_worker:  # the parent of the workers says it once for all of them
-            print(f"interrupted: the running trial was marked failed and queued again; {INTERRUPTED}",
-                  file=sys.stderr)
+            print(f"interrupted: the running trial was marked failed and queued again; {INTERRUPTED}", file=sys.stderr)
         return 130
     progress.close()
     if not run.is_worker:
@@ -164,14 +184,15 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
     """Start the local workers, wait for them, and sum up."""
     study = opened.study
     plans = plan_workers(run.workers, run.device)
-    print(f"study {run.study!r} ({'resumed' if opened.existed else 'created'}) in {mask_url(run.storage)}: "
-          f"{len(finished_trials(study))} of {run.trials} trials finished; starting {len(plans)} workers: "
-          + ", ".join(f"{p.device} x {p.threads} threads" for p in plans))
+    print(
+        f"study {run.study!r} ({'resumed' if opened.existed else 'created'}) in {mask_url(run.storage)}: "
+        f"{len(finished_trials(study))} of {run.trials} trials finished; starting {len(plans)} workers: "
+        + ", ".join(f"{p.device} x {p.threads} threads" for p in plans)
+    )
     procs = start_workers(run.argv, run.storage, plans)
     codes, interrupted = wait_for_workers(procs)
     if interrupted:
-        print(f"interrupted: the running trials were marked failed and queued again; {INTERRUPTED}",
-              file=sys.stderr)
+        print(f"interrupted: the running trials were marked failed and queued again; {INTERRUPTED}", file=sys.stderr)
         return 130
     finished = len(finished_trials(study))
     running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
@@ -179,8 +200,10 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
         if code != 0:
             print(f"warning: worker {plan.index} (pid {proc.pid}) {describe_exit(code)}", file=sys.stderr)
     if finished < run.trials and run.timeout is None:
-        print(f"error: the study holds {finished} of {run.trials} finished trials ({running} running); "
-              f"{INTERRUPTED}", file=sys.stderr)
+        print(
+            f"error: the study holds {finished} of {run.trials} finished trials ({running} running); {INTERRUPTED}",
+            file=sys.stderr,
+        )
         return 1
     print(summary(study, run.storage, final_command(run.study, run.storage)))
     return 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from search.training import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.errors import UsageError
+from search.training import DEFAULT_EPOCHS, STRATEGY_NAMES
 from search.tuning._space_bounds import parse_fixed
 
 PRUNERS = ("hyperband", "median", "sha", "none")
@@ -120,23 +120,39 @@ class StudyRequest:
         """The settings of a study created from this request (defaults where nothing was given)."""
         try:
             space_name, epochs = self.space or "default", self.epochs or DEFAULT_EPOCHS
-            space = SpaceSettings(strategies=self.strategies or STRATEGY_NAMES, space=space_name, epochs=epochs,
-                                  fixed=parse_fixed(self.fixed or (), space_name, epochs,
-                                                    self.strategies or STRATEGY_NAMES))
+            space = SpaceSettings(
+                strategies=self.strategies or STRATEGY_NAMES,
+                space=space_name,
+                epochs=epochs,
+                fixed=parse_fixed(self.fixed or (), space_name, epochs, self.strategies or STRATEGY_NAMES),
+            )
         except ValueError as error:
             raise UsageError(str(error)) from None
         objective = self.objective or ACCURACY
         if objective == ACCURACY_ENERGY and (self.sampler or DEFAULT_SAMPLER) == "cmaes":
-            raise UsageError("--sampler cmaes has no multi-objective mode; use tpe (the default) or random "
-                             "with --objective accuracy,energy")
+            raise UsageError(
+                "--sampler cmaes has no multi-objective mode; use tpe (the default) or random "
+                "with --objective accuracy,energy"
+            )
         if objective == ACCURACY_ENERGY and self.max_energy_pj is not None:
-            raise UsageError("--max-energy bounds a single-objective study; with --objective accuracy,energy "
-                             "the energy is an objective already (drop one of the two)")
-        return self._checked(StudySettings(
-            space=space, train_size=self.train_size, pruner=self.pruner or DEFAULT_PRUNER,
-            sampler=self.sampler or DEFAULT_SAMPLER, seed=self.seed,
-            thesis=True if self.thesis is None else self.thesis, val_size=self.val_size,
-            objective=objective, max_energy_pj=self.max_energy_pj, min_resource=self.min_resource or 1))
+            raise UsageError(
+                "--max-energy bounds a single-objective study; with --objective accuracy,energy "
+                "the energy is an objective already (drop one of the two)"
+            )
+        return self._checked(
+            StudySettings(
+                space=space,
+                train_size=self.train_size,
+                pruner=self.pruner or DEFAULT_PRUNER,
+                sampler=self.sampler or DEFAULT_SAMPLER,
+                seed=self.seed,
+                thesis=True if self.thesis is None else self.thesis,
+                val_size=self.val_size,
+                objective=objective,
+                max_energy_pj=self.max_energy_pj,
+                min_resource=self.min_resource or 1,
+            )
+        )
 
     def check(self) -> None:
         """Refuse what is wrong with this request whatever study it meets.
@@ -157,24 +173,36 @@ class StudyRequest:
             "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
             "--objective": (self.objective, stored.objective, stored.objective),
             "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
-            "--fix": (self._fixed_as_stored(stored.space), dict(stored.space.fixed), fixed_text(stored.space) or "none"),
+            "--fix": (
+                self._fixed_as_stored(stored.space),
+                dict(stored.space.fixed),
+                fixed_text(stored.space) or "none",
+            ),
             # Optuna keeps a trial's rungs by number, not by epoch: another first rung would mix them.
             "--min-resource": (self.min_resource, stored.min_resource, stored.min_resource),
         }
-        conflicts = [f"{flag} {shown}" for flag, (asked, have, shown) in given.items()
-                     if asked is not None and asked != have]
+        conflicts = [
+            f"{flag} {shown}" for flag, (asked, have, shown) in given.items() if asked is not None and asked != have
+        ]
         if conflicts:
             raise UsageError(
                 f"study {study_name!r} was created with {', '.join(conflicts)}; "
                 "resume it with those values or start another with --study NAME"
             )
-        return self._checked(StudySettings(
-            space=stored.space, train_size=stored.train_size, thesis=stored.thesis,
-            pruner=self.pruner or stored.pruner, sampler=self.sampler or stored.sampler,
-            seed=stored.seed if self.seed is None else self.seed, val_size=stored.val_size,
-            objective=stored.objective, max_energy_pj=stored.max_energy_pj,
-            min_resource=stored.min_resource,
-        ))
+        return self._checked(
+            StudySettings(
+                space=stored.space,
+                train_size=stored.train_size,
+                thesis=stored.thesis,
+                pruner=self.pruner or stored.pruner,
+                sampler=self.sampler or stored.sampler,
+                seed=stored.seed if self.seed is None else self.seed,
+                val_size=stored.val_size,
+                objective=stored.objective,
+                max_energy_pj=stored.max_energy_pj,
+                min_resource=stored.min_resource,
+            )
+        )
 
     def _checked(self, settings: StudySettings) -> StudySettings:
         """``settings``, unless this request's --min-resource cannot apply to them."""
@@ -185,14 +213,17 @@ class StudyRequest:
             raise UsageError(f"{what}; Optuna prunes no trial of a two-objective study (--objective accuracy,energy)")
         if settings.pruner == "none":
             if self.pruner is None:  # the stored study's pruner
-                raise UsageError(f"{what}; this study prunes no trial (--pruner none): "
-                                 "add --pruner hyperband, median or sha")
+                raise UsageError(
+                    f"{what}; this study prunes no trial (--pruner none): add --pruner hyperband, median or sha"
+                )
             raise UsageError(f"{what}; --pruner none prunes no trial (drop one of the two)")
         if settings.min_resource >= settings.space.epochs:
             epochs = settings.space.epochs
-            raise UsageError(f"--min-resource {settings.min_resource} is not below the study's "
-                             f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: a trial could be pruned "
-                             "only after its last epoch (--pruner none prunes none)")
+            raise UsageError(
+                f"--min-resource {settings.min_resource} is not below the study's "
+                f"{epochs} epoch{'s' if epochs != 1 else ''} per trial: a trial could be pruned "
+                "only after its last epoch (--pruner none prunes none)"
+            )
         return settings
 
     def _fixed_as_stored(self, stored: SpaceSettings) -> dict[str, Any] | None:

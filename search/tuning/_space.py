@@ -12,10 +12,40 @@ from typing import Any
 import optuna
 
 from models import SURROGATE_ALPHA
-from search.training import TrainConfig
+from search.training import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, TrainConfig, strategy_config, thesis_preset
 from search.tuning._settings import SpaceSettings, fixed_text
-from search.tuning._space_bounds import ADAPTIVE_LR_RANGE, ALPHA_SCALE, AUGMENT_CHOICES, BATCH_NORM_CHOICES, BATCH_SIZES, COMBINED_OPTIMIZERS, COMBINED_SCHEDULES, DETACH_RESET_CHOICES, DROPOUT, ENCODING_CHOICES, EXP_GAMMA, FRONT_END_CHOICES, LABEL_SMOOTHING, LR_RANGE, MIN_LR_RATIO, MOMENTUM, NEURON_CHOICES, PLATEAU_FACTOR, PLATEAU_PATIENCE, READOUT_CHOICES, RESTART_MULT, STEP_GAMMA, SURROGATE_CHOICES, TAU, TIME_STEPS, V_THRESHOLD, WEIGHT_DECAY, WIDTH, lr_range
-from search.training import STRATEGIES, THESIS_BATCH, THESIS_PRESETS, strategy_config, thesis_preset
+from search.tuning._space_bounds import (
+    ADAPTIVE_LR_RANGE,
+    ALPHA_SCALE,
+    AUGMENT_CHOICES,
+    BATCH_NORM_CHOICES,
+    BATCH_SIZES,
+    COMBINED_OPTIMIZERS,
+    COMBINED_SCHEDULES,
+    DETACH_RESET_CHOICES,
+    DROPOUT,
+    ENCODING_CHOICES,
+    EXP_GAMMA,
+    FRONT_END_CHOICES,
+    LABEL_SMOOTHING,
+    LR_RANGE,
+    MIN_LR_RATIO,
+    MOMENTUM,
+    NEURON_CHOICES,
+    PLATEAU_FACTOR,
+    PLATEAU_PATIENCE,
+    READOUT_CHOICES,
+    RESTART_MULT,
+    STEP_GAMMA,
+    SURROGATE_CHOICES,
+    TAU,
+    TIME_STEPS,
+    V_THRESHOLD,
+    WEIGHT_DECAY,
+    WIDTH,
+    lr_range,
+)
+
 
 def _suggest_schedule(trial: optuna.Trial, schedule: str, epochs: int) -> dict[str, Any]:
     """Parameters of ``schedule`` only; config field names as keys."""
@@ -105,13 +135,26 @@ def thesis_trial_params(name: str, settings: SpaceSettings) -> dict[str, Any]:
     if preset.schedule == "plateau":
         params["plateau_patience"] = preset.plateau_patience
         params["plateau_factor"] = preset.plateau_factor
-    params.update(batch_size=THESIS_BATCH, time_steps=net.time_steps, tau=net.tau,
-                  surrogate=net.surrogate, weight_decay=preset.weight_decay,
-                  augment=preset.augment, label_smoothing=preset.label_smoothing, neuron=net.neuron)
+    params.update(
+        batch_size=THESIS_BATCH,
+        time_steps=net.time_steps,
+        tau=net.tau,
+        surrogate=net.surrogate,
+        weight_decay=preset.weight_decay,
+        augment=preset.augment,
+        label_smoothing=preset.label_smoothing,
+        neuron=net.neuron,
+    )
     if settings.space == "full":
-        params.update(front_end=net.front_end, encoding=net.encoding, readout=net.readout,
-                      v_threshold=net.v_threshold, detach_reset=net.detach_reset, width=net.width,
-                      alpha_scale=1.0 if net.alpha is None else net.alpha / SURROGATE_ALPHA[net.surrogate])
+        params.update(
+            front_end=net.front_end,
+            encoding=net.encoding,
+            readout=net.readout,
+            v_threshold=net.v_threshold,
+            detach_reset=net.detach_reset,
+            width=net.width,
+            alpha_scale=1.0 if net.alpha is None else net.alpha / SURROGATE_ALPHA[net.surrogate],
+        )
     return params
 
 
@@ -145,10 +188,12 @@ def describe_space(settings: SpaceSettings) -> str:
         "the surrogate's own alpha",
     ]
     if settings.space == "full":
-        lines.append("full space: front_end [relu, lif], encoding [direct, poisson], readout [membrane, rate], "
-                     "v_threshold uniform [0.5, 2.0], detach_reset [True, False], "
-                     f"width [{WIDTH[0]}, {WIDTH[1]}] step {WIDTH[2]} (channels 32/64/512 x width), "
-                     f"alpha_scale log-uniform {ALPHA_SCALE} (alpha = surrogate's default x scale)")
+        lines.append(
+            "full space: front_end [relu, lif], encoding [direct, poisson], readout [membrane, rate], "
+            "v_threshold uniform [0.5, 2.0], detach_reset [True, False], "
+            f"width [{WIDTH[0]}, {WIDTH[1]}] step {WIDTH[2]} (channels 32/64/512 x width), "
+            f"alpha_scale log-uniform {ALPHA_SCALE} (alpha = surrogate's default x scale)"
+        )
     else:
         lines.append("width stays 1 (the thesis's network); --space full searches width and alpha")
     lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier; the thesis recipes never)")

@@ -81,8 +81,9 @@ class Span:
             raise ValueError(f"expected {'a whole number' if self.integer else 'a number'}") from None
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise ValueError(f"outside the space's range [{self.low:g}, {self.high:g}]")
-        if self.step is not None and not math.isclose((value - self.low) / self.step,
-                                                      round((value - self.low) / self.step)):
+        if self.step is not None and not math.isclose(
+            (value - self.low) / self.step, round((value - self.low) / self.step)
+        ):
             raise ValueError(f"not on the space's grid ({self.low:g} to {self.high:g} in steps of {self.step:g})")
         return value
 
@@ -129,7 +130,8 @@ def parameters(space: str, epochs: int, optimizer: str | None) -> dict[str, Choi
     else:
         low, high = lr_range(optimizer)
     found: dict[str, Choice | Span] = {
-        **DEFAULT_PARAMETERS, "lr": Span(low, high),
+        **DEFAULT_PARAMETERS,
+        "lr": Span(low, high),
         "step_size": Span(1, max(1, epochs), integer=True),
         "restart_period": Span(1, max(1, epochs // 2), integer=True),
     }
@@ -138,8 +140,9 @@ def parameters(space: str, epochs: int, optimizer: str | None) -> dict[str, Choi
     return found
 
 
-def parse_fixed(pairs: tuple[tuple[str, str], ...], space: str, epochs: int,
-                strategies: tuple[str, ...] = ()) -> tuple[tuple[str, Any], ...]:
+def parse_fixed(
+    pairs: tuple[tuple[str, str], ...], space: str, epochs: int, strategies: tuple[str, ...] = ()
+) -> tuple[tuple[str, Any], ...]:
     """``(name, text)`` pairs of ``--fix`` as typed ``(name, value)`` pairs; a ValueError naming what is wrong.
 
     ``strategies``: the study's; the ``dropout`` strategy draws its rate from a narrower range.
@@ -157,8 +160,10 @@ def parse_fixed(pairs: tuple[tuple[str, str], ...], space: str, epochs: int,
     fixed = tuple((name, _parse_one(name, text, known, hint if name == "lr" else "")) for name, text in pairs)
     dropout = dict(fixed).get("dropout")
     if dropout is not None and "dropout" in strategies and dropout < DROPOUT[0]:
-        raise ValueError(f"--fix dropout={texts['dropout']}: the strategy 'dropout' draws its rate from "
-                         f"[{DROPOUT[0]:g}, {DROPOUT[1]:g}]; leave it out of --strategies or fix a rate in that range")
+        raise ValueError(
+            f"--fix dropout={texts['dropout']}: the strategy 'dropout' draws its rate from "
+            f"[{DROPOUT[0]:g}, {DROPOUT[1]:g}]; leave it out of --strategies or fix a rate in that range"
+        )
     return fixed
 
 

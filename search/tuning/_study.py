@@ -14,12 +14,29 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from search.errors import UsageError, UserError
+from search.store import (
+    BEST_STUDY,
+    THESIS_PRESET,
+    check_can_create,
+    is_new_sqlite_file,
+    load_study,
+    mask_url,
+    open_storage,
+    sqlite_path,
+    study_names,
+)
 from search.tuning._notes import write_study_note
-from search.store import BEST_STUDY
-from search.tuning._settings import DATA_ATTR, ENERGY_NAME, OBJECTIVE_NAME, PRUNERS, SAMPLERS, SETTINGS_ATTR, StudyRequest, StudySettings
+from search.tuning._settings import (
+    DATA_ATTR,
+    ENERGY_NAME,
+    OBJECTIVE_NAME,
+    PRUNERS,
+    SAMPLERS,
+    SETTINGS_ATTR,
+    StudyRequest,
+    StudySettings,
+)
 from search.tuning._space import describe_space, thesis_trials
-from search.store import check_can_create, is_new_sqlite_file, load_study, mask_url, open_storage, sqlite_path, study_names
-from search.store import THESIS_PRESET
 
 if TYPE_CHECKING:
     from search.training import TrainVal
@@ -72,11 +89,15 @@ def study_settings(study: optuna.Study) -> StudySettings | None:
     return StudySettings.from_dict(stored) if isinstance(stored, dict) else None
 
 
-def create_study(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings,
-                 data: TrainVal) -> optuna.Study:
-    """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials queued."""
+def create_study(
+    storage: optuna.storages.BaseStorage, name: str, settings: StudySettings, data: TrainVal
+) -> optuna.Study:
+    """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials
+    queued."""
     study = optuna.create_study(
-        storage=storage, study_name=name, directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
+        storage=storage,
+        study_name=name,
+        directions=["maximize", "minimize"] if settings.multi_objective else ["maximize"],
         sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
@@ -93,7 +114,8 @@ def create_study(storage: optuna.storages.BaseStorage, name: str, settings: Stud
 def attach(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings) -> optuna.Study:
     """The existing study ``name`` with the pruner and sampler of ``settings``."""
     return optuna.load_study(
-        study_name=name, storage=storage,
+        study_name=name,
+        storage=storage,
         sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
@@ -112,7 +134,9 @@ def epochs_saved(study: optuna.Study) -> int:
     return sum(settings.space.epochs - int(t.user_attrs.get("epochs_run", 0)) for t in pruned)
 
 
-def wait_for_settings(storage: optuna.storages.BaseStorage, name: str, timeout_s: float = SETTINGS_WAIT_S) -> StudySettings:
+def wait_for_settings(
+    storage: optuna.storages.BaseStorage, name: str, timeout_s: float = SETTINGS_WAIT_S
+) -> StudySettings:
     """The settings of study ``name``, waiting while another process is still creating it."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -123,13 +147,16 @@ def wait_for_settings(storage: optuna.storages.BaseStorage, name: str, timeout_s
         if study.get_trials(deepcopy=False):
             raise UsageError(f"study {name!r} was not made by search.run; pick another --study")
         if time.monotonic() > deadline:
-            raise UserError(f"study {name!r} has no settings: it was not made by search.run, "
-                            "or its creator stopped half way; pick another --study")
+            raise UserError(
+                f"study {name!r} has no settings: it was not made by search.run, "
+                "or its creator stopped half way; pick another --study"
+            )
         time.sleep(0.5)
 
 
-def resolve_study(storage: optuna.storages.BaseStorage, name: str, request: StudyRequest,
-                  timeout_s: float = SETTINGS_WAIT_S) -> StudySettings:
+def resolve_study(
+    storage: optuna.storages.BaseStorage, name: str, request: StudyRequest, timeout_s: float = SETTINGS_WAIT_S
+) -> StudySettings:
     """The settings existing study ``name`` runs with: as stored, with what ``request`` may change on a resume.
 
     The one place a stored study's settings are read and resolved (a resume, a worker that lost
@@ -239,9 +266,11 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tup
     alike = [c for c in candidates if c[0] == top]
     _, value, chosen = max(alike, key=lambda c: c[1])
     others = len(candidates) - len(alike)
-    why = (f"--study best: picked {chosen.study_name!r} (best validation accuracy {100 * value:.2f}%) "
-           f"among {len(alike)} stud{'y' if len(alike) == 1 else 'ies'} searched at the highest budget, "
-           f"{describe_budget(budget_of(chosen))}")
+    why = (
+        f"--study best: picked {chosen.study_name!r} (best validation accuracy {100 * value:.2f}%) "
+        f"among {len(alike)} stud{'y' if len(alike) == 1 else 'ies'} searched at the highest budget, "
+        f"{describe_budget(budget_of(chosen))}"
+    )
     if others:
         why += f"; {others} stud{'y' if others == 1 else 'ies'} at other budgets not compared"
     return chosen, why

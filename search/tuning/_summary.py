@@ -5,9 +5,8 @@ from __future__ import annotations
 import optuna
 
 from search.formatting import percent, plural
-from search.store import mask_url
+from search.store import ENERGY_ATTR, ENERGY_FIELD, TrialRecord, mask_url
 from search.tuning._study import epochs_saved
-from search.store import ENERGY_ATTR, ENERGY_FIELD, TrialRecord
 
 # Ten classes: 10% is a guess.  A trial that ends below this learnt next to nothing (a silent
 # hidden layer, a rate too high); it is shown as such, not hidden.
@@ -43,9 +42,11 @@ def _best(study: optuna.Study) -> str:
 def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, budget: int) -> str:
     record = TrialRecord.of(trial)
     thesis = " (thesis)" if record.is_thesis else ""
-    return (f"trial {trial.number:>3}  {record.strategy + thesis:<22} {trial_state(record):<9} "
-            f"val {percent(record.best_val_acc):>7}  epochs {record.epochs_run}/{budget}  "
-            f"{record.wall_s:.0f}s{energy_text(trial)}  {_best(study)}")
+    return (
+        f"trial {trial.number:>3}  {record.strategy + thesis:<22} {trial_state(record):<9} "
+        f"val {percent(record.best_val_acc):>7}  epochs {record.epochs_run}/{budget}  "
+        f"{record.wall_s:.0f}s{energy_text(trial)}  {_best(study)}"
+    )
 
 
 def pareto_lines(study: optuna.Study) -> list[str]:
@@ -54,8 +55,9 @@ def pareto_lines(study: optuna.Study) -> list[str]:
     lines = [f"Pareto front: {plural(len(front), 'trial')} (validation accuracy, compute energy per image)"]
     for t in front:
         record = TrialRecord.of(t)
-        lines.append(f"  trial {t.number:>3}  {record.strategy:<14} {percent(t.values[0]):>7}  "
-                     f"{t.values[1] / 1e6:8.2f} uJ")
+        lines.append(
+            f"  trial {t.number:>3}  {record.strategy:<14} {percent(t.values[0]):>7}  {t.values[1] / 1e6:8.2f} uJ"
+        )
     return lines
 
 
@@ -78,8 +80,10 @@ def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
     except ValueError:  # a constrained study with no feasible trial yet
         lines.append("no complete trial within the energy budget yet")
         return "\n".join(lines)
-    lines.append(f"best trial {best.number}: validation accuracy {percent(best.value)} "
-                 f"(epoch {TrialRecord.of(best).best_epoch}){energy_text(best)}")
+    lines.append(
+        f"best trial {best.number}: validation accuracy {percent(best.value)} "
+        f"(epoch {TrialRecord.of(best).best_epoch}){energy_text(best)}"
+    )
     lines += [f"  {k} = {v}" for k, v in best.params.items()]
     lines.append(f"next: {next_command}")
     return "\n".join(lines)

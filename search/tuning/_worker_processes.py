@@ -86,17 +86,32 @@ def worker_command(argv: Sequence[str], plan: WorkerPlan) -> list[str]:
     Later flags override earlier ones; the hidden ``--worker-index`` and ``--threads`` are
     the parent's to set.
     """
-    return [sys.executable, "-m", "search.run", *without_storage(argv), "--workers", "1",
-            "--worker-index", str(plan.index), "--threads", str(plan.threads), "--device", plan.device]
+    return [
+        sys.executable,
+        "-m",
+        "search.run",
+        *without_storage(argv),
+        "--workers",
+        "1",
+        "--worker-index",
+        str(plan.index),
+        "--threads",
+        str(plan.threads),
+        "--device",
+        plan.device,
+    ]
 
 
-def start_workers(argv: Sequence[str], storage_url: str,
-                  plans: Sequence[WorkerPlan]) -> list[subprocess.Popen[bytes]]:
+def start_workers(argv: Sequence[str], storage_url: str, plans: Sequence[WorkerPlan]) -> list[subprocess.Popen[bytes]]:
     """Start the workers, each in its own session: a Ctrl-C reaches them once, through the parent."""
     procs = []
     for plan in plans:
-        env = {**os.environ, "OMP_NUM_THREADS": str(plan.threads), "MKL_NUM_THREADS": str(plan.threads),
-               STORAGE_ENV: storage_url}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": str(plan.threads),
+            "MKL_NUM_THREADS": str(plan.threads),
+            STORAGE_ENV: storage_url,
+        }
         procs.append(subprocess.Popen(worker_command(argv, plan), env=env, start_new_session=True))
     return procs
 
