@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import argparse
 
-from tqdm import tqdm
-
 from search import inspection, retrain, store, training, tuning
 from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int, quiet_optuna
 from search.errors import command
-from search.formatting import without_tta
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -117,23 +114,7 @@ def main(argv: list[str]) -> int:
         f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
         f"results in {final_dir}/"
     )
-    bar = tqdm(total=len(candidates) * args.seeds, unit="run", disable=None)
-
-    def on_run(candidate: retrain.Candidate, run: retrain.RetrainRun, resumed: bool) -> None:
-        bar.update(1)
-        bar.write(
-            f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
-            f"{without_tta(run.test_accuracy_plain)}"
-            + (f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed else "")
-            + (" (recorded earlier, not rerun)" if resumed else "")
-        )
-
-    def on_epoch(candidate: retrain.Candidate, seed: int, stats: training.EpochStats, *, epochs: int) -> None:
-        # On a terminal the bar says where a long seed is; in a log (no bar) nothing is added.
-        bar.set_postfix_str(
-            f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
-            f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s"
-        )
+    progress = retrain.RetrainProgress(len(candidates) * args.seeds)
 
     def versions(candidate: retrain.Candidate) -> dict[str, str]:
         return {**tuning.versions(), "neuron_kernel": training.neuron_backend_in_use(device, candidate.config.compile)}
@@ -148,10 +129,10 @@ def main(argv: list[str]) -> int:
         test_set=test_set,
         device=device,
         versions=versions,
-        on_run=on_run,
-        on_epoch=on_epoch,
+        on_run=progress.run_done,
+        on_epoch=progress.epoch,
     )
-    bar.close()
+    progress.close()
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
     reduced = any(r.budget.reduced for r in retrained)

@@ -9,6 +9,7 @@ from ._comparison import (
     retrain_candidate,
     select_candidates,
 )
+from ._progress import RetrainProgress
 from ._result import RetrainBudget, RetrainResult, RetrainRun
 from ._session import Retrained, RetrainRequest, budget_text, record_comparison, record_retrain, retrain_all
 from ._tables import report_lines, results_table
@@ -17,6 +18,7 @@ __all__ = [
     "Candidate",
     "ComparisonRow",
     "RetrainBudget",
+    "RetrainProgress",
     "RetrainRequest",
     "RetrainResult",
     "RetrainRun",

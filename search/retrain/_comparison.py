@@ -9,6 +9,8 @@ first row.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -89,8 +91,6 @@ def _candidate(trial: optuna.trial.FrozenTrial, study_name: str, force: bool) ->
 
 
 def _config_key(config: dict[str, Any]) -> str:
-    import json
-
     return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)
 
 
@@ -298,9 +298,6 @@ class ComparisonRow:
 
 def comparison_name(trials: list[int], seeds: int, train_size: int, epochs: int | None) -> str:
     """A file name for one comparison: its trials and budget, hashed, so another comparison never overwrites it."""
-    import hashlib
-    import json
-
     key = json.dumps([sorted(trials), seeds, train_size, epochs])
     return f"comparison-{len(trials)}configs-{seeds}seeds-{hashlib.sha256(key.encode()).hexdigest()[:8]}.json"
 

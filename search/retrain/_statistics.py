@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats
+
 CONFIDENCE = 0.95
 SIGNIFICANCE = 0.05
 
@@ -33,8 +35,6 @@ def summarize(values: Sequence[float]) -> Summary:
     mean = statistics.fmean(values)
     if len(values) < 2:
         return Summary(len(values), mean, None, None, None)
-    from scipy import stats
-
     std = statistics.stdev(values)
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * std / math.sqrt(len(values))
     return Summary(len(values), mean, std, mean - half, mean + half)
@@ -68,7 +68,5 @@ def paired_difference(values: Sequence[float], reference: Sequence[float]) -> Pa
         # No spread: t is undefined (SciPy returns nan); identical runs differ by exactly nothing.
         p = 1.0 if diffs[0] == 0 else 0.0
         return PairedDifference(len(diffs), summary.mean, summary.mean, summary.mean, p)
-    from scipy import stats
-
     p_value = float(stats.ttest_rel(values, reference).pvalue)
     return PairedDifference(len(diffs), summary.mean, summary.low, summary.high, p_value)

@@ -1,6 +1,6 @@
 """``TrainConfig.compile``: torch.compile of the network for training, or eager when it cannot run.
 
-Compiling changes speed, not numbers (tests/test_speed_options.py), so where torch.compile
+Compiling changes speed, not numbers (tests/training/test_speed_options.py), so where torch.compile
 cannot work (no C++ compiler for Inductor on the CPU, no Triton on a GPU) training
 falls back to eager execution with one warning line on stderr instead of refusing:
 a study or a final retrain then gives the same results, only slower.

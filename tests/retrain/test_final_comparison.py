@@ -132,6 +132,7 @@ def trial_and_seed(text: str) -> tuple[int, int]:
 # --- the comparison as a user runs it --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison: Comparison) -> None:
     rows = parse_table(comparison.rerun.stdout)
     assert len(rows) == len(comparison.record["rows"]) >= 2  # the thesis's two recipes at least
@@ -206,6 +207,7 @@ def test_the_report_and_the_dashboard_show_the_forest_plot(comparison: Compariso
     assert study.user_attrs["final_comparison"]["file"] in names
 
 
+@pytest.mark.slow
 def test_one_seed_prints_n_a_not_zero(comparison: Comparison) -> None:
     """Row final-one-seed: --seeds 1 reuses seed 0 of the comparison (same budget) and prints n/a."""
     result = run_module(
@@ -243,6 +245,7 @@ def _other_trial(path: Path, other: Path) -> str:
     return f"belongs to another retrain (study '{STUDY}', trial {trial})"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spoil", [_corrupt, _other_study, _other_trial], ids=["corrupt", "other-study", "other-trial"])
 def test_a_run_file_it_cannot_trust_stops_the_resume_naming_the_file(
     spoil, comparison: Comparison, tmp_path: Path
@@ -353,6 +356,7 @@ def test_the_reference_is_the_thesis_baseline_wherever_it_stands() -> None:
     assert reference == 0 and rows[0].difference is None and rows[1].difference is not None
 
 
+@pytest.mark.slow
 def test_on_a_terminal_the_bar_shows_the_epoch_of_the_seed_in_training(
     inspection_study: InspectionStudy, tmp_path: Path
 ) -> None:

@@ -60,6 +60,7 @@ def _study(storage: str) -> optuna.Study:
     return optuna.load_study(study_name=STUDY, storage=storage)
 
 
+@pytest.mark.slow
 def test_run_creates_study_with_thesis_trials_first(searched: dict) -> None:
     first = searched["first"]
     assert first.returncode == 0, first.stderr
@@ -100,6 +101,7 @@ def test_same_command_again_adds_nothing(searched: dict) -> None:
     assert len(_study(searched["storage"]).trials) == 7  # 4 finished + 3 thesis trials still queued
 
 
+@pytest.mark.slow
 def test_higher_target_adds_the_difference(searched: dict) -> None:
     result = run_module("search.run", "--trials", "6", *SMALL, "--storage", searched["storage"], cwd=searched["folder"])
     assert result.returncode == 0, result.stderr
@@ -109,6 +111,7 @@ def test_higher_target_adds_the_difference(searched: dict) -> None:
     assert_thesis_trials_ran_to_the_end(study)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_budget(searched: dict) -> None:
     result = run_module(
         "search.run", "--trials", "9", "--epochs", "3", "--storage", searched["storage"], cwd=searched["folder"]
@@ -117,6 +120,7 @@ def test_resume_refuses_a_different_budget(searched: dict) -> None:
     assert "--epochs 2" in assert_one_line_error(result.stderr)
 
 
+@pytest.mark.slow
 def test_final_retrains_and_tests_once(searched: dict) -> None:
     folder: Path = searched["folder"]  # type: ignore[assignment]
     result = run_module(
@@ -158,6 +162,7 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     assert _study(searched["storage"]).user_attrs["final_result"]["trial"] == record["trial"]
 
 
+@pytest.mark.slow
 def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
     storage = searched["storage"]
     cases = [
@@ -175,6 +180,7 @@ def test_final_errors_create_nothing(searched: dict, tmp_path: Path) -> None:
     assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == [STUDY]
 
 
+@pytest.mark.slow
 def test_final_on_a_study_without_complete_trials(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path}/empty.db"
     optuna.create_study(study_name="empty", storage=storage, direction="maximize")
@@ -212,6 +218,7 @@ def test_only_the_parameters_a_strategy_uses_are_sampled() -> None:
     assert any("momentum" in p for p in seen["combined"]) and any("momentum" not in p for p in seen["combined"])
 
 
+@pytest.mark.slow
 def test_a_bad_region_is_pruned_with_its_curve_stored(small_data, cpu) -> None:
     settings = StudySettings(space=SpaceSettings(strategies=("baseline", "sgd"), epochs=3))
     study = optuna.create_study(
@@ -283,6 +290,7 @@ def test_a_trial_near_chance_is_marked_so() -> None:
     assert trial_state(record(0.10, status="diverged")) == "diverged"
 
 
+@pytest.mark.slow
 def test_show_space_and_bad_flags(tmp_path: Path) -> None:
     shown = run_module("search.run", "--show-space", "--strategies", "baseline,combined", cwd=tmp_path)
     assert shown.returncode == 0 and "strategy" in shown.stdout and "combined" in shown.stdout

@@ -486,7 +486,7 @@ def rows(fmnist: Path) -> list[Row]:
             setup=pruned_trial,
         ),
         # Study names: one example per row here (the command the error table shows);
-        # tests/test_study_names.py tries every bad name on every command that takes --study.
+        # tests/store/test_study_names.py tries every bad name on every command that takes --study.
         Row(
             "study-empty",
             "search.run",
@@ -605,6 +605,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, fmnist_dir: Path) -> dict
 ROW_NAMES = [row.name for row in rows(Path("."))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ROW_NAMES)
 def test_bad_input(name: str, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[name]
@@ -632,7 +633,7 @@ def test_bad_input(name: str, outcomes: dict[str, Outcome]) -> None:
 
 def test_the_error_table_lists_every_row() -> None:
     """docs/errors.md and this file describe the same rows."""
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text()
     for name in ROW_NAMES:
         assert f"`{name}`" in doc, f"docs/errors.md has no row {name}"
 
@@ -670,6 +671,7 @@ def test_postgres_errors_create_no_study(postgres_url: str, tmp_path: Path) -> N
     assert study_names(open_storage(postgres_url, create=False)) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_ends_the_run_cleanly_and_the_same_command_resumes(workers: int, tmp_path: Path) -> None:
     # Not the default storage: with 2 workers, they find it through the environment (never their command line).

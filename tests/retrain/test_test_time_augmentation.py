@@ -119,6 +119,7 @@ def test_the_retrain_folder_and_budget_name_it_and_old_records_still_load() -> N
     assert RetrainRun.from_dict(run).test_accuracy_plain is None
 
 
+@pytest.mark.slow
 def test_final_tta_flip_tests_the_same_networks_both_ways(inspection_study: InspectionStudy, tmp_path: Path) -> None:
     (tmp_path / "studies").mkdir()
     shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
@@ -156,6 +157,7 @@ def test_a_retrain_recorded_before_tta_existed_still_resumes(tmp_path: Path) -> 
         store.load(0)
 
 
+@pytest.mark.slow
 def test_final_tta_reads_the_plain_retrains_networks_again(inspection_study: InspectionStudy, tmp_path: Path) -> None:
     """Every seed's weights are kept; --tta flip after a plain retrain loads them instead of training."""
     (tmp_path / "studies").mkdir()

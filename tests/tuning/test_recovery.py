@@ -54,6 +54,7 @@ def assert_recovered(all_trials: list, target: int, killed: int, before: dict) -
         assert (by_number[number].state.name, by_number[number].value) == state_value
 
 
+@pytest.mark.slow
 def test_kill9_then_restart_on_the_local_storage(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path}/studies/optuna.db"
     args = ["--trials", "3", *LONGER, *HEARTBEAT]
@@ -70,6 +71,7 @@ def test_kill9_then_restart_on_the_local_storage(tmp_path: Path) -> None:
     assert_recovered(trials(storage, STUDY), 3, victim.number, before)
 
 
+@pytest.mark.slow
 def test_kill9_of_one_of_two_workers_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     """The other worker waits out the grace period, retries the dead worker's trial and finishes the study."""
     name = unique("kill9")

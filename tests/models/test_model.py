@@ -106,6 +106,7 @@ def _forward_backward(net, x: torch.Tensor, y: torch.Tensor, broadcast: bool):
     return out.detach(), grads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["nobn", "bn"])
 @pytest.mark.parametrize("readout", READOUTS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
@@ -202,7 +203,7 @@ def test_dropout_in_the_network_uses_one_mask_per_batch() -> None:
 def test_batch_norm_evaluation_matches_torch() -> None:
     """The network's own evaluation-mode BatchNorm2d (an affine multiply-add) equals torch's."""
     net = _net(batch_norm=True)
-    net.fold_batch_norm(False)  # the batch norm on its own (folding: tests/test_batch_norm_folding.py)
+    net.fold_batch_norm(False)  # the batch norm on its own (folding: tests/models/test_batch_norm_folding.py)
     bns = [m for m in net.front if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(bns) == 2
     g = torch.Generator().manual_seed(5)

@@ -27,6 +27,7 @@ CPU = torch.device("cpu")
 GPU = torch.device("cuda", 0)  # a device object only: nothing runs on it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
@@ -91,6 +92,7 @@ def test_choice_reaches_spikingjelly(
     assert kernels.neuron_backend_in_use(CPU, compiled=True) == "torch-reference"
 
 
+@pytest.mark.slow
 def test_environment_is_read_when_spikingjelly_loads_its_lif_operators() -> None:
     """SpikingJelly reads SJ_LIF_CUDA_IMPLEMENTATION at import of spikingjelly._ops.lif (lazily, at
     the first LIF call), so a value set by apply_neuron_backend before then is the one it holds."""
@@ -120,6 +122,7 @@ def test_compile_falls_back_to_eager_with_one_warning(monkeypatch: pytest.Monkey
     compilation._warn_once.cache_clear()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(compilation.compile_unavailable("cpu") is not None, reason="torch.compile cannot run here")
 def test_compiled_training_step_equals_eager() -> None:
     """One forward and backward pass on 8 images at T = 2: logits and gradients as in eager mode.
@@ -146,6 +149,7 @@ def test_compiled_training_step_equals_eager() -> None:
         assert torch.allclose(got, want, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_sweep_prints_one_table(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(REPO_ROOT)
     monkeypatch.setattr(benchmark, "SWEEP_BATCHES", (4, 8))
@@ -164,6 +168,7 @@ def test_bench_has_no_flags_that_do_not_change_speed(tmp_path) -> None:
     assert "unrecognized arguments: --epochs 3" in assert_one_line_error(result.stderr, "python -m search.bench")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path of the script")
 def test_gpu_check_cpu_path(tmp_path) -> None:
     """Without CUDA the GPU rows say why they were skipped; the CPU rows, a 2-trial search and

@@ -26,6 +26,7 @@ def _table_rows(stdout: str) -> list[re.Match[str]]:
     return [m for line in lines[start + 2 :] if (m := ROW.match(line))]
 
 
+@pytest.mark.slow
 def test_lr_annealing_two_epochs(tmp_path: Path) -> None:
     done = run_module(
         "search.train",
@@ -54,6 +55,7 @@ def test_lr_annealing_two_epochs(tmp_path: Path) -> None:
     assert float(final.group(1)) > 30.0  # it learned something on 1,000 images (chance is 10%)
 
 
+@pytest.mark.slow
 def test_thesis_sgd_preset(tmp_path: Path) -> None:
     done = run_module(
         "search.train",

@@ -13,6 +13,7 @@ from search.training import EpochStats, TrainVal, evaluate, load_train_val, reso
 from support import head
 
 
+@pytest.mark.slow
 def test_one_epoch_of_baseline_learns(cpu: torch.device, fmnist_dir: Path) -> None:
     """One epoch of the baseline on 10,000 images: >= 75% validation accuracy (about 80% measured)."""
     data = load_train_val(fmnist_dir, train_size=10_000, val_size=5_000)
@@ -61,6 +62,7 @@ def test_same_config_and_seed_give_the_same_result(small_data: TrainVal, cpu: to
     assert c.history[0].train_loss != a.history[0].train_loss
 
 
+@pytest.mark.slow
 def test_on_epoch_is_called_once_per_epoch_with_the_fields_filled(small_data: TrainVal, cpu: torch.device) -> None:
     # Two epochs of cosine annealing, with the LIF front end so there are several LIF layers.
     config = strategy_config("lr_annealing", epochs=2, lr=2e-3, front_end="lif", readout="rate", time_steps=2)

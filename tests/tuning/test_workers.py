@@ -38,6 +38,7 @@ def assert_shared_exactly(all_trials: list, target: int) -> None:
     assert sorted(presets) == sorted(THESIS_PRESETS)
 
 
+@pytest.mark.slow
 def test_two_local_workers_share_the_default_storage(tmp_path: Path) -> None:
     """`--workers 2` on the default SQLite file: no "database is locked", exactly the target."""
     result = run_module("search.run", "--trials", "6", "--workers", "2", *TINY, cwd=tmp_path)
@@ -49,6 +50,7 @@ def test_two_local_workers_share_the_default_storage(tmp_path: Path) -> None:
     assert_shared_exactly(trials(f"sqlite:///{tmp_path}/studies/optuna.db", STUDY), 6)
 
 
+@pytest.mark.slow
 def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, postgres_url: str) -> None:
     """Two `search.run` processes started at once on a new PostgreSQL study, as two machines would."""
     name = unique("two-workers")
@@ -85,6 +87,7 @@ RACE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_many_fast_workers_stop_at_exactly_the_target(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -127,6 +130,7 @@ POP_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_local_sqlite_never_hands_one_queued_trial_to_two_workers(tmp_path: Path) -> None:
     """Plain SQLite lets two processes pop the same queued trial (it ignores SELECT ... FOR UPDATE);
     the storage search.run opens starts each transaction with BEGIN IMMEDIATE, which prevents it."""

@@ -25,7 +25,7 @@ import pytest
 
 from support import STUDY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -89,6 +89,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: Inspec
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_dashboard_listens_on_localhost_and_prints_the_url(dashboard: Dashboard) -> None:
     port = dashboard.url.rsplit(":", 1)[1]
     assert f"open http://127.0.0.1:{port}/dashboard/" in dashboard.output.read_text()
@@ -195,6 +196,7 @@ def full_page_screenshot(chrome: Any, path: Path) -> None:
 RENDERED_PLOTS = "document.querySelectorAll('.js-plotly-plot .main-svg').length"
 
 
+@pytest.mark.slow
 def test_study_page_renders_in_chromium(browser: Any, dashboard: Dashboard) -> None:
     study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
     browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
@@ -212,6 +214,7 @@ def test_study_page_renders_in_chromium(browser: Any, dashboard: Dashboard) -> N
     assert console_errors(browser) == []
 
 
+@pytest.mark.slow
 def test_trials_and_note_pages_render_in_chromium(browser: Any, dashboard: Dashboard) -> None:
     browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/trials")
     wait_for(browser, "document.body.innerText.includes('User Attributes')", "the trial list")
@@ -226,6 +229,7 @@ def test_trials_and_note_pages_render_in_chromium(browser: Any, dashboard: Dashb
     assert console_errors(browser) == []
 
 
+@pytest.mark.slow
 def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) -> None:
     fx = dashboard.fixture
     result = run_module("search.report", "--storage", fx.storage, cwd=fx.folder, timeout=120)

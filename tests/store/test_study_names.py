@@ -44,6 +44,7 @@ BAD_NAMES = [
 HASHED = re.compile(r"study-[0-9a-f]{12}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", COMMANDS_WITH_STUDY)
 @pytest.mark.parametrize(("name", "says"), BAD_NAMES, ids=[f"bad{i}" for i in range(len(BAD_NAMES))])
 def test_a_bad_study_name_is_refused_in_one_line_and_creates_nothing(
@@ -103,6 +104,7 @@ def test_results_live_beside_their_storage(tmp_path: Path) -> None:
     assert server.parent == Path("studies") and "pw" not in str(server) and "db.example" in str(server)
 
 
+@pytest.mark.slow
 def test_two_storages_in_one_folder_keep_their_reports_apart(tmp_path: Path) -> None:
     """Two SQLite files with a study of the same name: each report lands beside its own storage."""
     for db in ("a", "b"):
@@ -125,6 +127,7 @@ def test_two_storages_in_one_folder_keep_their_reports_apart(tmp_path: Path) -> 
 # --- a hostile name already in a storage ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_final_and_report_keep_a_hostile_study_inside_the_results_folder(tmp_path: Path) -> None:
     """A study '../escape' made with Optuna directly, the best of its storage: final and report
     (--study best) read it and write into <results>/study-<hash>/, nowhere else."""
@@ -150,6 +153,7 @@ def test_final_and_report_keep_a_hostile_study_inside_the_results_folder(tmp_pat
     assert not [p for p in tree(tmp_path) if "escape" in p]
 
 
+@pytest.mark.slow
 def test_report_of_a_name_with_a_slash_gets_a_hashed_folder(tmp_path: Path) -> None:
     storage = make_storage(tmp_path / "team.db", {"team/alpha": 1})
     result = run_module("search.report", "--storage", storage, "--study", "best", cwd=tmp_path, timeout=120)

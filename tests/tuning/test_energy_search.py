@@ -63,6 +63,7 @@ def energy_studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_every_trial_records_a_positive_energy(energy_studies: Path) -> None:
     for trial in _study(energy_studies, "budget").get_trials(deepcopy=False):
         cost = trial.user_attrs[ENERGY_ATTR]
@@ -88,6 +89,7 @@ def test_a_constrained_study_marks_infeasible_trials_and_picks_a_feasible_best(e
             _ = study.best_trial
 
 
+@pytest.mark.slow
 def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Path) -> None:
     study = _study(energy_studies, "pareto")
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
@@ -100,6 +102,7 @@ def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Pa
     assert "two objectives" in line and "--trial N" in line and final.returncode == 1
 
 
+@pytest.mark.slow
 def test_a_silent_configuration_is_pruned_as_silent(
     small_data,
     cpu,  # type: ignore[no-untyped-def]
@@ -119,6 +122,7 @@ def test_a_silent_configuration_is_pruned_as_silent(
     assert trial.user_attrs["status"] == "silent" and trial.user_attrs["reason"].startswith("silent")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message, code",
     [
@@ -139,6 +143,7 @@ def test_bad_energy_flags_give_one_line_and_create_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_resuming_with_another_objective_or_budget_is_refused(energy_studies: Path) -> None:
     storage = ["--storage", f"sqlite:///{energy_studies}/s.db"]
     other = run_module(
@@ -151,6 +156,7 @@ def test_resuming_with_another_objective_or_budget_is_refused(energy_studies: Pa
     assert "was created with --max-energy" in assert_one_line_error(budget.stderr)
 
 
+@pytest.mark.slow
 def test_the_report_of_a_two_objective_study_draws_accuracy_against_energy(energy_studies: Path) -> None:
     result = run_module(
         "search.report", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db", cwd=energy_studies

@@ -67,6 +67,7 @@ def _report(folder: Path, *extra: str) -> str:
     return (folder / out).read_text()
 
 
+@pytest.mark.slow
 def test_report_holds_every_figure(fx: InspectionStudy) -> None:
     page = _report(fx.folder)
     for name in SEARCH_FIGURES + FINAL_FIGURES:
@@ -107,6 +108,7 @@ def test_plain_final_and_report_follow_a_plain_search_run(fx: InspectionStudy) -
     assert not (fx.folder / STUDY).exists() and not (fx.folder / "studies" / STUDY).exists()
 
 
+@pytest.mark.slow
 def test_report_of_a_study_without_final_result_says_so(fx: InspectionStudy) -> None:
     page = _report(fx.bare_folder, "--study", "best")
     assert "No final result yet" in page

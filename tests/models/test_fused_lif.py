@@ -44,6 +44,7 @@ def _run(node: torch.nn.Module, base: torch.Tensor, static: bool, weights: torch
     return spikes.detach(), node.v.detach(), x.grad
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("surrogate_name", sorted(SURROGATES))
 @pytest.mark.parametrize(
     ("detach_reset", "v_reset", "static"),

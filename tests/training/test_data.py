@@ -239,6 +239,7 @@ def test_truncated_file_is_a_data_error(
             load_train_val(folder)
 
 
+@pytest.mark.slow
 def test_train_command_with_empty_data_dir_is_one_line_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

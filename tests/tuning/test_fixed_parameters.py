@@ -126,6 +126,7 @@ def fixed_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_every_searched_trial_trains_the_fixed_values(fixed_study: Path) -> None:
     study = optuna.load_study(study_name="slice", storage=f"sqlite:///{fixed_study}/s.db")
     searched = [t for t in study.trials if THESIS_PRESET not in t.user_attrs]
@@ -145,6 +146,7 @@ def test_the_thesis_recipes_keep_their_own_settings(fixed_study: Path) -> None:
     assert (config.augment, config.label_smoothing, config.network.time_steps) == ("none", 0.0, 4)
 
 
+@pytest.mark.slow
 def test_show_space_and_the_note_name_the_fixed_values(fixed_study: Path) -> None:
     shown = run_module(
         "search.run", "--study", "slice", "--show-space", "--storage", f"sqlite:///{fixed_study}/s.db", cwd=fixed_study
@@ -156,6 +158,7 @@ def test_show_space_and_the_note_name_the_fixed_values(fixed_study: Path) -> Non
     )
 
 
+@pytest.mark.slow
 def test_resuming_with_other_fixed_values_is_refused(fixed_study: Path) -> None:
     storage = ["--storage", f"sqlite:///{fixed_study}/s.db"]
     other = run_module(
