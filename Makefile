@@ -6,7 +6,7 @@ TRIALS ?= 100
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup data postgres test test-deps run bench results
+.PHONY: setup data postgres lint test test-fast test-deps run bench results
 
 setup: $(VENV)/.installed data
 
@@ -60,10 +60,21 @@ postgres:
 		echo "PostgreSQL $$v: running on 127.0.0.1:5432, database optuna_test" \
 	) || echo "PostgreSQL: set-up failed; the tests that need it will skip"; fi
 
-# lint-imports checks the layering contracts of pyproject.toml ([tool.importlinter]).
-test: setup test-deps postgres
+# lint-imports checks the layers of pyproject.toml ([tool.importlinter]; docs/architecture.md);
+# ruff the style and mypy the types of search/ and models/, all configured in pyproject.toml.
+lint: setup
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# What CI runs (.ci/run): the linters, then the whole suite.
+test: setup test-deps postgres lint
 	$(PY) -m pytest
+
+# The edit-run loop: the tests not marked slow (no command run end to end, no browser, no workers).
+test-fast: setup
+	$(PY) -m pytest -m "not slow" -q
 
 run: setup
 	$(PY) -m search.run --trials $(TRIALS)
