@@ -1,7 +1,7 @@
 """Whether torch.compile can run on a device type here (a C++ compiler on the CPU, Triton on a GPU).
 
 Shared by the fused LIF layers (``models/fused_lif.py``) and ``--compile``
-(``search/compilation.py``): both compile with Inductor and both fall back to eager
+(``search/training/_compilation.py``): both compile with Inductor and both fall back to eager
 execution where it cannot run.
 """
 

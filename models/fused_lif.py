@@ -20,11 +20,11 @@ the number of neurons is a dynamic size.  So a search compiles once per (T, surr
 
 Spikes equal SpikingJelly's exactly wherever the charged potential is not within
 float rounding of the threshold; gradients agree to float32 rounding
-(tests/test_fused_lif.py).  Only float32 tensors on a device torch.compile can serve
+(tests/models/test_fused_lif.py).  Only float32 tensors on a device torch.compile can serve
 take this path; everything else runs SpikingJelly's own implementation.
 
 Which layers run fused is one process-wide mode, as SpikingJelly's own kernel choice
-is (``--neuron-backend`` sets both, ``search/kernels.py``):
+is (``--neuron-backend`` sets both, ``search/training/_kernels.py``):
 
 - ``auto`` (the default): the LIF front end's convolutional LIF layers, on the CPU
   only.  There the fusion pays (about 1.5 times SpikingJelly's training speed for the

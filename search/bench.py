@@ -18,7 +18,7 @@ torchvision-style dataset that converts each image on its own (PIL, ToTensor)
 through a DataLoader, the image repeated T times in front of every layer, NCHW.
 It is timed first, with the C library's default allocator settings, as a tutorial's
 script runs; the project's own training keeps freed CPU memory for the next step
-(search/cpu_memory.py, docs/performance.md).
+(search/training/_cpu_memory.py, docs/performance.md).
 """
 
 from __future__ import annotations

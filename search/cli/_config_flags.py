@@ -68,7 +68,7 @@ HELP = {
     "front_end": "activation of the convolutions: ReLU (computed once) or LIF (spiking, T times)",
     "encoding": "input encoding: the image at every step (direct) or Poisson spikes",
     "readout": "output: mean membrane potential, or spike rate",
-    "augment": "training-batch augmentation (see search/augment.py)",
+    "augment": "training-batch augmentation (see search/training/_augment.py)",
     "tta": "test-time augmentation of validation and test images: flip averages each image's class scores "
     "with its mirror image's (twice the inference cost)",
     "label_smoothing": "label smoothing of the training loss, in [0, 1)",

@@ -64,7 +64,7 @@ class RetrainRun:
     train_seconds: float
     test_seconds: float
     history: list[dict[str, Any]] = field(default_factory=list)
-    energy: dict[str, Any] | None = None  # EnergyCost.to_dict() on the first test images (search/energy.py)
+    energy: dict[str, Any] | None = None  # EnergyCost.to_dict() on the first test images (search/training/_energy.py)
     # With test-time augmentation: the same network's test accuracy without it (read in the same pass).
     test_accuracy_plain: float | None = None
     # Set where the network was trained by another retrain of the same configuration that differs only

@@ -25,12 +25,12 @@ IMAGES_PER_S = "images_per_s"
 FIRING_RATES = "firing_rates"  # of the last epoch, per LIF layer
 REASON = "reason"  # why a diverged trial was stopped
 DEVICE = "device"
-NEURON_KERNEL = "neuron_kernel"  # SpikingJelly's kernel for the LIF layers (search/kernels.py)
+NEURON_KERNEL = "neuron_kernel"  # SpikingJelly's kernel for the LIF layers (search/training/_kernels.py)
 VERSIONS = "versions"
 THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
 WORKER = "worker"  # {"host", "pid", "index"}
-ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/energy.py)
+ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/training/_energy.py)
 # The EnergyCost field that a Pareto search minimises and --max-energy bounds (docs/energy.md).
 ENERGY_FIELD = "compute_energy_pj_per_image"
 PARAMETERS = "parameters"  # trainable parameters of the trial's network

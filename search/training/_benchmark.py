@@ -217,7 +217,7 @@ def time_naive(config: TrainConfig, data: TrainVal, device: torch.device, steps:
     """Training images/s of the naive pipeline: NCHW, the input repeated T times, a per-image DataLoader.
 
     Run it before any network of ours in the process: like a tutorial's script, it runs
-    with the C library's default allocator settings (search/cpu_memory.py).
+    with the C library's default allocator settings (search/training/_cpu_memory.py).
     """
     naive_net = _network(config, device, channels_last=False)
     ips, _ = time_training(

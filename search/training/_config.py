@@ -16,10 +16,10 @@ from models import NetworkConfig
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
 SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
-# The strategies' names; what each one fixes is in search/strategies.py.
+# The strategies' names; what each one fixes is in search/training/_strategies.py.
 STRATEGY_NAMES = ("baseline", "dropout", "batchnorm", "lr_annealing", "lr_scheduler", "adam_plateau", "sgd", "combined")
 DEFAULT_EPOCHS = 10
-# Training-batch augmentation policies (search/augment.py applies them).
+# Training-batch augmentation policies (search/training/_augment.py applies them).
 AUGMENTATIONS = ("none", "flip", "crop_flip", "crop_flip_erase")
 # Test-time augmentation of validation and test images (search.training._engine.evaluate): "flip" averages
 # each image's class scores with its mirror image's, at twice the inference cost.

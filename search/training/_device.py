@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
 # The kernel for the spiking neurons: SpikingJelly's choices, and "fused" (every LIF layer's
-# recurrence compiled by Inductor, models/fused_lif.py); search/kernels.py applies the choice.
+# recurrence compiled by Inductor, models/fused_lif.py); search/training/_kernels.py applies the choice.
 NEURON_BACKENDS = ("auto", "cuda", "triton", "torch", "fused")
 
 

@@ -58,8 +58,8 @@ class Objective:
     best validation accuracy over the trial's epochs (the epoch is recorded, and the final
     retrain uses it), or with ``--objective accuracy,energy`` the pair (accuracy,
     compute energy per image).  A diverged run, and one whose hidden layer stays silent
-    (search/silence.py), is pruned with its reason recorded.  Every trial records its
-    energy (search/energy.py) on a fixed sample of validation images; a constrained study
+    (search/training/_silence.py), is pruned with its reason recorded.  Every trial records its
+    energy (search/training/_energy.py) on a fixed sample of validation images; a constrained study
     (``--max-energy``) records it each epoch and sets the trial's constraint from it.
     """
 
