@@ -138,7 +138,13 @@ def main(argv: list[str]) -> int:
     reduced = any(r.budget.reduced for r in retrained)
     print(
         "\n".join(
-            retrain.report_lines(rows, results, retrain.budget_text(retrained, len(train_set), args.seeds), reduced)
+            retrain.report_lines(
+                rows,
+                results,
+                retrain.budget_text(retrained, len(train_set), args.seeds),
+                reduced,
+                two_objectives=len(study.directions) > 1,
+            )
         )
     )
     if len(retrained) == 1:

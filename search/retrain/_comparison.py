@@ -105,20 +105,19 @@ def select_candidates(
     """The configurations to retrain: the best trial when nothing is asked, else top K, thesis and picks."""
     name = study.study_name
     all_trials = study.get_trials(deepcopy=False)
-    if len(study.directions) > 1 and (top is not None or not trials):
+    pareto = len(study.directions) > 1
+    if pareto and top is None and not trials and not thesis:
         front = ", ".join(
             f"{t.number} ({100 * t.values[0]:.2f}%, {t.values[1] / 1e6:.1f} uJ)"
             for t in sorted(study.best_trials, key=lambda t: t.number)
         )
         raise UserError(
-            f"study {name!r} has two objectives and no single best trial: pick one of its "
-            f"Pareto front with --trial N: {front or 'none complete yet'}"
+            f"study {name!r} has two objectives and no single best trial: pick one of its Pareto front with "
+            f"--trial N, or retrain the front's K most accurate with --top K: {front or 'none complete yet'}"
         )
-    complete = sorted(
-        (t for t in all_trials if t.state == COMPLETE and t.value is not None),
-        key=lambda t: t.value or 0.0,  # never None here: filtered above
-        reverse=True,
-    )
+    # Ranked by validation accuracy (the first objective); a Pareto study ranks its front only.
+    pool = study.best_trials if pareto else [t for t in all_trials if t.state == COMPLETE]
+    complete = sorted((t for t in pool if t.values), key=lambda t: t.values[0], reverse=True)
     chosen: list[optuna.trial.FrozenTrial] = []
     if top is None and not thesis and not trials:
         if not complete:
@@ -133,9 +132,9 @@ def select_candidates(
                 distinct.setdefault(_config_key(t.user_attrs["config"]), t)
         if top > len(distinct):
             searched = " searched (non-thesis)" if thesis else ""
+            which = "Pareto-front" if pareto else f"complete{searched}"
             raise UserError(
-                f"--top {top}: study {name!r} has {len(distinct)} complete{searched} trial(s) "
-                "with distinct configurations"
+                f"--top {top}: study {name!r} has {len(distinct)} {which} trial(s) with distinct configurations"
             )
         chosen += list(distinct.values())[:top]
     if thesis:
@@ -276,6 +275,7 @@ class ComparisonRow:
     result: RetrainResult
     summary: Summary
     difference: PairedDifference | None  # None for the reference row itself
+    search_energy_pj: float | None = None  # the trial's compute energy per image in the search (a Pareto objective)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.difference
@@ -286,6 +286,7 @@ class ComparisonRow:
             "thesis_preset": self.result.thesis_preset,
             "settings": self.settings,
             "validation_accuracy": self.result.validation_accuracy,
+            "search_energy_pj": self.search_energy_pj,
             "test_mean": self.summary.mean,
             "test_std": self.summary.std,
             "test_ci95": [self.summary.low, self.summary.high],
@@ -309,5 +310,14 @@ def compare(candidates: list[Candidate], results: list[RetrainResult]) -> tuple[
     rows = []
     for i, (candidate, result) in enumerate(zip(candidates, results, strict=True)):
         diff = None if i == reference else paired_difference(result.accuracies, ref_acc)
-        rows.append(ComparisonRow(candidate.label, describe_config(candidate.config), result, result.summary, diff))
+        rows.append(
+            ComparisonRow(
+                candidate.label,
+                describe_config(candidate.config),
+                result,
+                result.summary,
+                diff,
+                candidate.record.energy_pj,
+            )
+        )
     return rows, reference

@@ -147,6 +147,7 @@ def record_comparison(
     text = budget_text(retrained, train_size, request.seeds)
     record = {
         "study": study.study_name,
+        "objectives": list(study.metric_names or ["accuracy"]),
         "budget": text,
         "reduced": any(r.budget.reduced for r in retrained),
         "reference": reference,

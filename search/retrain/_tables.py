@@ -14,12 +14,20 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
+def _microjoules(picojoules: float | None) -> str:
+    return "n/a" if picojoules is None else f"{picojoules / 1e6:.2f} uJ"
+
+
 def _points(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.2f}"
 
 
-def results_table(rows: list[ComparisonRow]) -> str:
-    """One row per configuration: search validation, test mean, std, 95% interval, paired difference."""
+def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> str:
+    """One row per configuration: search validation, test mean, std, 95% interval, paired difference.
+
+    For a two-objective (Pareto) study each row also names its second objective as the search
+    measured it: compute energy per image, in microjoules.
+    """
     lines = []
     for row in rows:
         s, d = row.summary, row.difference
@@ -30,11 +38,13 @@ def results_table(rows: list[ComparisonRow]) -> str:
             diff = _points(d.mean) + ("" if d.low is None else f" [{_points(d.low)}, {_points(d.high)}]")
             p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
             verdict = {None: "n/a (1 seed)", True: "within seed noise", False: "differs"}[d.within_noise]
+        energy = [] if not two_objectives else [_microjoules(row.search_energy_pj)]
         lines.append(
             [
                 row.label,
                 row.settings,
                 _pct(row.result.validation_accuracy),
+                *energy,
                 row.result.budget.epochs,
                 _pct(s.mean),
                 "n/a" if s.std is None else f"{100 * s.std:.2f}",
@@ -49,6 +59,7 @@ def results_table(rows: list[ComparisonRow]) -> str:
             "configuration",
             "settings",
             "val (search)",
+            *(["energy (search)"] if two_objectives else []),
             "epochs",
             "test mean",
             "std",
@@ -103,9 +114,11 @@ def thesis_line(budget_text: str, reduced: bool) -> str:
     )
 
 
-def report_lines(rows: list[ComparisonRow], results: list[RetrainResult], budget_text: str, reduced: bool) -> list[str]:
+def report_lines(
+    rows: list[ComparisonRow], results: list[RetrainResult], budget_text: str, reduced: bool, two_objectives: bool
+) -> list[str]:
     """Everything ``search.final`` prints after the retrains, in order."""
-    lines = [results_table(rows)]
+    lines = [results_table(rows, two_objectives)]
     if len(results) == 1:
         lines.append(per_class_table(results[0]))
     for result in results:

@@ -53,6 +53,7 @@ class TrialRecord:
     thesis_preset: str | None = None
     retry_of: int | None = None
     reason: str | None = None
+    energy_pj: float | None = None  # compute energy per image (ENERGY_FIELD), the second objective of a Pareto study
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> TrialRecord:
@@ -71,6 +72,7 @@ class TrialRecord:
             thesis_preset=a.get(THESIS_PRESET),
             retry_of=a.get(RETRY_OF),
             reason=a.get(REASON),
+            energy_pj=(a.get(ENERGY_ATTR) or {}).get(ENERGY_FIELD),
         )
 
     @property

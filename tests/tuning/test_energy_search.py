@@ -164,3 +164,23 @@ def test_the_report_of_a_two_objective_study_draws_accuracy_against_energy(energ
     assert result.returncode == 0, result.stderr
     page = (energy_studies / "s" / "pareto" / "report.html").read_text()
     assert 'id="fig-accuracy-energy"' in page and "Pareto front" in page
+
+
+@pytest.mark.slow
+def test_a_two_objective_study_retrains_a_front_trial_or_the_front(energy_studies: Path) -> None:
+    """A Pareto study has no single best trial, but its front retrains: one trial, or the K most accurate."""
+    study = _study(energy_studies, "pareto")
+    front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
+    storage = ["--storage", f"sqlite:///{energy_studies}/s.db", "--study", "pareto"]
+    budget = ["--epochs", "1", "--seeds", "1", "--train-size", "300"]
+    one = run_module("search.final", *storage, "--trial", str(front[-1].number), *budget, cwd=energy_studies)
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "energy (search)" in one.stdout
+    top = run_module("search.final", *storage, "--top", str(len(front)), *budget, cwd=energy_studies)
+    assert top.returncode == 0, top.stdout + top.stderr
+    table = top.stdout[top.stdout.index("configuration") :]
+    assert [f"trial {t.number} " in table for t in front] == [True] * len(front)
+    assert f"{front[0].values[1] / 1e6:.2f} uJ" in table  # the second objective, as the search measured it
+    best = run_module("search.final", *storage, *budget, cwd=energy_studies)
+    assert best.returncode == 1
+    assert "--top K" in assert_one_line_error(best.stderr)
