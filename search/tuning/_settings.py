@@ -7,7 +7,7 @@ when it is created; a resume compares the request with them (:meth:`StudyRequest
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from search.errors import UsageError
@@ -26,7 +26,15 @@ ACCURACY = "accuracy"
 ACCURACY_ENERGY = "accuracy,energy"
 OBJECTIVE_PARTS = ("accuracy", "energy")
 SETTINGS_ATTR = "settings"  # study user attribute: StudySettings.to_dict()
+# The version of StudySettings.to_dict()'s layout, stored with it ("format"); studies made before
+# the key existed are format 1.  A newer format, or a key or value this code does not know, is
+# refused in one line (UnreadableSettings) instead of being half understood.
+SETTINGS_FORMAT = 2
 DATA_ATTR = "data"  # study user attribute: TrainVal.describe()
+
+
+class UnreadableSettings(ValueError):
+    """Stored settings this version of snn-search cannot read: a newer format, or keys or values it does not know."""
 
 
 @dataclass(frozen=True)
@@ -88,14 +96,42 @@ class StudySettings:
         d = asdict(self)
         d["space"]["strategies"] = list(self.space.strategies)
         d["space"]["fixed"] = [list(pair) for pair in self.space.fixed]
-        return d
+        return {"format": SETTINGS_FORMAT, **d}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudySettings:
+        """The settings as stored; :class:`UnreadableSettings` naming what this version does not understand."""
         d = dict(d)
-        space = d.pop("space")
+        version = d.pop("format", 1)
+        if not isinstance(version, int) or version > SETTINGS_FORMAT:
+            raise UnreadableSettings(
+                f"its settings are in format {version!r}, written by a newer snn-search (this one reads up to "
+                f"format {SETTINGS_FORMAT}): update this checkout"
+            )
+        space = dict(d.pop("space", None) or {})
+        unknown = [k for k in d if k not in _FIELDS] + [f"space.{k}" for k in space if k not in _SPACE_FIELDS]
+        if unknown:
+            raise UnreadableSettings(
+                f"its settings hold {', '.join(unknown)}, which this snn-search does not know (a newer version "
+                "wrote them): update this checkout"
+            )
         fixed = tuple(tuple(pair) for pair in space.get("fixed", ()))  # absent in studies made before --fix
-        return cls(space=SpaceSettings(**{**space, "strategies": tuple(space["strategies"]), "fixed": fixed}), **d)
+        try:
+            space_settings = SpaceSettings(**{**space, "strategies": tuple(space["strategies"]), "fixed": fixed})
+            settings = cls(space=space_settings, **d)
+        except (KeyError, TypeError, ValueError) as error:
+            raise UnreadableSettings(f"its settings cannot be read: {error}") from None
+        for name, value, valid in (
+            ("objective", settings.objective, (ACCURACY, ACCURACY_ENERGY)),
+            ("pruner", settings.pruner, PRUNERS),
+            ("sampler", settings.sampler, SAMPLERS),
+        ):
+            if value not in valid:
+                raise UnreadableSettings(
+                    f"its settings name the {name} {value!r}, which this snn-search does not know "
+                    f"(valid: {', '.join(valid)}): update this checkout"
+                )
+        return settings
 
 
 @dataclass(frozen=True)
@@ -253,3 +289,7 @@ def parse_objective(text: str) -> str:
     if "accuracy" not in parts:
         raise ValueError("the objective must include accuracy: accuracy, or accuracy,energy")
     return ACCURACY_ENERGY if "energy" in parts else ACCURACY
+
+
+_FIELDS = frozenset(f.name for f in fields(StudySettings))
+_SPACE_FIELDS = frozenset(f.name for f in fields(SpaceSettings))

@@ -7,6 +7,7 @@ ago); ``search.final`` and ``search.report`` call :func:`pick_study`.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from search.tuning._settings import (
     SETTINGS_ATTR,
     StudyRequest,
     StudySettings,
+    UnreadableSettings,
 )
 from search.tuning._space import describe_space, thesis_trials
 
@@ -84,9 +86,18 @@ def _base_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
 
 
 def study_settings(study: optuna.Study) -> StudySettings | None:
-    """The settings a study was created with; None for a study not made by search.run."""
+    """The settings a study was created with; None for a study not made by search.run.
+
+    Settings this version cannot read (a newer snn-search wrote them) are a one-line
+    :class:`UserError` naming the study and what is not understood.
+    """
     stored = study.user_attrs.get(SETTINGS_ATTR)
-    return StudySettings.from_dict(stored) if isinstance(stored, dict) else None
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return StudySettings.from_dict(stored)
+    except UnreadableSettings as error:
+        raise UserError(f"study {study.study_name!r} cannot be read: {error}") from None
 
 
 def create_study(
@@ -256,9 +267,12 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tup
             continue
         try:
             value = study.best_value
+            epochs, train, val = budget_of(study)
         except ValueError:
             continue
-        epochs, train, val = budget_of(study)
+        except UserError as unreadable:  # one study a newer version wrote does not hide the others
+            print(f"warning: --study best skips {unreadable}", file=sys.stderr)
+            continue
         candidates.append((((train or 0) * (epochs or 0), train or 0, val or 0), value, study))
     if not candidates:
         raise UserError(f"no complete trial yet in any study of {mask_url(url)}; run python -m search.run first")
