@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -34,6 +34,7 @@ SQLITE_BUSY_TIMEOUT_S = 300
 CONNECT_TIMEOUT_S = 5
 SERVER_BACKENDS = {"postgresql": 5432, "mysql": 3306}
 _CREATION_RACE = re.compile(r"UNIQUE constraint failed|already exists|duplicate key", re.IGNORECASE)
+OPTUNA_TABLES = ("studies", "trials", "version_info")  # what every Optuna storage holds
 EXAMPLES = f"{DEFAULT_STORAGE} or postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
 
 
@@ -169,15 +170,44 @@ def _open_error(url: str, parsed: URL, error: Exception) -> UserError:
     return UserError(f"cannot open storage {mask_url(url)}: {detail}")
 
 
+def _check_optuna_tables(url: str, parsed: URL, engine_kwargs: dict[str, Any]) -> None:
+    """Refuse, changing nothing, a database that does not hold Optuna's tables.
+
+    Optuna's ``RDBStorage`` creates its tables, and stamps its schema version, in whatever
+    database it is pointed at; a command that only reads (final, report, dashboard, pruners)
+    must not do that to a file or database it did not make.
+    """
+    engine = create_engine(parsed.render_as_string(hide_password=False), **engine_kwargs)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except Exception as error:  # sqlalchemy and driver errors come in many classes
+        raise _open_error(url, parsed, error) from None
+    finally:
+        engine.dispose()
+    missing = [t for t in OPTUNA_TABLES if t not in tables]
+    if not tables:
+        raise UserError(
+            f"storage {mask_url(url)} is an empty database, not an Optuna storage; nothing was changed "
+            "(python -m search.run creates studies)"
+        )
+    if missing:
+        raise UserError(
+            f"storage {mask_url(url)} is not an Optuna storage: it holds other tables "
+            f"({', '.join(sorted(tables)[:5])}) and no {', '.join(missing)}; nothing was changed"
+        )
+
+
 def open_storage(
     url: str, *, create: bool, writable: bool | None = None, **rdb_options: Any
 ) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage for ``url``.
 
-    ``create=True`` (search.run) creates a missing SQLite file and its folder;
-    ``create=False`` (final, report) refuses a SQLite file that does not exist rather
-    than creating an empty one.  ``writable`` (default: ``create``) checks up front that
-    a SQLite file can be written and serializes its transactions for several workers.
+    ``create=True`` (search.run) creates a missing SQLite file and its folder, and Optuna's tables;
+    ``create=False`` (final, report, dashboard, pruners) refuses a SQLite file that does not exist
+    rather than creating an empty one, and a database without Optuna's tables rather than creating
+    them: a command that only reads never changes a storage it did not make.  ``writable``
+    (default: ``create``) checks up front that a SQLite file can be written and serializes its
+    transactions for several workers.
     ``rdb_options`` go to ``optuna.storages.RDBStorage`` (heartbeats, retry callback).
     """
     writable = create if writable is None else writable
@@ -195,12 +225,17 @@ def open_storage(
         engine_kwargs["pool_pre_ping"] = True
         if "connect_timeout" not in parsed.query:
             engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    if not create:
+        _check_optuna_tables(url, parsed, engine_kwargs)
     for attempt in range(3):
         try:
             with warnings.catch_warnings():  # heartbeat_interval is "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 storage = optuna.storages.RDBStorage(
-                    parsed.render_as_string(hide_password=False), engine_kwargs=engine_kwargs, **rdb_options
+                    parsed.render_as_string(hide_password=False),
+                    engine_kwargs=engine_kwargs,
+                    skip_table_creation=not create,
+                    **rdb_options,
                 )
             break
         except Exception as error:  # sqlalchemy and driver errors come in many classes

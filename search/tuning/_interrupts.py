@@ -13,7 +13,7 @@ STOP = threading.Event()
 
 
 def interrupt_on_signals(debug: bool = False) -> None:
-    """Ctrl-C and SIGTERM end a run: the running trial is marked failed and queued again."""
+    """Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a run: the running trial is marked failed and queued again."""
 
     def handler(signum: int, frame: Any) -> None:
         STOP.set()
@@ -23,6 +23,8 @@ def interrupt_on_signals(debug: bool = False) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, handler)
 
 
 def silence_storage_cleanup() -> None:

@@ -27,6 +27,7 @@ from search.tuning._summary import summary, trial_line
 from search.tuning._worker_processes import (
     check_worker_count,
     describe_exit,
+    die_with_parent,
     plan_workers,
     start_workers,
     wait_for_workers,
@@ -82,6 +83,8 @@ def show_study_space(run: SearchRun) -> str:
 def run_search(run: SearchRun) -> int:
     """Open the study, then run trials here or in ``run.workers`` local processes; the exit code."""
     interrupt_on_signals(debug=run.debug)
+    if run.is_worker:
+        die_with_parent()
     check_worker_count(run.workers)
     heartbeat = Heartbeat(run.heartbeat_interval, run.grace_period)
     device = resolve_device(run.device)

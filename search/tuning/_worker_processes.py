@@ -2,7 +2,8 @@
 
 The parent plans one worker per share of the CPU cores (one GPU each when there are
 several), starts each as ``python -m search.run`` with its share, waits for them and
-passes a Ctrl-C on once.  The storage URL reaches the workers through the environment
+passes a Ctrl-C on once; a worker whose parent is gone, however it ended, stops like one
+interrupted (:func:`die_with_parent`).  The storage URL reaches the workers through the environment
 variable ``SNN_SEARCH_WORKER_STORAGE``, never on a command line, where every local user
 could read a password in ``ps``.
 """
@@ -13,12 +14,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from search.errors import UsageError
 
 STORAGE_ENV = "SNN_SEARCH_WORKER_STORAGE"
+PARENT_ENV = "SNN_SEARCH_WORKER_PARENT"  # the parent's pid, which a worker watches
+PARENT_POLL_S = 1.0
 
 
 def available_cores() -> int:
@@ -111,6 +116,7 @@ def start_workers(argv: Sequence[str], storage_url: str, plans: Sequence[WorkerP
             "OMP_NUM_THREADS": str(plan.threads),
             "MKL_NUM_THREADS": str(plan.threads),
             STORAGE_ENV: storage_url,
+            PARENT_ENV: str(os.getpid()),
         }
         procs.append(subprocess.Popen(worker_command(argv, plan), env=env, start_new_session=True))
     return procs
@@ -144,3 +150,23 @@ def describe_exit(code: int) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
+
+
+def die_with_parent(poll_s: float = PARENT_POLL_S) -> None:
+    """In a worker: end as if interrupted (SIGTERM) once the parent that started it is gone.
+
+    However the parent ends (Ctrl-C, SIGTERM, SIGHUP, ``kill -9``, a crash), its workers are
+    re-parented; a daemon thread notices within ``poll_s`` seconds and sends this process
+    SIGTERM, which the claim loop treats like Ctrl-C: the running trial is marked failed and
+    queued again, and the worker exits.  Does nothing in a process no parent started.
+    """
+    parent = os.environ.get(PARENT_ENV)
+    if parent is None:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from search.store import THESIS_PRESET, WORKER
 from search.training import THESIS_PRESETS
 from support import (
+    HEARTBEAT,
     STUDY,
     TINY,
     command_env,
@@ -21,6 +23,7 @@ from support import (
     start_script,
     trials,
     unique,
+    wait_for,
 )
 
 
@@ -200,3 +203,49 @@ def test_workers_get_the_storage_url_in_their_environment_not_their_command_line
         assert args[:3] == [sys.executable, "-m", "search.run"] and "--trials" in args
         assert env[worker_processes.STORAGE_ENV] == SECRET_URL
         assert env["OMP_NUM_THREADS"] == "1"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from Linux's /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGHUP], ids=["kill-9", "sighup"])
+def test_workers_die_with_their_parent(how: signal.Signals, tmp_path: Path) -> None:
+    """However the parent ends, its workers stop as if interrupted: their trials are queued again, none left RUNNING."""
+    storage = f"sqlite:///{tmp_path}/orphans.db"
+    args = ["--trials", "4", "--workers", "2", "--epochs", "20", "--train-size", "2000", "--no-thesis"]
+    proc = start_module("search.run", *args, *HEARTBEAT, "--storage", storage, cwd=tmp_path)
+
+    def training() -> int:
+        return sum(t.state.name == "RUNNING" and "config" in t.user_attrs for t in trials(storage, STUDY))
+
+    wait_for(lambda: training() == 2, 180, "both workers training")
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    proc.send_signal(how)
+    finish(proc)
+    wait_for(lambda: not any(_alive(w) for w in workers), 60, "the workers to end after their parent")
+    after = trials(storage, STUDY)
+    assert not [t for t in after if t.state.name == "RUNNING"]
+    failed = [t.number for t in after if t.state.name == "FAIL"]
+    assert len(failed) == 2
+    assert sorted(t.user_attrs.get("retry_of") for t in after if t.state.name == "WAITING") == sorted(failed)
