@@ -120,7 +120,11 @@ def head(data: ImageSet, n: int) -> ImageSet:
 
 def command_env(**extra: str) -> dict[str, str]:
     """The environment of every command a test runs; ``extra`` (e.g. FMNIST_DIR=...) on top."""
-    env = {k: v for k, v in os.environ.items() if k not in ("FMNIST_DIR", "SNN_SEARCH_DEBUG", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FMNIST_DIR", "SNN_SEARCH_DEBUG", "PYTHONPATH", "SNN_SEARCH_STORAGE")
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["FMNIST_DIR"] = str(fashion_mnist_dir())
     env.update(extra)

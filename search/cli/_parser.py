@@ -6,10 +6,11 @@ Nothing here imports torch or SpikingJelly, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from typing import NoReturn
 
-from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, study_name_problem
+from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
 from search.training import DEVICE_CHOICES, NEURON_BACKENDS
 
 
@@ -74,9 +75,10 @@ def add_storage_flags(
     ``--results-dir`` where a command reads or writes results."""
     parser.add_argument(
         "--storage",
-        default=DEFAULT_STORAGE,
+        default=os.environ.get(STORAGE_URL_ENV) or DEFAULT_STORAGE,
         metavar="URL",
-        help=f"Optuna storage URL: a SQLite file or a database server (default {DEFAULT_STORAGE})",
+        help=f"Optuna storage URL: a SQLite file or a database server (default: ${STORAGE_URL_ENV} if set, "
+        f"so that a password need not stand on a command line, else {DEFAULT_STORAGE})",
     )
     if results:
         parser.add_argument(

@@ -21,7 +21,7 @@ from search.inspection._report_html import Section, facts_table, grid_table, ren
 from search.retrain import RetrainResult
 from search.store import TrialRecord, mask_url
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST
-from search.tuning import FINISHED, epochs_saved, study_settings
+from search.tuning import FINISHED, epochs_saved, final_command, study_settings
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             ["parameter", "value"], [(k, _value(v)) for k, v in best.params.items()]
         )
     if final is None:
-        rows.append(("final result", f"none yet: python -m search.final --study {study.study_name}"))
+        rows.append(("final result", f"none yet: {final_command(study.study_name, storage_url)}"))
     else:
         rows.append(("final result", final_line(final.headline)))
     return facts_table(rows) + best_html
@@ -234,7 +234,7 @@ def search_sections(study: optuna.Study) -> list[Section]:
     ]
 
 
-def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path) -> list[Section]:
+def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path, storage_url: str) -> list[Section]:
     if final is None:
         return [
             Section(
@@ -242,7 +242,7 @@ def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path)
                 "Final result",
                 unavailable=(
                     "No final result yet: the best configuration has not been retrained on all 60,000 training images "
-                    f"and tested. Run: python -m search.final --study {study.study_name}  (then this report again)."
+                    f"and tested. Run: {final_command(study.study_name, storage_url)}  (then this report again)."
                 ),
             )
         ]
@@ -310,15 +310,16 @@ def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path)
     return sections
 
 
-def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None) -> list[Section]:
+def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, storage_url: str) -> list[Section]:
     if comparison is None:
         return [
             Section(
                 "comparison",
                 "Comparison under one protocol",
                 unavailable=(
-                    "No comparison yet. Run: python -m search.final --study "
-                    f"{study.study_name} --top 3 --thesis --seeds 3  (then this report again)."
+                    "No comparison yet. Run: "
+                    f"{final_command(study.study_name, storage_url, '--top', '3', '--thesis', '--seeds', '3')}"
+                    "  (then this report again)."
                 ),
             )
         ]
@@ -349,8 +350,8 @@ def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[s
     final = load_final_result(study, folder)
     sections = (
         search_sections(study)
-        + comparison_sections(study, load_comparison(study, folder))
-        + final_sections(study, final, folder)
+        + comparison_sections(study, load_comparison(study, folder), storage_url)
+        + final_sections(study, final, folder, storage_url)
     )
     now = datetime.datetime.now(datetime.UTC)
     footer = (

@@ -26,6 +26,9 @@ from search.errors import UsageError
 
 STUDIES_DIR = Path("studies")
 DEFAULT_STORAGE = f"sqlite:///{STUDIES_DIR}/optuna.db"
+# The storage URL when --storage is not given: a password then never stands on a command line
+# (docs/distributed.md, beside ~/.pgpass).
+STORAGE_URL_ENV = "SNN_SEARCH_STORAGE"
 DEFAULT_STUDY = "fmnist-snn"
 BEST_STUDY = "best"  # final and report: the study whose best trial is best (search.tuning._study.pick_study)
 MAX_STUDY_NAME = 100
@@ -75,7 +78,11 @@ def results_root(storage_url: str, results_dir: str | Path | None = None) -> Pat
         if not parsed.database or parsed.database == ":memory:":
             return STUDIES_DIR / "in-memory"
         database = Path(parsed.database)
-        return database.parent / _slug(database.stem)
+        # NAME.db keeps NAME/ beside it; any other file name gets NAME.SUFFIX-results/, so that
+        # optuna.db and optuna.sqlite in one folder never share (and overwrite) one results folder.
+        if database.suffix == ".db":
+            return database.parent / _slug(database.stem)
+        return database.parent / f"{_slug(database.name)}-results"
     parts = [parsed.get_backend_name(), parsed.host or "localhost", str(parsed.port or ""), parsed.database or ""]
     return STUDIES_DIR / _slug("-".join(p for p in parts if p))
 

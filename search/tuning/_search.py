@@ -67,12 +67,15 @@ class SearchRun:
         return f"[worker {self.worker_index}] " if self.is_worker else ""
 
 
-def final_command(study: str, storage: str) -> str:
-    """The command that retrains the study's best trial, as a user would type it (password masked)."""
-    parts = ["python", "-m", "search.final", "--study", study]
+def final_command(study: str, storage: str, *extra: str) -> str:
+    """The command that retrains the study's best trial (with ``extra`` flags), as a user would type it:
+    every word quoted for the shell, the password masked, ``--study=NAME`` so a name starting with a
+    dash stays a value."""
+    study_flag = [f"--study={study}"] if study.startswith("-") else ["--study", study]
+    parts = ["python", "-m", "search.final", *study_flag]
     if storage != DEFAULT_STORAGE:
         parts += ["--storage", mask_url(storage)]
-    return shlex.join(parts)
+    return shlex.join([*parts, *extra])
 
 
 def show_study_space(run: SearchRun) -> str:

@@ -124,6 +124,13 @@ def test_two_storages_in_one_folder_keep_their_reports_apart(tmp_path: Path) -> 
     assert (tmp_path / "out" / DEFAULT_STUDY / "report.html").is_file()
 
 
+def test_sqlite_files_of_one_name_and_another_suffix_get_their_own_results_folders() -> None:
+    roots = {suffix: results_root(f"sqlite:///s/optuna{suffix}") for suffix in (".db", ".sqlite", ".sqlite3", "")}
+    assert roots[".db"] == Path("s/optuna")  # the documented default layout, unchanged
+    assert roots[".sqlite"] == Path("s/optuna.sqlite-results")
+    assert len(set(roots.values())) == len(roots)
+
+
 # --- a hostile name already in a storage ---------------------------------------------------------------
 
 
