@@ -25,7 +25,15 @@ from __future__ import annotations
 import argparse
 
 from search import inspection, retrain, store, training, tuning
-from search.cli import add_compile_flag, add_runtime_flags, add_storage_flags, make_parser, positive_int, quiet_optuna
+from search.cli import (
+    add_compile_flag,
+    add_runtime_flags,
+    add_storage_flags,
+    image_count,
+    make_parser,
+    positive_int,
+    quiet_optuna,
+)
 from search.errors import command
 
 
@@ -61,7 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     group.add_argument(
         "--train-size",
-        type=positive_int,
+        type=image_count(training.EXPECTED_SIZE["train"], "training set"),
         default=None,
         help="retrain on a stratified subset (a reduced retrain, for tests; default all 60,000)",
     )

@@ -42,8 +42,9 @@ def main(argv: list[str]) -> int:
     if why:
         print(why)
     folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
-    page, sections = inspection.build_report(study, args.storage, folder)
     out = args.out or folder / "report.html"
+    store.check_file_writable(out, "the report")
+    page, sections = inspection.build_report(study, args.storage, folder)
     store.write_text(out, page)
     drawn = sum(len(s.figures) for s in sections)
     missing = [s.title for s in sections if s.unavailable]

@@ -27,10 +27,12 @@ from search.cli import (
     add_compile_flag,
     add_runtime_flags,
     add_storage_flags,
+    image_count,
     make_parser,
     positive_float,
     positive_int,
     quiet_optuna,
+    seed_number,
 )
 from search.errors import command
 
@@ -76,7 +78,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     group.add_argument(
         "--train-size",
-        type=positive_int,
+        type=image_count(training.SEARCH_TRAIN_SIZE, "search's training part"),
         default=None,
         help="train on a stratified subset of this many images (default all 50,000)",
     )
@@ -126,7 +128,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     group.add_argument(
         "--val-size",
-        type=positive_int,
+        type=image_count(training.VALIDATION_SIZE, "validation part"),
         default=None,
         help=f"validate on a stratified subset of this many images (default all "
         f"{VALIDATION_IMAGES:,}; smaller for quick tests)",
@@ -143,7 +145,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "n_warmup_steps; default 1). Later suits a schedule that warms up (one-cycle)",
     )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
-    group.add_argument("--seed", type=int, default=None, help="sampler and training seed, for a reproducible search")
+    group.add_argument(
+        "--seed", type=seed_number, default=None, help="sampler and training seed, for a reproducible search"
+    )
     group.add_argument(
         "--timeout", type=positive_float, default=None, help="stop starting trials after this many seconds"
     )

@@ -12,7 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from search import training
-from search.cli import add_config_flags, add_runtime_flags, config_from_flags, make_parser, positive_int
+from search.cli import add_config_flags, add_runtime_flags, config_from_flags, image_count, make_parser
 from search.errors import command
 from search.formatting import format_table, percent, without_tta
 
@@ -26,7 +26,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--train-size",
-        type=positive_int,
+        type=image_count(training.SEARCH_TRAIN_SIZE, "search's training part"),
         default=None,
         help="train on a stratified subset of this many images (default all 50,000)",
     )

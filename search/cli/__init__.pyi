@@ -5,10 +5,12 @@ from ._parser import (
     add_compile_flag,
     add_runtime_flags,
     add_storage_flags,
+    image_count,
     make_parser,
     positive_float,
     positive_int,
     quiet_optuna,
+    seed_number,
 )
 
 __all__ = [
@@ -17,8 +19,10 @@ __all__ = [
     "add_runtime_flags",
     "add_storage_flags",
     "config_from_flags",
+    "image_count",
     "make_parser",
     "positive_float",
     "positive_int",
     "quiet_optuna",
+    "seed_number",
 ]

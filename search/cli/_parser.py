@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
+from collections.abc import Callable
 from typing import NoReturn
 
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
-from search.training import DEVICE_CHOICES, NEURON_BACKENDS
+from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS
 
 
 def positive_int(text: str) -> int:
@@ -21,6 +22,33 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def image_count(most: int, part: str) -> Callable[[str], int]:
+    """An argparse type for a stratified subset's size: one image per class at least, ``most`` at most."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value < CLASS_COUNT:
+            raise argparse.ArgumentTypeError(
+                f"a stratified subset needs one image per class, at least {CLASS_COUNT}, got {value}"
+            )
+        if value > most:
+            raise argparse.ArgumentTypeError(f"the {part} holds {most:,} images, got {value:,}")
+        return value
+
+    return parse
+
+
+def seed_number(text: str) -> int:
+    """A seed NumPy and Optuna accept: a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"a seed is between 0 and {2**32 - 1}, got {value}")
     return value
 
 

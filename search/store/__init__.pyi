@@ -14,6 +14,7 @@ from ._paths import (
 )
 from ._storage import (
     check_can_create,
+    check_file_writable,
     check_folder_writable,
     is_new_sqlite_file,
     load_study,
@@ -66,6 +67,7 @@ __all__ = [
     "WORKER",
     "artifacts_dir",
     "check_can_create",
+    "check_file_writable",
     "check_folder_writable",
     "is_new_sqlite_file",
     "is_thesis",

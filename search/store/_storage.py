@@ -15,8 +15,10 @@ between trials.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -65,6 +67,11 @@ def parse_storage_url(url: str) -> URL:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise UsageError(f"malformed storage URL {mask_url(url)!r}; expected e.g. {EXAMPLES}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise UsageError(
+            f"storage {url} is an in-memory SQLite database: it would lose every trial when the "
+            f"command ends; give a file, e.g. {DEFAULT_STORAGE}"
+        )
     try:
         dialect = parsed.get_dialect()
     except NoSuchModuleError:
@@ -101,14 +108,36 @@ def is_new_sqlite_file(url: str) -> bool:
 
 
 def check_folder_writable(folder: Path, purpose: str) -> None:
-    """Raise unless ``folder`` exists and can be written, or could be created; creates nothing itself."""
+    """Raise unless a file can be written in ``folder`` (created with its parents if missing); leaves nothing behind.
+
+    It tries: permission bits say nothing to root, and a read-only or virtual file system
+    (``/proc``, ``/sys``, a read-only mount) refuses only when written to.  Folders it had
+    to create for the try are removed again.
+    """
     existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
         raise UserError(f"cannot create {folder}/ for {purpose}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {existing}/ ({purpose}): permission denied")
+    created = [p for p in (folder, *folder.parents) if p != existing and existing in p.parents]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise UserError(f"cannot write to {existing}/ ({purpose}): {reason}") from None
+    finally:
+        for path in created:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def check_file_writable(path: Path, purpose: str) -> None:
+    """Raise unless ``path`` can be written: not a folder, in a folder that can be written (or created)."""
+    if path.is_dir():
+        raise UserError(f"cannot write {purpose} to {path}: it is a folder")
+    check_folder_writable(path.parent, purpose)
 
 
 def check_can_create(url: str) -> None:

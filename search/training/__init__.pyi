@@ -16,6 +16,7 @@ from ._energy import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy, mea
 from ._engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
 from ._kernels import apply_neuron_backend, neuron_backend_in_use
 from ._silence import silent_reason, steps_taken
+from ._sizes import CLASS_COUNT, EXPECTED_SIZE, SEARCH_TRAIN_SIZE
 from ._strategies import (
     STRATEGIES,
     THESIS_BASELINE_TEST,
@@ -28,6 +29,9 @@ from ._strategies import (
 )
 
 __all__ = [
+    "CLASS_COUNT",
+    "EXPECTED_SIZE",
+    "SEARCH_TRAIN_SIZE",
     "AUGMENTATIONS",
     "BenchOptions",
     "DEFAULT_EPOCHS",

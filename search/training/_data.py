@@ -28,27 +28,14 @@ import torch
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from search.errors import UserError
+from search.training._sizes import CLASSES, EXPECTED_SIZE, VALIDATION_SIZE
 
-CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-EXPECTED_SIZE = {"train": 60_000, "test": 10_000}
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 LOCAL_DIR = Path("data")
-VALIDATION_SIZE = 10_000
 SPLIT_SEED = 42
 
 

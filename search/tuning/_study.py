@@ -53,6 +53,10 @@ def make_pruner(name: str, epochs: int, min_resource: int = 1) -> optuna.pruners
     ``min_resource`` is the earliest epoch a trial can be pruned at (``--min-resource``): a
     schedule that warms up (one-cycle) says little about a trial in its first epochs.
     """
+    if epochs <= min_resource:
+        # No rung before the last epoch: pruning there would only mark a finished trial PRUNED,
+        # which TPE ranks below every complete one.
+        return optuna.pruners.NopPruner()
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=epochs, reduction_factor=3)
     if name == "median":

@@ -133,6 +133,11 @@ def final_read_only(folder: Path) -> dict[str, str]:
     return {}
 
 
+def a_storage(folder: Path) -> dict[str, str]:
+    make_storage(folder / "db" / "s.db", {"alpha": 1})
+    return {}
+
+
 def final_unwritable_results(folder: Path) -> dict[str, str]:
     """The results folder beside the storage (db/s/ for db/s.db) exists and cannot be written."""
     make_storage(folder / "db" / "s.db", {"alpha": 1})
@@ -151,6 +156,59 @@ def rows(fmnist: Path) -> list[Row]:
 
     usage = "python -m search.run: error: "
     return [
+        Row("seed-negative", "search.run", ["--seed", "-1"], 2, ["--seed: a seed is between 0 and 4294967295, got -1"]),
+        Row(
+            "train-size-below-one-per-class",
+            "search.run",
+            ["--train-size", "5"],
+            2,
+            ["--train-size: a stratified subset needs one image per class, at least 10, got 5"],
+        ),
+        Row(
+            "val-size-below-one-per-class",
+            "search.run",
+            ["--val-size", "5"],
+            2,
+            ["--val-size: a stratified subset needs one image per class, at least 10, got 5"],
+        ),
+        Row(
+            "train-size-above-the-part",
+            "search.run",
+            ["--train-size", "99999999"],
+            2,
+            ["--train-size: the search's training part holds 50,000 images, got 99,999,999"],
+        ),
+        Row(
+            "final-train-size-above-the-set",
+            "search.final",
+            ["--train-size", "60001"],
+            2,
+            ["--train-size: the training set holds 60,000 images, got 60,001"],
+        ),
+        Row(
+            "storage-in-memory",
+            "search.run",
+            ["--storage", "sqlite:///:memory:"],
+            2,
+            ["error: storage sqlite:///:memory: is an in-memory SQLite database: it would lose every trial"],
+        ),
+        Row(
+            "report-out-is-a-folder",
+            "search.report",
+            ["--storage", "sqlite:///db/s.db", "--study", "alpha", "--out", "db"],
+            1,
+            ["error: cannot write the report to db: it is a folder"],
+            setup=a_storage,
+        ),
+        Row(
+            "final-results-dir-on-a-system-folder",
+            "search.final",
+            ["--storage", "sqlite:///db/s.db", "--study", "alpha", "--results-dir", "/proc/snn-search-results"],
+            1,
+            ["error: cannot write to /proc/ (the retrain's results): no such file or directory"],
+            setup=a_storage,
+            within_s=30,
+        ),
         Row("trials-zero", "search.run", ["--trials", "0"], 2, [usage, "--trials: must be at least 1, got 0"]),
         Row("trials-negative", "search.run", ["--trials", "-5"], 2, ["--trials: must be at least 1, got -5"]),
         Row(

@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 from search.errors import UsageError
-from search.tuning import StudyRequest, replay
+from search.tuning import PRUNERS, StudyRequest, replay
 from search.tuning._settings import SETTINGS_ATTR, StudySettings
 from search.tuning._study import find_study, make_pruner
 
@@ -93,3 +93,11 @@ def test_a_resume_checks_fix_and_min_resource_against_the_stored_epochs(tmp_path
     assert found.settings.space.fixed == (("step_size", 12),) and found.settings.min_resource == 12
     with pytest.raises(UsageError, match="not below the study's 10 epochs"):
         find_study(url, "other", StudyRequest(min_resource=12), {})  # a new study: the default 10
+
+
+@pytest.mark.parametrize("name", PRUNERS)
+def test_nothing_is_pruned_where_no_rung_comes_before_the_last_epoch(name: str) -> None:
+    # Pruning at the last epoch would only mark a finished trial PRUNED, which TPE ranks below complete ones.
+    assert isinstance(make_pruner(name, epochs=1), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner(name, epochs=4, min_resource=4), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner(name, epochs=4, min_resource=3), optuna.pruners.NopPruner) == (name == "none")

@@ -71,8 +71,8 @@ def test_two_machines_on_postgres_create_once_and_share(tmp_path: Path, postgres
 RACE_SCRIPT = textwrap.dedent("""
     import sys, time, warnings
     import optuna
-    from search.storage import open_storage
-    from search.claim_loop import Heartbeat, identity, run_until_target
+    from search.store import open_storage
+    from search.tuning import Heartbeat, identity, run_until_target
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url, name, target, index = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -122,7 +122,7 @@ def test_many_fast_workers_stop_at_exactly_the_target(
 POP_SCRIPT = textwrap.dedent("""
     import os, sys, warnings
     import optuna
-    from search.storage import open_storage
+    from search.store import open_storage
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(study_name="queue", storage=open_storage(sys.argv[1], create=True))
