@@ -22,6 +22,7 @@ from search.tuning._interrupts import check_stop, interrupt_on_signals
 from search.tuning._objective import Objective
 from search.tuning._progress import SearchProgress
 from search.tuning._settings import StudyRequest, StudySettings
+from search.tuning._space import kept_space_line
 from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
 from search.tuning._summary import summary, trial_line
 from search.tuning._worker_processes import (
@@ -134,6 +135,8 @@ def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: tor
         f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")
     ]
     lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
+    if settings.space.not_searched:
+        lines.append(f"{run.prefix}study {run.study!r} {kept_space_line(settings.space)}")
     return "\n".join(lines)
 
 

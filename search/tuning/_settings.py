@@ -12,7 +12,7 @@ from typing import Any
 
 from search.errors import UsageError
 from search.training import DEFAULT_EPOCHS, STRATEGY_NAMES
-from search.tuning._space_bounds import parse_fixed
+from search.tuning._space_bounds import ADDED_IN_GENERATION, SPACE_GENERATION, parse_fixed
 
 PRUNERS = ("hyperband", "median", "sha", "none")
 SAMPLERS = ("tpe", "gp", "cmaes", "random", "qmc")
@@ -46,6 +46,7 @@ class SpaceSettings:
     epochs: int = DEFAULT_EPOCHS
     # (Optuna parameter name, value) pairs that every trial drawing them gets (search.run --fix).
     fixed: tuple[tuple[str, Any], ...] = ()
+    generation: int = SPACE_GENERATION  # of the space the study was created with (_space_bounds.py)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
@@ -57,6 +58,19 @@ class SpaceSettings:
             raise ValueError(f"unknown space {self.space!r}; valid: {', '.join(SPACES)}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if not 1 <= self.generation <= SPACE_GENERATION:
+            raise ValueError(
+                f"its space is of generation {self.generation}; this snn-search knows generations 1 to "
+                f"{SPACE_GENERATION}: update this checkout"
+            )
+
+    @property
+    def not_searched(self) -> tuple[str, ...]:
+        """The dimensions later generations of the space added: this study does not draw them."""
+        return tuple(d for gen, dims in ADDED_IN_GENERATION.items() if gen > self.generation for d in dims)
+
+    def searches(self, name: str) -> bool:
+        return name not in self.not_searched
 
 
 @dataclass(frozen=True)

@@ -94,20 +94,26 @@ def suggest_config(trial: optuna.Trial, settings: SpaceSettings, seed: int = 0) 
     choice["tau"] = trial.suggest_float("tau", *TAU)
     choice["surrogate"] = trial.suggest_categorical("surrogate", SURROGATE_CHOICES)
     choice["weight_decay"] = trial.suggest_float("weight_decay", *WEIGHT_DECAY)
-    choice["augment"] = trial.suggest_categorical("augment", AUGMENT_CHOICES)
-    choice["label_smoothing"] = trial.suggest_float("label_smoothing", *LABEL_SMOOTHING)
-    choice["neuron"] = trial.suggest_categorical("neuron", NEURON_CHOICES)
+    # A study created with an earlier generation of the space keeps it: what it did not search stays at its default.
+    if settings.searches("augment"):
+        choice["augment"] = trial.suggest_categorical("augment", AUGMENT_CHOICES)
+    if settings.searches("label_smoothing"):
+        choice["label_smoothing"] = trial.suggest_float("label_smoothing", *LABEL_SMOOTHING)
+    if settings.searches("neuron"):
+        choice["neuron"] = trial.suggest_categorical("neuron", NEURON_CHOICES)
     if settings.space == "full":
         choice["front_end"] = trial.suggest_categorical("front_end", FRONT_END_CHOICES)
         choice["encoding"] = trial.suggest_categorical("encoding", ENCODING_CHOICES)
         choice["readout"] = trial.suggest_categorical("readout", READOUT_CHOICES)
         choice["v_threshold"] = trial.suggest_float("v_threshold", *V_THRESHOLD)
         choice["detach_reset"] = trial.suggest_categorical("detach_reset", DETACH_RESET_CHOICES)
-        low, high, step = WIDTH
-        choice["width"] = trial.suggest_float("width", low, high, step=step)
-        scale = trial.suggest_float("alpha_scale", *ALPHA_SCALE, log=True)
-        # Scale 1 is the surrogate's own default, stored as None like every config that never set alpha.
-        choice["alpha"] = None if scale == 1.0 else SURROGATE_ALPHA[choice["surrogate"]] * scale
+        if settings.searches("width"):
+            low, high, step = WIDTH
+            choice["width"] = trial.suggest_float("width", low, high, step=step)
+        if settings.searches("alpha_scale"):
+            scale = trial.suggest_float("alpha_scale", *ALPHA_SCALE, log=True)
+            # Scale 1 is the surrogate's own default, stored as None like every config that never set alpha.
+            choice["alpha"] = None if scale == 1.0 else SURROGATE_ALPHA[choice["surrogate"]] * scale
     return strategy_config(name, epochs=settings.epochs, seed=seed, **choice)
 
 
@@ -155,7 +161,7 @@ def thesis_trial_params(name: str, settings: SpaceSettings) -> dict[str, Any]:
             width=net.width,
             alpha_scale=1.0 if net.alpha is None else net.alpha / SURROGATE_ALPHA[net.surrogate],
         )
-    return params
+    return {k: v for k, v in params.items() if settings.searches(k)}
 
 
 def thesis_trials(settings: SpaceSettings) -> list[tuple[str, dict[str, Any]]]:
@@ -197,4 +203,14 @@ def describe_space(settings: SpaceSettings) -> str:
     else:
         lines.append("width stays 1 (the thesis's network); --space full searches width and alpha")
     lines.append(f"epochs per trial: {settings.epochs} (pruned trials stop earlier; the thesis recipes never)")
+    if settings.not_searched:
+        lines.append(kept_space_line(settings))
     return "\n".join(lines)
+
+
+def kept_space_line(settings: SpaceSettings) -> str:
+    """What a study created with an earlier generation of the space does not search."""
+    return (
+        f"created with generation {settings.generation} of the space, which it keeps: "
+        f"{', '.join(settings.not_searched)} stay at their defaults here (a new study searches them)"
+    )

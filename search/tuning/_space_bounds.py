@@ -178,3 +178,12 @@ def _parse_one(name: str, text: str, known: dict[str, Choice | Span], hint: str 
         return known[name].parse(text)
     except ValueError as error:
         raise ValueError(f"--fix {name}={text}: {error}{hint}") from None
+
+
+# The search space's generation.  A study keeps the generation it was created with: a dimension a
+# later generation added is not drawn in it (it stays at its default), so one study never mixes
+# two spaces.  Generation 1 had the thesis's knobs; generation 2 added training practice.
+SPACE_GENERATION = 2
+ADDED_IN_GENERATION: dict[int, tuple[str, ...]] = {
+    2: ("augment", "label_smoothing", "neuron", "width", "alpha_scale"),
+}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -39,6 +39,7 @@ from search.tuning._settings import (
     UnreadableSettings,
 )
 from search.tuning._space import describe_space, thesis_trials
+from search.tuning._space_bounds import SPACE_GENERATION
 
 if TYPE_CHECKING:
     from search.training import TrainVal
@@ -99,9 +100,24 @@ def study_settings(study: optuna.Study) -> StudySettings | None:
     if not isinstance(stored, dict):
         return None
     try:
-        return StudySettings.from_dict(stored)
+        settings = StudySettings.from_dict(stored)
     except UnreadableSettings as error:
         raise UserError(f"study {study.study_name!r} cannot be read: {error}") from None
+    if "generation" not in stored.get("space", {}):  # made before the space had generations
+        settings = replace(settings, space=replace(settings.space, generation=_generation_drawn(study)))
+    return settings
+
+
+def _generation_drawn(study: optuna.Study) -> int:
+    """The space generation a study made before generations were recorded has drawn from.
+
+    Generation 2 added ``augment`` to every trial (the thesis's queued ones too): a study whose
+    trials never drew it was searching generation 1.  A study with no trial yet takes the current one.
+    """
+    drawn = [t.params for t in study.get_trials(deepcopy=False) if "strategy" in t.params]
+    if drawn and not any("augment" in params for params in drawn):
+        return 1
+    return SPACE_GENERATION
 
 
 def create_study(
