@@ -129,6 +129,12 @@ class StudySettings:
                 f"its settings hold {', '.join(unknown)}, which this snn-search does not know (a newer version "
                 "wrote them): update this checkout"
             )
+        generation = space.get("generation", 1)
+        if isinstance(generation, int) and generation > SPACE_GENERATION:
+            raise UnreadableSettings(
+                f"its space is of generation {generation}, newer than this snn-search knows ({SPACE_GENERATION}): "
+                "update this checkout"
+            )
         fixed = tuple(tuple(pair) for pair in space.get("fixed", ()))  # absent in studies made before --fix
         try:
             space_settings = SpaceSettings(**{**space, "strategies": tuple(space["strategies"]), "fixed": fixed})
