@@ -141,15 +141,30 @@ def check_file_writable(path: Path, purpose: str) -> None:
 
 
 def check_can_create(url: str) -> None:
-    """Raise unless the SQLite file of ``url`` could be created; creates nothing itself."""
+    """Raise unless the SQLite file of ``url`` could be created; creates nothing itself.
+
+    A new file is made only where the user clearly asked for one: the default storage, or a
+    folder that exists.  ``sqlite:///studeis/optuna.db`` (a typo) would otherwise start a
+    new, empty storage and train into it without a word.
+    """
     path = sqlite_path(url)
-    if path is not None:
-        check_folder_writable(path.parent, f"storage {mask_url(url)}")
+    if path is None:
+        return
+    if not path.parent.is_dir() and path != sqlite_path(DEFAULT_STORAGE):
+        raise UsageError(
+            f"storage {mask_url(url)} does not exist, and neither does its folder {path.parent}/ (a typo?); "
+            f"to start a new storage there, create the folder first"
+        )
+    check_folder_writable(path.parent, f"storage {mask_url(url)}")
 
 
 def _check_sqlite_file(url: str, path: Path, *, create: bool, writable: bool) -> None:
     if not create and not path.is_file():
-        raise UserError(f"storage {mask_url(url)} does not exist (no file {path})")
+        raise UserError(
+            f"storage {mask_url(url)} does not exist (no file {path}); python -m search.run "
+            + ("" if url == DEFAULT_STORAGE else f"--storage {mask_url(url)} ")
+            + "creates it with a first study"
+        )
     if path.exists() and not path.is_file():
         raise UserError(f"storage {mask_url(url)}: {path} is not a file")
     if not writable:

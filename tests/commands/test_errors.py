@@ -186,6 +186,16 @@ def rows(fmnist: Path) -> list[Row]:
             ["--train-size: the training set holds 60,000 images, got 60,001"],
         ),
         Row(
+            "storage-folder-typo",
+            "search.run",
+            ["--storage", "sqlite:///studeis/optuna.db"],
+            2,
+            [
+                "error: storage sqlite:///studeis/optuna.db does not exist, and neither does its folder studeis/ "
+                "(a typo?); to start a new storage there, create the folder first"
+            ],
+        ),
+        Row(
             "storage-in-memory",
             "search.run",
             ["--storage", "sqlite:///:memory:"],
@@ -445,7 +455,7 @@ def rows(fmnist: Path) -> list[Row]:
             "search.final",
             [],
             1,
-            ["error: storage sqlite:///studies/optuna.db does not exist"],
+            ["error: storage sqlite:///studies/optuna.db does not exist", "python -m search.run creates it"],
         ),
         Row(
             "final-unknown-study",
