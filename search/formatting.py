@@ -27,3 +27,10 @@ def without_tta(accuracy: float | None) -> str:
 def plural(n: int, noun: str) -> str:
     """``1 epoch``, ``2 epochs``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def format_duration(seconds: float) -> str:
+    """``4m05s``, ``1h07m``."""
+    minutes, s = divmod(int(round(seconds)), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h{m:02d}m" if hours else f"{m}m{s:02d}s"

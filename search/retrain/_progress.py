@@ -1,14 +1,15 @@
 """The progress of ``search.final``: a bar of (configuration, seed) runs, a line per finished run.
 
-On a terminal the bar also says where a long seed is (its epoch, training accuracy and time); in
-a log (no terminal) tqdm draws no bar and only the per-run lines appear.
+On a terminal the bar also says where a long seed is (its epoch, training accuracy and time).  In
+a log (no terminal: nohup, a scheduler) tqdm draws no bar, so each epoch gets a line of its own
+instead, with the time left: a retrain of an hour is never silent for minutes.
 """
 
 from __future__ import annotations
 
 from tqdm import tqdm
 
-from search.formatting import without_tta
+from search.formatting import format_duration, without_tta
 from search.retrain._comparison import Candidate
 from search.retrain._result import RetrainRun
 from search.training import EpochStats
@@ -17,10 +18,13 @@ from search.training import EpochStats
 class RetrainProgress:
     """Callbacks for :func:`search.retrain._session.retrain_all`: ``run_done`` and ``epoch``."""
 
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int, log: bool | None = None) -> None:
         self.bar = tqdm(total=runs, unit="run", disable=None)
+        self.log = self.bar.disable if log is None else log  # a line per epoch where no bar is drawn
+        self.runs, self.done = runs, 0
 
     def run_done(self, candidate: Candidate, run: RetrainRun, resumed: bool) -> None:
+        self.done += 1
         self.bar.update(1)
         read_again = (
             f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed else ""
@@ -32,10 +36,17 @@ class RetrainProgress:
         )
 
     def epoch(self, candidate: Candidate, seed: int, stats: EpochStats, *, epochs: int) -> None:
-        self.bar.set_postfix_str(
+        where = (
             f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
             f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s"
         )
+        if not self.log:
+            self.bar.set_postfix_str(where)
+            return
+        # Every run is taken to last as long as this one will: the rest of it, then the runs after it.
+        per_epoch = stats.elapsed_s / stats.epoch
+        left = per_epoch * (epochs - stats.epoch) + per_epoch * epochs * max(0, self.runs - self.done - 1)
+        print(f"  {where}; about {format_duration(left)} left", flush=True)
 
     def close(self) -> None:
         self.bar.close()

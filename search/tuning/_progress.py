@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import optuna
 from tqdm import tqdm
 
+from search.formatting import format_duration
 from search.store import TrialRecord
 
 
@@ -24,12 +25,6 @@ def time_left_s(finished: Sequence[optuna.trial.FrozenTrial], target: int, worke
         return None
     remaining = max(0, target - len(finished))
     return sum(walls) / len(walls) * remaining / max(1, workers)
-
-
-def format_duration(seconds: float) -> str:
-    minutes, s = divmod(int(round(seconds)), 60)
-    hours, m = divmod(minutes, 60)
-    return f"{hours}h{m:02d}m" if hours else f"{m}m{s:02d}s"
 
 
 class SearchProgress:

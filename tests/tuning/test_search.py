@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import optuna
@@ -140,6 +141,13 @@ def test_final_retrains_and_tests_once(searched: dict) -> None:
     assert result.returncode == 0, result.stderr
     assert "--study best: picked 'fmnist-snn'" in result.stdout
     best = _study(searched["storage"]).best_trial.number
+    # Not on a terminal (no bar): a line per epoch of each seed, with the time left.
+    epochs = [
+        line
+        for line in result.stdout.splitlines()
+        if re.search(r"seed \d: epoch \d/2, .*; about \d+m\d\ds left$", line)
+    ]
+    assert len(epochs) == 4, result.stdout
     # Beside the storage s.db, in s/<study>/final/, a folder per trial and budget.
     out = folder / "s" / STUDY / "final" / f"trial-{best}-2ep-1000img"
     record = json.loads((out / "result.json").read_text())

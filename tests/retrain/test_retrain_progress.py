@@ -1,0 +1,30 @@
+"""search.final's progress: a bar on a terminal, a line per epoch with the time left in a log."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.retrain import Candidate, RetrainProgress
+from search.store import TrialRecord
+from search.training import EpochStats, TrainConfig
+
+CANDIDATE = Candidate(TrialRecord(number=7, state=None, params={"strategy": "combined"}), TrainConfig())  # type: ignore[arg-type]
+
+
+def _stats(epoch: int, elapsed_s: float) -> EpochStats:
+    return EpochStats(epoch, 0.5, 0.9, None, None, 1e-3, elapsed_s, 100.0, {})
+
+
+def test_in_a_log_each_epoch_has_a_line_with_the_time_left(capsys: pytest.CaptureFixture) -> None:
+    progress = RetrainProgress(runs=3, log=True)
+    progress.epoch(CANDIDATE, 0, _stats(2, 60.0), epochs=10)  # 30 s an epoch: 8 epochs left, then 2 runs of 10
+    progress.close()
+    line = capsys.readouterr().out.strip()
+    assert line == "trial 7 (combined), seed 0: epoch 2/10, train acc 90.0%, 60 s; about 14m00s left"
+
+
+def test_on_a_terminal_the_bar_says_it_and_nothing_is_printed(capsys: pytest.CaptureFixture) -> None:
+    progress = RetrainProgress(runs=1, log=False)
+    progress.epoch(CANDIDATE, 0, _stats(1, 5.0), epochs=2)
+    progress.close()
+    assert capsys.readouterr().out == ""
