@@ -142,10 +142,17 @@ def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: tor
 
 def _objective_lines(settings: StudySettings) -> list[str]:
     if settings.multi_objective:
-        return [
+        lines = [
             "two objectives (validation accuracy, compute energy per image): Optuna prunes no trial of "
             "such a study; only a silent hidden layer or a diverged loss stops one early"
         ]
+        if settings.space.space == "default":
+            lines.append(
+                "note: in the default space every trial costs nearly the same energy (the network's size is "
+                "fixed), so its front says little; --space full searches what drives energy (width, front end, "
+                "encoding, readout; docs/energy.md)"
+            )
+        return lines
     if settings.max_energy_pj is not None:
         return [
             f"energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "

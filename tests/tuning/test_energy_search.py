@@ -60,6 +60,7 @@ def energy_studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert pareto.returncode == 0, pareto.stdout + pareto.stderr
     assert "Optuna prunes no trial" in pareto.stdout and "Pareto front" in pareto.stdout
+    assert "--space full searches what drives energy" in pareto.stdout  # the default space barely varies it
     return folder
 
 
