@@ -37,6 +37,14 @@ CONNECT_TIMEOUT_S = 5
 SERVER_BACKENDS = {"postgresql": 5432, "mysql": 3306}
 _CREATION_RACE = re.compile(r"UNIQUE constraint failed|already exists|duplicate key", re.IGNORECASE)
 OPTUNA_TABLES = ("studies", "trials", "version_info")  # what every Optuna storage holds
+# The Python package behind each of SQLAlchemy's database drivers, for a message a user can act on.
+DRIVER_PACKAGES = {
+    "psycopg": "'psycopg[binary]'",
+    "psycopg2": "psycopg2-binary",
+    "mysqldb": "mysqlclient (or use mysql+pymysql://... with pip install PyMySQL)",
+    "pymysql": "PyMySQL",
+    "mysqlconnector": "mysql-connector-python",
+}
 EXAMPLES = f"{DEFAULT_STORAGE} or postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
 
 
@@ -81,15 +89,12 @@ def parse_storage_url(url: str) -> URL:
         ) from None
     try:
         dialect.import_dbapi()
-    except ImportError as error:
-        hint = (
-            " (pip install -e '.[postgres]'; URL postgresql+psycopg://...)"
-            if parsed.get_backend_name() == "postgresql"
-            else ""
-        )
-        raise UsageError(
-            f"the driver for storage scheme {parsed.drivername!r} is not installed: {error}{hint}"
-        ) from None
+    except ImportError:
+        package = DRIVER_PACKAGES.get(parsed.get_driver_name())
+        hint = f"pip install {package}" if package else f"install SQLAlchemy's {parsed.get_driver_name()} driver"
+        if parsed.get_backend_name() == "postgresql":
+            hint = "pip install -e '.[postgres]', and a URL postgresql+psycopg://..."
+        raise UsageError(f"the driver for storage scheme {parsed.drivername!r} is not installed: {hint}") from None
     return parsed
 
 

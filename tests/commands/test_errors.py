@@ -186,6 +186,16 @@ def rows(fmnist: Path) -> list[Row]:
             ["--train-size: the training set holds 60,000 images, got 60,001"],
         ),
         Row(
+            "storage-driver-missing",
+            "search.run",
+            ["--storage", "mysql://optuna@127.0.0.1/optuna"],
+            2,
+            [
+                "error: the driver for storage scheme 'mysql' is not installed: pip install mysqlclient "
+                "(or use mysql+pymysql://... with pip install PyMySQL)"
+            ],
+        ),
+        Row(
             "storage-folder-typo",
             "search.run",
             ["--storage", "sqlite:///studeis/optuna.db"],
