@@ -15,11 +15,15 @@ from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL
 from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -43,10 +47,7 @@ def image_count(most: int, part: str) -> Callable[[str], int]:
 
 def seed_number(text: str) -> int:
     """A seed NumPy and Optuna accept: a whole number from 0 to 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"a seed is between 0 and {2**32 - 1}, got {value}")
     return value
