@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.config import ENCODINGS, FRONT_ENDS, NEURONS, READOUTS
-from search.training import AUGMENTATIONS
+from search.training import AUGMENTATIONS, STRATEGIES
 
 COMBINED_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
 COMBINED_SCHEDULES = ("none", "cosine", "warm_restarts", "step", "exponential", "onecycle", "plateau")
@@ -152,7 +152,10 @@ def parse_fixed(
         if names.count(name) > 1:
             raise ValueError(f"--fix {name}: given twice")
     texts = dict(pairs)
-    optimizer = None
+    # lr's range is its optimizer's: the one --fix gives, or the one every searched strategy fixes
+    # (baseline, dropout, ... are Adam), as --show-space shows it.
+    implied = {STRATEGIES[s].optimizer for s in strategies} if strategies else {None}
+    optimizer = implied.pop() if len(implied) == 1 else None
     if "optimizer" in texts:
         optimizer = _parse_one("optimizer", texts["optimizer"], parameters(space, epochs, None))
     known = parameters(space, epochs, optimizer)

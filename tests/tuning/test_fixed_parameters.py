@@ -168,3 +168,11 @@ def test_resuming_with_other_fixed_values_is_refused(fixed_study: Path) -> None:
     assert "study 'slice' was created with --fix optimizer=adam, schedule=onecycle" in line and other.returncode == 2
     same = run_module("search.run", "--study", "slice", "--trials", "3", *FIXES, *storage, cwd=fixed_study)
     assert same.returncode == 0 and "nothing to do" in same.stdout
+
+
+def test_lr_is_fixed_against_the_range_its_strategies_optimizer_has() -> None:
+    """--strategies baseline is Adam: --fix lr takes Adam's range, as --show-space shows it."""
+    assert parse_fixed((("lr", "0.005"),), "default", 10, ("baseline",)) == (("lr", 0.005),)
+    assert parse_fixed((("lr", "0.3"),), "default", 10, ("sgd",)) == (("lr", 0.3),)
+    with pytest.raises(ValueError, match=r"\[0.001, 0.003\] \(with --fix optimizer=NAME"):
+        parse_fixed((("lr", "0.005"),), "default", 10, ("baseline", "sgd"))  # two optimisers: their shared range
