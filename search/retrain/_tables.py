@@ -23,7 +23,8 @@ def _points(value: float | None) -> str:
 
 
 def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> str:
-    """One row per configuration: search validation, test mean, std, 95% interval, paired difference.
+    """One row per configuration: search validation, test mean, std, 95% interval, paired difference;
+    then each configuration's settings, one line each (in the table they made it too wide to read).
 
     For a two-objective (Pareto) study each row also names its second objective as the search
     measured it: compute energy per image, in microjoules.
@@ -42,7 +43,6 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
         lines.append(
             [
                 row.label,
-                row.settings,
                 _pct(row.result.validation_accuracy),
                 *energy,
                 row.result.budget.epochs,
@@ -54,10 +54,9 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
                 verdict,
             ]
         )
-    return format_table(
+    table = format_table(
         [
             "configuration",
-            "settings",
             "val (search)",
             *(["energy (search)"] if two_objectives else []),
             "epochs",
@@ -70,6 +69,9 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
         ],
         lines,
     )
+    width = max(len(row.label) for row in rows)
+    legend = [f"  {row.label:>{width}}: {row.settings}" for row in rows]
+    return "\n".join([table, "settings:", *legend])
 
 
 def tta_line(result: RetrainResult) -> str | None:

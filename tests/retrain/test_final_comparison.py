@@ -52,7 +52,6 @@ from support import (
 COMPARE = ["--top", "1", "--thesis", "--seeds", "2", "--train-size", "300", "--epochs", "1"]
 COLUMNS = [
     "configuration",
-    "settings",
     "val (search)",
     "epochs",
     "test mean",
