@@ -89,6 +89,10 @@ def optimization_history(study: optuna.Study) -> go.Figure:
 
 
 def intermediate_values(study: optuna.Study) -> go.Figure:
+    if len(study.directions) > 1:
+        raise FigureUnavailable(
+            "A two-objective study reports no validation accuracy per epoch: Optuna prunes none of its trials."
+        )
     if not any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
         raise FigureUnavailable("No trial has reported a validation accuracy for an epoch yet.")
     fig = _quiet(lambda: vis.plot_intermediate_values(study))

@@ -94,17 +94,21 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             if {"train_size", "val_size"} <= set(data)
             else ""
         )
-        rows += [
-            ("budget", f"{_count(budget, 'epoch')} per trial{images}"),
-            (
-                "pruner, sampler",
-                f"{settings.pruner_text}, {settings.sampler}"
-                f"{f' (seed {settings.seed})' if settings.seed is not None else ''}",
-            ),
-            ("epochs saved by pruning", f"{_count(saved, 'epoch')}{share}"),
-        ]
+        seed = f" (seed {settings.seed})" if settings.seed is not None else ""
+        if settings.multi_objective:  # Optuna prunes no trial of a two-objective study
+            rows += [
+                ("budget", f"{_count(budget, 'epoch')} per trial{images}"),
+                ("pruner, sampler", f"none (two objectives: Optuna prunes no trial), {settings.sampler}{seed}"),
+            ]
+        else:
+            rows += [
+                ("budget", f"{_count(budget, 'epoch')} per trial{images}"),
+                ("pruner, sampler", f"{settings.pruner_text}, {settings.sampler}{seed}"),
+                ("epochs saved by pruning", f"{_count(saved, 'epoch')}{share}"),
+            ]
     best_html = "<p>No complete trial yet: no best configuration.</p>"
     complete = study.get_trials(deepcopy=False, states=(figures.COMPLETE,))
+    retrain = final_command(study.study_name, storage_url)
     if len(study.directions) > 1:
         front = sorted(study.best_trials, key=lambda t: t.number)
         rows.append(
@@ -114,6 +118,11 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
                 or "none yet",
             )
         )
+        best_html = (
+            "<p>Two objectives: no single best configuration. The Pareto front is listed above and drawn "
+            'in <a href="#accuracy-energy">Accuracy against energy</a>.</p>'
+        )
+        retrain = _front_command(study, storage_url)
         complete = []
     if complete:
         best = study.best_trial
@@ -131,10 +140,19 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             ["parameter", "value"], [(k, _value(v)) for k, v in best.params.items()]
         )
     if final is None:
-        rows.append(("final result", f"none yet: {final_command(study.study_name, storage_url)}"))
+        rows.append(("final result", f"none yet: {retrain}"))
     else:
         rows.append(("final result", final_line(final.headline)))
     return facts_table(rows) + best_html
+
+
+def _front_command(study: optuna.Study, storage_url: str) -> str:
+    """How to retrain a two-objective study: its front's most accurate trial, or its K most accurate."""
+    front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
+    if not front:
+        return "no trial on the Pareto front yet"
+    one = final_command(study.study_name, storage_url, "--trial", str(front[0].number))
+    return f"{one} (a trial of the Pareto front; --top K retrains the front's K most accurate)"
 
 
 def final_line(h: dict[str, Any]) -> str:
@@ -242,7 +260,7 @@ def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path,
                 "Final result",
                 unavailable=(
                     "No final result yet: the best configuration has not been retrained on all 60,000 training images "
-                    f"and tested. Run: {final_command(study.study_name, storage_url)}  (then this report again)."
+                    f"and tested. Run: {_retrain_command(study, storage_url)}  (then this report again)."
                 ),
             )
         ]
@@ -318,7 +336,7 @@ def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, 
                 "Comparison under one protocol",
                 unavailable=(
                     "No comparison yet. Run: "
-                    f"{final_command(study.study_name, storage_url, '--top', '3', '--thesis', '--seeds', '3')}"
+                    f"{final_command(study.study_name, storage_url, *_comparison_flags(study))}"
                     "  (then this report again)."
                 ),
             )
@@ -343,6 +361,18 @@ def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, 
             comparison["budget"],
         )
     ]
+
+
+def _retrain_command(study: optuna.Study, storage_url: str) -> str:
+    if len(study.directions) > 1:
+        return _front_command(study, storage_url)
+    return final_command(study.study_name, storage_url)
+
+
+def _comparison_flags(study: optuna.Study) -> tuple[str, ...]:
+    """The 3 best searched configurations beside the thesis recipes (a two-objective study: from its front)."""
+    top = 3 if len(study.directions) == 1 else max(1, min(3, len(study.best_trials)))
+    return ("--top", str(top), "--thesis", "--seeds", "3")
 
 
 def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[str, list[Section]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -163,8 +164,14 @@ def test_the_report_of_a_two_objective_study_draws_accuracy_against_energy(energ
         "search.report", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db", cwd=energy_studies
     )
     assert result.returncode == 0, result.stderr
-    page = (energy_studies / "s" / "pareto" / "report.html").read_text()
+    page = html.unescape((energy_studies / "s" / "pareto" / "report.html").read_text())
     assert 'id="fig-accuracy-energy"' in page and "Pareto front" in page
+    # Guidance that fits a two-objective study: no best trial, no pruner, no per-epoch values, commands that work.
+    assert "No complete trial yet" not in page and "Two objectives: no single best configuration" in page
+    assert "none (two objectives: Optuna prunes no trial)" in page and "hyperband" not in page
+    assert "reports no validation accuracy per epoch" in page
+    front = sorted(_study(energy_studies, "pareto").best_trials, key=lambda t: t.values[0], reverse=True)
+    assert f"--study pareto --storage sqlite:///{energy_studies}/s.db --trial {front[0].number}" in page
 
 
 @pytest.mark.slow
