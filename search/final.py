@@ -143,14 +143,13 @@ def main(argv: list[str]) -> int:
     progress.close()
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
-    reduced = any(r.budget.reduced for r in retrained)
     print(
         "\n".join(
             retrain.report_lines(
                 rows,
                 results,
                 retrain.budget_text(retrained, len(train_set), args.seeds),
-                reduced,
+                at_thesis_budget=all(r.budget.at_thesis_budget for r in retrained),
                 two_objectives=len(study.directions) > 1,
             )
         )

@@ -227,45 +227,35 @@ def strategy_accuracy(trials: Sequence[optuna.trial.FrozenTrial], strategies: Se
     )
 
 
-def final_vs_thesis(
-    test_mean: float,
-    test_std: float | None,
-    budget: str,
-    validation: float | None,
-    thesis_baseline: float,
-    thesis_best: float,
-) -> go.Figure:
-    """The final test accuracy beside the thesis's two test figures (only for a full, not a reduced, retrain)."""
+def final_vs_thesis(test_mean: float, test_std: float | None, budget: str, thesis: tuple[float, float]) -> go.Figure:
+    """The final test accuracy beside the thesis's two printed test figures.
+
+    Only for a retrain at the thesis's budget (its caller decides); test figures only: the
+    search's validation accuracy belongs to another set of images and is not drawn here.
+    """
     test_std = test_std or 0.0
     labels = [
-        "thesis baseline (test)",
-        "thesis best, cosine annealing (test)",
-        f"this search: final retrain (test; {budget})",
+        "thesis baseline (printed; its own code, 30 epochs)",
+        "thesis best, cosine annealing (printed)",
+        f"this search: final retrain ({budget})",
     ]
-    values = [thesis_baseline, thesis_best, test_mean]
-    colors = ["#b0b0b0", "#7f7f7f", SEARCH_COLOR]
-    errors = [0.0, 0.0, test_std]
-    if validation is not None:
-        labels.append("this search: best trial (validation)")
-        values.append(validation)
-        colors.append("#9bb7d4")
-        errors.append(0.0)
+    values = [thesis[0], thesis[1], test_mean]
     fig = go.Figure(
         go.Bar(
             x=labels,
             y=values,
-            marker_color=colors,
+            marker_color=["#b0b0b0", "#7f7f7f", SEARCH_COLOR],
             text=[f"{100 * v:.2f}%" for v in values],
             textposition="outside",
-            error_y={"type": "data", "array": errors, "visible": test_std > 0},
+            error_y={"type": "data", "array": [0.0, 0.0, test_std], "visible": test_std > 0},
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
         )
     )
     low = min(values)
     return fig.update_layout(
         template=TEMPLATE,
-        title="Test accuracy of the final retrain beside the thesis's figures",
-        yaxis={"title": "accuracy", "tickformat": ".0%", "range": [max(0.0, low - 0.1), 1.0]},
+        title="Test accuracy of the final retrain beside the thesis's printed figures",
+        yaxis={"title": "test accuracy", "tickformat": ".0%", "range": [max(0.0, low - 0.1), 1.0]},
         height=420,
     )
 
@@ -342,25 +332,52 @@ def learning_curves(runs: Sequence[dict[str, Any]], budget: str = "") -> go.Figu
     )
 
 
-def forest_plot(rows: Sequence[dict[str, Any]], thesis_baseline: float, thesis_best: float, budget: str) -> go.Figure:
-    """Each configuration's test mean with its 95% interval; the thesis's printed figures as lines.
+def comparison_thesis_figures(comparison: dict[str, Any]) -> tuple[float, float] | None:
+    """The thesis's printed (baseline, best) for a comparison at its budget; None otherwise (and for older records)."""
+    if not comparison.get("at_thesis_budget"):
+        return None
+    return comparison["thesis"]["baseline_test"], comparison["thesis"]["best_test"]
+
+
+# A seed interval reaches at most this far from its mean on the forest plot's axis; a wider one (two
+# seeds give Student's t 12.7 times their spread) is drawn clipped, and says so, instead of
+# stretching the axis until every point sits in one pixel.
+INTERVAL_CLIP = 0.03
+
+
+def forest_plot(rows: Sequence[dict[str, Any]], thesis: tuple[float, float] | None, budget: str) -> go.Figure:
+    """Each configuration's test mean with its 95% interval; the thesis's printed figures as lines when given.
 
     ``rows`` are :meth:`search.retrain._comparison.ComparisonRow.to_dict` records; thesis recipes are red stars,
-    searched configurations blue circles.  One seed has no interval: the point stands alone.
+    searched configurations blue circles.  One seed has no interval: the point stands alone.  ``thesis``
+    (baseline, best): only for a comparison at the thesis's budget.
     """
     if not rows:
         raise FigureUnavailable("The comparison holds no configuration.")
     fig = go.Figure()
     labels = [r["label"] for r in rows]
-    for thesis, name, color, symbol in (
+    ends: list[float] = []
+    clipped_any = False
+    for is_thesis_row, name, color, symbol in (
         (True, "thesis recipe, retrained here", THESIS_COLOR, "star"),
         (False, "searched configuration", SEARCH_COLOR, "circle"),
     ):
-        group = [r for r in rows if bool(r.get("thesis_preset")) == thesis]
+        group = [r for r in rows if bool(r.get("thesis_preset")) == is_thesis_row]
         if not group:
             continue
-        low = [r["test_mean"] - r["test_ci95"][0] if r["test_ci95"][0] is not None else 0.0 for r in group]
-        high = [r["test_ci95"][1] - r["test_mean"] if r["test_ci95"][1] is not None else 0.0 for r in group]
+        low, high, notes = [], [], []
+        for r in group:
+            mean, (lo, hi) = r["test_mean"], r["test_ci95"]
+            lo = mean if lo is None else lo
+            hi = mean if hi is None else hi
+            shown_lo, shown_hi = max(lo, mean - INTERVAL_CLIP), min(hi, mean + INTERVAL_CLIP)
+            clipped = (shown_lo, shown_hi) != (lo, hi)
+            clipped_any |= clipped
+            low.append(mean - shown_lo)
+            high.append(shown_hi - mean)
+            ends += [shown_lo, shown_hi]
+            interval = f"95% interval [{lo:.2%}, {hi:.2%}]" + (" (clipped on the axis)" if clipped else "")
+            notes.append(f"{r['settings']}<br>{interval}")
         fig.add_trace(
             go.Scatter(
                 x=[r["test_mean"] for r in group],
@@ -369,19 +386,26 @@ def forest_plot(rows: Sequence[dict[str, Any]], thesis_baseline: float, thesis_b
                 name=name,
                 marker={"color": color, "symbol": symbol, "size": 13},
                 error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
-                text=[r["settings"] for r in group],
+                text=notes,
                 hovertemplate="%{y}: %{x:.2%}<br>%{text}<extra></extra>",
             )
         )
-    for value, text, dash in (
-        (thesis_baseline, "thesis baseline, printed", "dot"),
-        (thesis_best, "thesis best, printed", "dash"),
-    ):
-        fig.add_vline(x=value, line_dash=dash, line_color="#7f7f7f", annotation_text=text, annotation_position="top")
+    if thesis is not None:
+        # Labels on either side of their lines, so that two close figures do not print over each other.
+        for value, text, dash, side in (
+            (thesis[0], "thesis baseline, printed", "dot", "top left"),
+            (thesis[1], "thesis best, printed", "dash", "top right"),
+        ):
+            fig.add_vline(x=value, line_dash=dash, line_color="#7f7f7f", annotation_text=text, annotation_position=side)
+            ends.append(value)
+    pad = 0.005
+    title = f"Test accuracy, mean and 95% interval over seeds ({budget})"
+    if clipped_any:
+        title += f"; intervals wider than ±{100 * INTERVAL_CLIP:.0f} points clipped (hover for the whole)"
     return fig.update_layout(
         template=TEMPLATE,
-        title=f"Test accuracy, mean and 95% interval over seeds ({budget})",
-        xaxis={"title": "test accuracy", "tickformat": ".1%"},
+        title=title,
+        xaxis={"title": "test accuracy", "tickformat": ".1%", "range": [min(ends) - pad, max(ends) + pad]},
         yaxis={"categoryorder": "array", "categoryarray": labels[::-1]},
         legend={"orientation": "h", "y": -0.25},
         height=max(320, 60 + 45 * len(rows)),

@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 from optuna_dashboard import save_plotly_graph_object
 
-from search.inspection._figures import confusion_matrix, forest_plot, learning_curves
+from search.inspection._figures import comparison_thesis_figures, confusion_matrix, forest_plot, learning_curves
 from search.retrain import RetrainResult
 from search.store import open_artifact_store, upload_study_files
 
@@ -58,8 +58,6 @@ def publish_retrain(study: optuna.Study, result: RetrainResult, folder: Path, ar
 def publish_comparison(study: optuna.Study, record: dict[str, Any], path: Path, artifacts: Path) -> str:
     """Upload a comparison's JSON and save its forest plot on the study's page."""
     ids = upload_study_files(study, {path.name: path}, open_artifact_store(artifacts))
-    figure = forest_plot(
-        record["rows"], record["thesis"]["baseline_test"], record["thesis"]["best_test"], record["budget"]
-    )
+    figure = forest_plot(record["rows"], comparison_thesis_figures(record), record["budget"])
     save_plotly_graph_object(study, figure, graph_object_id=COMPARISON_FIGURE_ID)
     return f"attached {', '.join(ids)} and the forest plot to study {study.study_name!r}"

@@ -20,7 +20,7 @@ from search.inspection._energy_figures import accuracy_energy_figure
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
 from search.retrain import RetrainResult
 from search.store import TrialRecord, mask_url
-from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST
+from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
 from search.tuning import FINISHED, epochs_saved, final_command, study_settings
 
 
@@ -166,6 +166,10 @@ def final_line(h: dict[str, Any]) -> str:
     )
     if h.get("reduced"):
         return text + " (a reduced retrain: not comparable with the thesis's figures)"
+    if not h.get("at_thesis_budget"):
+        return (
+            text + f" (not at the thesis's budget of {THESIS_EPOCHS} epochs: its printed figures are not set beside it)"
+        )
     return text + f" (thesis, printed: {percent(THESIS_BASELINE_TEST)} baseline, {percent(THESIS_BEST_TEST)} best)"
 
 
@@ -275,6 +279,11 @@ def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path,
         section.unavailable = (
             "A reduced retrain (fewer training images or epochs than the trial): not set beside the thesis's figures."
         )
+    elif not h.get("at_thesis_budget"):
+        section.unavailable = (
+            f"Not at the thesis's budget (all 60,000 training images, {THESIS_EPOCHS} epochs or more, one image per "
+            "prediction): the thesis's printed figures are not set beside this retrain."
+        )
     else:
         result = final.result
         budget = result.budget.describe() if result else f"{_count(h.get('seeds'), 'seed')}"
@@ -285,9 +294,7 @@ def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path,
                     h["test_accuracy_mean"],
                     h.get("test_accuracy_std"),
                     budget,
-                    result.validation_accuracy if result else None,
-                    THESIS_BASELINE_TEST,
-                    THESIS_BEST_TEST,
+                    (THESIS_BASELINE_TEST, THESIS_BEST_TEST),
                 ),
             )
         )
@@ -341,14 +348,21 @@ def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, 
                 ),
             )
         ]
+    thesis = figures.comparison_thesis_figures(comparison)
     text = (
         "Each configuration retrained with the same seeds, images and epoch rule; the point is the test "
         "mean over seeds, the bar its 95% interval (Student's t). Red stars: the thesis's recipes retrained "
-        "here; blue circles: searched configurations; dotted and dashed lines: the thesis's printed figures"
-        f" ({comparison['budget']})."
+        "here; blue circles: searched configurations"
+        + ("; dotted and dashed lines: the thesis's printed figures" if thesis else "")
+        + f" ({comparison['budget']})."
     )
     if comparison.get("reduced"):
         text += " A reduced retrain: the thesis's printed figures are not comparable with these points."
+    elif thesis is None:
+        text += (
+            f" Not at the thesis's budget ({THESIS_EPOCHS} epochs or more on all 60,000 images): its printed "
+            "figures are not drawn."
+        )
     return [
         _section(
             "comparison",
@@ -356,8 +370,7 @@ def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, 
             text,
             figures.forest_plot,
             comparison["rows"],
-            comparison["thesis"]["baseline_test"],
-            comparison["thesis"]["best_test"],
+            thesis,
             comparison["budget"],
         )
     ]

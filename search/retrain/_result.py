@@ -13,7 +13,7 @@ from typing import Any
 
 from search.retrain._statistics import PairedDifference, Summary, paired_difference, summarize
 from search.store import TrialRecord
-from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, TrainConfig
+from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS, TrainConfig
 
 FULL_TRAIN_SIZE = 60_000
 
@@ -39,6 +39,13 @@ class RetrainBudget:
     def reduced(self) -> bool:
         """Fewer than all 60,000 images, or fewer epochs than the trial: not comparable with the thesis."""
         return self.train_size < FULL_TRAIN_SIZE or self.epochs < self.trial_epochs
+
+    @property
+    def at_thesis_budget(self) -> bool:
+        """All 60,000 images and at least the thesis's 30 epochs, without test-time augmentation: only
+        then are the thesis's printed test figures set beside this retrain's (the thesis read one image
+        per prediction)."""
+        return self.train_size >= FULL_TRAIN_SIZE and self.epochs >= THESIS_EPOCHS and self.tta == "none"
 
     def describe(self) -> str:
         seeds = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"

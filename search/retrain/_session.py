@@ -129,6 +129,7 @@ def record_retrain(
             "epochs": retrained.budget.epochs,
             "train_size": train_size,
             "reduced": retrained.budget.reduced,
+            "at_thesis_budget": retrained.budget.at_thesis_budget,
         },
     )
     return Path(folder)
@@ -150,6 +151,7 @@ def record_comparison(
         "objectives": list(study.metric_names or ["accuracy"]),
         "budget": text,
         "reduced": any(r.budget.reduced for r in retrained),
+        "at_thesis_budget": all(r.budget.at_thesis_budget for r in retrained),
         "reference": reference,
         "rows": [r.to_dict() for r in rows],
         "thesis": {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST},

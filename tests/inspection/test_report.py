@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 import json
 import re
 import warnings
@@ -234,13 +235,18 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
     assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
 
 
-def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(
+def test_only_a_retrain_at_the_thesis_budget_stands_beside_the_thesis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """All 60,000 images and 30 epochs: beside the thesis's printed figures; 3 epochs or 500 images: not."""
     monkeypatch.chdir(tmp_path)
-    for train_size, reduced in ((60_000, False), (500, True)):
+    for train_size, epochs, reduced, beside in (
+        (60_000, 30, False, True),
+        (60_000, 3, False, False),
+        (500, 3, True, False),
+    ):
         study = _tiny_study(complete=2, pruned=0)
-        budget = RetrainBudget(train_size=train_size, epochs=3, seeds=2, trial_epochs=3)
+        budget = RetrainBudget(train_size=train_size, epochs=epochs, seeds=2, trial_epochs=3)
         runs = [
             RetrainRun(
                 seed=k,
@@ -267,7 +273,7 @@ def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(
             device="cpu",
             versions={},
         )
-        folder = tmp_path / f"results-{train_size}"
+        folder = tmp_path / f"results-{train_size}-{epochs}"
         write_json(folder / "final" / budget.folder_name(1) / "result.json", result.to_dict())
         s = result.summary
         study.set_user_attr(
@@ -278,17 +284,19 @@ def test_a_full_retrain_stands_beside_the_thesis_a_reduced_one_does_not(
                 "test_accuracy_mean": s.mean,
                 "test_accuracy_std": s.std,
                 "seeds": 2,
-                "epochs": 3,
+                "epochs": epochs,
                 "train_size": train_size,
                 "reduced": budget.reduced,
+                "at_thesis_budget": budget.at_thesis_budget,
             },
         )
         page, sections = build_report(study, "sqlite:///tiny.db", folder)
-        assert budget.reduced is reduced
-        assert ('id="fig-final-vs-thesis"' in page) is not reduced
-        assert ("86.01% baseline" in page and "87.82% best" in page) is not reduced
+        assert budget.reduced is reduced and budget.at_thesis_budget is beside
+        assert ('id="fig-final-vs-thesis"' in page) is beside
+        assert ("86.01% baseline" in page and "87.82% best" in page) is beside
         assert ("a reduced retrain" in page) is reduced
-        assert f"retrained on {train_size:,} training images for 3 epochs, 2 seeds" in page
+        assert ("not at the thesis's budget" in html.unescape(page).lower()) is (not reduced and not beside)
+        assert f"retrained on {train_size:,} training images for {epochs} epochs, 2 seeds" in page
         assert 'id="fig-per-class-accuracy"' in page and 'id="fig-final-learning-curves"' in page
 
 
