@@ -17,6 +17,7 @@ import optuna
 import optuna.visualization as vis
 import plotly.colors
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from search.store import BEST_VAL_ACC, EPOCHS_RUN, is_thesis, thesis_preset_of
@@ -81,8 +82,15 @@ def _need_complete(study: optuna.Study, n: int, what: str) -> list[optuna.trial.
 
 
 def optimization_history(study: optuna.Study) -> go.Figure:
-    _need_complete(study, 1, "The optimisation history")
+    complete = _need_complete(study, 1, "The optimisation history")
     fig = _quiet(lambda: vis.plot_optimization_history(study, target=accuracy_of, target_name=OBJECTIVE_NAME))
+    # With a target Optuna leaves out its best-so-far line: draw it here.
+    numbers: list[int] = []
+    best: list[float] = []
+    for trial in sorted(complete, key=lambda t: t.number):
+        numbers.append(trial.number)
+        best.append(max(accuracy_of(trial), best[-1]) if best else accuracy_of(trial))
+    fig.add_trace(go.Scatter(x=numbers, y=best, mode="lines", name="best so far", line={"color": THESIS_COLOR}))
     return fig.update_layout(
         title="Optimisation history: validation accuracy of each trial and best so far", yaxis_tickformat=".1%"
     )
@@ -116,7 +124,21 @@ def parallel_coordinate(study: optuna.Study) -> go.Figure:
     fig = _quiet(
         lambda: vis.plot_parallel_coordinate(study, params=params, target=accuracy_of, target_name=OBJECTIVE_NAME)
     )
-    return fig.update_layout(title="Parallel coordinates: the parameters every complete trial has")
+    # Optuna colours a target's highest values palest; accuracy is better high: the best trials darkest,
+    # drawn last (on top).  Each line's first point is its accuracy, scaled to [0, 1] on the first axis.
+    lines = [t for t in fig.data if t.mode != "markers" and t.y is not None and len(t.y)]
+    for trace in lines:
+        trace.line.color = sample_colorscale("Blues", [0.2 + 0.8 * float(trace.y[0])])[0]
+    for trace in fig.data:
+        if trace.mode == "markers" and trace.marker.colorscale:  # the colour bar
+            trace.marker.colorscale = [[v, sample_colorscale("Blues", [0.2 + 0.8 * v])[0]] for v in (0.0, 0.5, 1.0)]
+            trace.marker.reversescale = False
+    others = [t for t in fig.data if t not in lines]
+    fig.data = tuple(sorted(lines, key=lambda t: float(t.y[0]))) + tuple(others)
+    return fig.update_layout(
+        title="Parallel coordinates: the parameters every complete trial has (darker: more accurate)",
+        xaxis={"tickangle": -30},  # long parameter names side by side overlap when level
+    )
 
 
 def slice_plot(study: optuna.Study) -> go.Figure:

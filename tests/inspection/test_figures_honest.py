@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import optuna
+
 from search.inspection import _figures as figures
 
 THESIS = (0.8601, 0.8782)
@@ -39,3 +41,26 @@ def test_the_final_chart_holds_test_figures_only() -> None:
     fig = figures.final_vs_thesis(0.93, 0.001, "60,000 training images, 30 epochs, 3 seeds", THESIS)
     labels = list(fig.data[0].x)
     assert len(labels) == 3 and not any("validation" in label for label in labels)
+
+
+def _searched_study() -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 0.5 * t.suggest_float("lr", 0, 1) + 0.4 * t.suggest_float("tau", 0, 1), n_trials=8)
+    return study
+
+
+def test_the_optimisation_history_draws_the_best_so_far() -> None:
+    study = _searched_study()
+    fig = figures.optimization_history(study)
+    [line] = [t for t in fig.data if t.name == "best so far"]
+    values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
+    assert list(line.y) == [max(values[: i + 1]) for i in range(len(values))]
+
+
+def test_parallel_coordinates_draw_the_best_trials_darkest_and_on_top() -> None:
+    fig = figures.parallel_coordinate(_searched_study())
+    lines = [t for t in fig.data if t.mode != "markers" and t.y is not None and len(t.y)]
+    darkness = [sum(int(c) for c in t.line.color[4:-1].split(",")) for t in lines]  # lower sum: darker
+    assert [float(t.y[0]) for t in lines] == sorted(float(t.y[0]) for t in lines)  # the best drawn last
+    assert darkness == sorted(darkness, reverse=True)
