@@ -154,7 +154,7 @@ def parse_fixed(
     texts = dict(pairs)
     # lr's range is its optimizer's: the one --fix gives, or the one every searched strategy fixes
     # (baseline, dropout, ... are Adam), as --show-space shows it.
-    implied = {STRATEGIES[s].optimizer for s in strategies} if strategies else {None}
+    implied = {STRATEGIES[s].optimizer for s in strategies if s in STRATEGIES} or {None}  # unknown ones: refused later
     optimizer = implied.pop() if len(implied) == 1 else None
     if "optimizer" in texts:
         optimizer = _parse_one("optimizer", texts["optimizer"], parameters(space, epochs, None))
