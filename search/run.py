@@ -21,8 +21,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from typing import TYPE_CHECKING
 
-from search import store, training, tuning
+from search import inspection, store, training, tuning
 from search.cli import (
     add_compile_flag,
     add_runtime_flags,
@@ -33,8 +34,12 @@ from search.cli import (
     positive_int,
     quiet_optuna,
     seed_number,
+    study_name,
 )
 from search.errors import command
+
+if TYPE_CHECKING:
+    import optuna
 
 VALIDATION_IMAGES = 10_000
 
@@ -151,6 +156,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument(
         "--timeout", type=positive_float, default=None, help="stop starting trials after this many seconds"
     )
+    group.add_argument(
+        "--start-from",
+        default=None,
+        type=study_name,
+        metavar="STUDY",
+        help="when the study is created, queue the complete searched configurations of STUDY (same storage, "
+        "same space; best first, after the thesis recipes) to be trained again at this study's budget: a "
+        "long search builds on a short one",
+    )
+    group.add_argument(
+        "--start-top",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="with --start-from: queue only its K best configurations (default all)",
+    )
     group = parser.add_argument_group("workers and crash recovery")
     group.add_argument(
         "--workers",
@@ -214,6 +235,11 @@ def request_from(args: argparse.Namespace) -> tuning.StudyRequest:
     )
 
 
+def _publish_search(study: optuna.Study) -> None:
+    """The dashboard's figures of the search (loaded on first use: --help and a refused flag load no plotly)."""
+    inspection.publish_search(study)
+
+
 def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
     """The typed request the library runs: the flags, and for a worker the storage its parent passed."""
     storage = args.storage
@@ -237,6 +263,9 @@ def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
         worker_index=args.worker_index,
         threads=args.threads,
         debug=args.debug,
+        start_from=args.start_from,
+        start_top=args.start_top,
+        publish=_publish_search,
     )
 
 

@@ -11,6 +11,7 @@ from ._parser import (
     positive_int,
     quiet_optuna,
     seed_number,
+    study_name,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "positive_int",
     "quiet_optuna",
     "seed_number",
+    "study_name",
 ]

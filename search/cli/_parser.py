@@ -85,7 +85,8 @@ def make_parser(module: str, doc: str | None) -> Parser:
     return parser
 
 
-def _study_name(text: str) -> str:
+def study_name(text: str) -> str:
+    """An argparse type: a study name that is safe as a folder name (search.store.study_name_problem)."""
     problem = study_name_problem(text)
     if problem is not None:
         shown = text if len(text) <= 40 else text[:40] + "..."
@@ -94,7 +95,7 @@ def _study_name(text: str) -> str:
 
 
 def _study_or_best(text: str) -> str:
-    return text if text == BEST_STUDY else _study_name(text)
+    return text if text == BEST_STUDY else study_name(text)
 
 
 def add_storage_flags(
@@ -123,7 +124,7 @@ def add_storage_flags(
     if best:
         study_help += f"; '{BEST_STUDY}': the study with the best trial among those searched at the highest budget"
     parser.add_argument(
-        "--study", default=DEFAULT_STUDY, metavar="NAME", type=_study_or_best if best else _study_name, help=study_help
+        "--study", default=DEFAULT_STUDY, metavar="NAME", type=_study_or_best if best else study_name, help=study_help
     )
 
 

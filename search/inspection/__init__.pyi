@@ -1,7 +1,22 @@
 """Public surface of ``search.inspection``, loaded lazily (see ``__init__.py``)."""
 
 from ._dashboard import dashboard_app, is_loopback, serve, url_for
-from ._publish import publish_comparison, publish_retrain
+from ._fidelity import Fidelity, fidelity, fidelity_figure, fidelity_page, fidelity_section
+from ._publish import publish_comparison, publish_retrain, publish_search
 from ._report_page import build_report
 
-__all__ = ["dashboard_app", "is_loopback", "serve", "url_for", "build_report", "publish_comparison", "publish_retrain"]
+__all__ = [
+    "Fidelity",
+    "fidelity",
+    "fidelity_figure",
+    "fidelity_page",
+    "fidelity_section",
+    "dashboard_app",
+    "is_loopback",
+    "serve",
+    "url_for",
+    "build_report",
+    "publish_comparison",
+    "publish_retrain",
+    "publish_search",
+]

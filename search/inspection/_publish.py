@@ -1,4 +1,9 @@
-"""What search.final adds to the study for optuna-dashboard: downloadable files and plots.
+"""What search.run and search.final add to the study for optuna-dashboard: downloadable files and plots.
+
+While a search runs, :func:`publish_search` keeps two figures on the study's page that the
+dashboard's own plots cannot draw: validation accuracy by strategy with the thesis's recipes
+marked, and accuracy against compute energy per image in microjoules (the commands' unit; the
+dashboard's Pareto plot shows the stored objective, in picojoules).
 
 Each retrained trial's ``result.json`` and ``model.pt`` become study artifacts named after
 the trial and budget (``trial-12-6ep-60000img.result.json``) in the artifact store that
@@ -14,11 +19,21 @@ from typing import Any
 import optuna
 from optuna_dashboard import save_plotly_graph_object
 
-from search.inspection._figures import comparison_thesis_figures, confusion_matrix, forest_plot, learning_curves
+from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._figures import (
+    FigureUnavailable,
+    comparison_thesis_figures,
+    confusion_matrix,
+    forest_plot,
+    learning_curves,
+    strategy_accuracy,
+)
 from search.retrain import RetrainResult
 from search.store import open_artifact_store, upload_study_files
+from search.tuning import study_settings
 
 FINAL_FIGURE_IDS = ("final-learning-curves", "final-confusion-matrix")
+SEARCH_FIGURE_IDS = ("search-by-strategy", "search-accuracy-energy")
 COMPARISON_FIGURE_ID = "final-comparison"
 FINAL_ARTIFACTS_ATTR = "final_artifacts"
 DASHBOARD_HEIGHT = 450
@@ -61,3 +76,20 @@ def publish_comparison(study: optuna.Study, record: dict[str, Any], path: Path, 
     figure = forest_plot(record["rows"], comparison_thesis_figures(record), record["budget"])
     save_plotly_graph_object(study, figure, graph_object_id=COMPARISON_FIGURE_ID)
     return f"attached {', '.join(ids)} and the forest plot to study {study.study_name!r}"
+
+
+def publish_search(study: optuna.Study) -> None:
+    """Save (or refresh) the search's figures on the study's page; a figure with nothing to draw yet is left out."""
+    settings = study_settings(study)
+    trials = study.get_trials(deepcopy=False)
+    builders = (
+        lambda: strategy_accuracy(trials, settings.space.strategies if settings else ()),
+        lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+    )
+    for build, graph_id in zip(builders, SEARCH_FIGURE_IDS, strict=True):
+        try:
+            figure = build()
+        except FigureUnavailable:
+            continue
+        figure.update_layout(height=DASHBOARD_HEIGHT)
+        save_plotly_graph_object(study, figure, graph_object_id=graph_id)

@@ -17,6 +17,7 @@ import optuna
 from search.formatting import percent
 from search.inspection import _figures as figures
 from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._fidelity import fidelity, fidelity_section
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
 from search.retrain import RetrainResult
 from search.store import TrialRecord, mask_url
@@ -393,6 +394,7 @@ def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[s
     final = load_final_result(study, folder)
     sections = (
         search_sections(study)
+        + [fidelity_section(fidelity(study, folder))]
         + comparison_sections(study, load_comparison(study, folder), storage_url)
         + final_sections(study, final, folder, storage_url)
     )

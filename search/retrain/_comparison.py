@@ -25,6 +25,7 @@ from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
+from search.retrain._test_reads import prior_test_reads
 from search.store import TrialRecord, write_json
 from search.training import ImageSet, TrainConfig
 
@@ -227,6 +228,7 @@ def retrain_candidate(
         "train_size": budget.train_size,
     }
     store = RunStore(folder, fingerprint)
+    reads_before = prior_test_reads(folder, candidate.record.number)
     plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):
@@ -263,6 +265,7 @@ def retrain_candidate(
         runs=runs,
         device=str(device),
         versions=versions,
+        test_reads_before=reads_before,
     )
     write_json(folder / "result.json", result.to_dict())
     return result
@@ -291,6 +294,7 @@ class ComparisonRow:
             "test_std": self.summary.std,
             "test_ci95": [self.summary.low, self.summary.high],
             "seeds": self.summary.n,
+            "test_reads_before": self.result.test_reads_before,
             "difference": None
             if d is None
             else {"mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise},

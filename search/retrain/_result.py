@@ -104,6 +104,9 @@ class RetrainResult:
     thesis: dict[str, float] = field(
         default_factory=lambda: {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST}
     )
+    # How many test reads of this trial's configuration other retrain folders of the study held when
+    # this folder's first seed was read (search.retrain._test_reads); None in results recorded before.
+    test_reads_before: int | None = None
 
     @property
     def accuracies(self) -> list[float]:

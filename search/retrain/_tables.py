@@ -46,6 +46,7 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
                 _pct(row.result.validation_accuracy),
                 *energy,
                 row.result.budget.epochs,
+                "n/a" if row.result.test_reads_before is None else row.result.test_reads_before,
                 _pct(s.mean),
                 "n/a" if s.std is None else f"{100 * s.std:.2f}",
                 interval,
@@ -60,6 +61,7 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
             "val (search)",
             *(["energy (search)"] if two_objectives else []),
             "epochs",
+            "test reads before",
             "test mean",
             "std",
             "95% interval",
@@ -71,7 +73,16 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
     )
     width = max(len(row.label) for row in rows)
     legend = [f"  {row.label:>{width}}: {row.settings}" for row in rows]
-    return "\n".join([table, "settings:", *legend])
+    reread = [row.label for row in rows if row.result.test_reads_before]
+    note = (
+        [
+            f"read before: {', '.join(reread)}: their test accuracy had been read in other retrains of the study "
+            "before these seeds, so a choice made after that look is not an unseen test (docs/retrain.md)"
+        ]
+        if reread
+        else []
+    )
+    return "\n".join([table, "settings:", *legend, *note])
 
 
 def tta_line(result: RetrainResult) -> str | None:

@@ -28,12 +28,17 @@ DEVICE = "device"
 NEURON_KERNEL = "neuron_kernel"  # SpikingJelly's kernel for the LIF layers (search/training/_kernels.py)
 VERSIONS = "versions"
 THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
+# {"study", "trial", "value"}: the trial of another study this one repeats (search.run --start-from)
+STARTED_FROM = "started_from"
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
 WORKER = "worker"  # {"host", "pid", "index"}
 ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/training/_energy.py)
 # The EnergyCost field that a Pareto search minimises and --max-energy bounds (docs/energy.md).
 ENERGY_FIELD = "compute_energy_pj_per_image"
 PARAMETERS = "parameters"  # trainable parameters of the trial's network
+# Plain values optuna-dashboard shows as columns of its trial table and can plot in its history:
+ORIGIN = "origin"  # where the configuration came from: "thesis baseline", "searched", "study 'short' #4"
+ENERGY_UJ = "energy_uJ"  # ENERGY_FIELD in microjoules per image, the unit the commands print
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class TrialRecord:
     retry_of: int | None = None
     reason: str | None = None
     energy_pj: float | None = None  # compute energy per image (ENERGY_FIELD), the second objective of a Pareto study
+    started_from: dict[str, Any] | None = None  # STARTED_FROM
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> TrialRecord:
@@ -73,6 +79,7 @@ class TrialRecord:
             retry_of=a.get(RETRY_OF),
             reason=a.get(REASON),
             energy_pj=(a.get(ENERGY_ATTR) or {}).get(ENERGY_FIELD),
+            started_from=a.get(STARTED_FROM),
         )
 
     @property
@@ -84,9 +91,25 @@ class TrialRecord:
         return self.thesis_preset is not None
 
     @property
+    def origin(self) -> str:
+        """Where the configuration came from (:func:`origin_of`)."""
+        return origin_of({THESIS_PRESET: self.thesis_preset, STARTED_FROM: self.started_from})
+
+    @property
     def trained(self) -> bool:
         """True when the trial holds a config and at least one epoch: something the final retrain can rebuild."""
         return self.config is not None and bool(self.history)
+
+
+def origin_of(user_attrs: dict[str, Any]) -> str:
+    """Where a trial's configuration came from, in a few words: ``thesis lr_annealing``, ``study 'short' #4``
+    (``search.run --start-from``), or ``searched`` (drawn by the sampler)."""
+    preset, source = user_attrs.get(THESIS_PRESET), user_attrs.get(STARTED_FROM)
+    if preset:
+        return f"thesis {preset}"
+    if isinstance(source, dict):
+        return f"study {source.get('study')!r} #{source.get('trial')}"
+    return "searched"
 
 
 def is_thesis(trial: FrozenTrial) -> bool:

@@ -1,6 +1,15 @@
 """Public surface of ``search.tuning``, loaded lazily (see ``__init__.py``)."""
 
 from ._claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat, identity, run_until_target
+from ._fidelity import (
+    WEAK_TAU,
+    Agreement,
+    agreement_table,
+    epoch_agreement,
+    fidelity_warnings,
+    kendall,
+    study_agreement,
+)
 from ._objective import Objective, versions
 from ._progress import SearchProgress
 from ._pruner_replay import full_curves, replay
@@ -33,6 +42,13 @@ from ._worker_processes import (
 )
 
 __all__ = [
+    "WEAK_TAU",
+    "Agreement",
+    "agreement_table",
+    "epoch_agreement",
+    "fidelity_warnings",
+    "kendall",
+    "study_agreement",
     "SearchRun",
     "final_command",
     "run_search",

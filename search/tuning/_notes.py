@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 import optuna_dashboard
 
-from search.store import THESIS_PRESET, mask_url
+from search.store import STARTED_FROM, THESIS_PRESET, mask_url
 from search.tuning._settings import DATA_ATTR, SpaceSettings, StudySettings
 from search.tuning._space import describe_space
 
@@ -43,6 +43,7 @@ def study_note(
     sampler: str,
     thesis_presets: list[str],
     created: datetime.datetime,
+    started_from: list[tuple[str, int]] | None = None,
 ) -> str:
     """The note as Markdown."""
     budget = settings.space.epochs
@@ -84,6 +85,16 @@ def study_note(
         )
     else:
         lines.append("Not queued in this study (`--no-thesis`, or none of its strategies is searched).")
+    if started_from:
+        source = started_from[0][0]
+        numbers = ", ".join(str(n) for _, n in started_from)
+        lines += [
+            "",
+            "### Started from another study",
+            f"The next {len(started_from)} trials repeat the best complete configurations of study `{source}` "
+            f"(its trials {numbers}, best first; `--start-from`), trained again at this study's budget; each "
+            "names its source in the user attribute `started_from`.",
+        ]
     lines += [
         "",
         "### Search space",
@@ -101,6 +112,11 @@ def write_study_note(study: optuna.Study, settings: StudySettings, storage: obje
     """Save the note of a study just created (its ``data`` user attribute and queued trials included)."""
     waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
     presets = [t.user_attrs[THESIS_PRESET] for t in waiting if THESIS_PRESET in t.user_attrs]
+    sources = [
+        (str(t.user_attrs[STARTED_FROM].get("study")), int(t.user_attrs[STARTED_FROM].get("trial", -1)))
+        for t in waiting
+        if isinstance(t.user_attrs.get(STARTED_FROM), dict)
+    ]
     url = getattr(storage, "url", None)
     note = study_note(
         study.study_name,
@@ -111,5 +127,39 @@ def write_study_note(study: optuna.Study, settings: StudySettings, storage: obje
         sampler=type(study.sampler).__name__,
         thesis_presets=presets,
         created=datetime.datetime.now(datetime.UTC),
+        started_from=sources,
     )
     optuna_dashboard.save_note(study, note)
+
+
+FIDELITY_HEADING = "### Fidelity check"
+
+
+def with_fidelity(note: str, warnings: list[str]) -> str:
+    """``note`` with its fidelity section replaced by ``warnings`` (removed when there are none)."""
+    head, found, rest = note.partition(FIDELITY_HEADING)
+    if not found and not warnings:
+        return note
+    tail = ""
+    if found:
+        _, next_heading, after = rest.partition("\n### ")
+        tail = f"\n### {after}" if next_heading else ""
+    body = head.rstrip("\n") + ("\n" + tail if tail else "")
+    if not warnings:
+        return body
+    section = [
+        "",
+        FIDELITY_HEADING,
+        "Measured on the trials that ran every epoch (`python -m search.fidelity` shows every epoch):",
+        "",
+        *(f"- **warning:** {w}" for w in warnings),
+    ]
+    return body + "\n" + "\n".join(section)
+
+
+def note_fidelity(study: optuna.Study, warnings: list[str]) -> None:
+    """Write the fidelity check's warnings into the study note (a changed note only)."""
+    note = optuna_dashboard.get_note(study)
+    updated = with_fidelity(note, warnings)
+    if updated != note:
+        optuna_dashboard.save_note(study, updated)

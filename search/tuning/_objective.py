@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
+import optuna_dashboard
 import torch
 
 from models import parameter_count
@@ -16,13 +17,17 @@ from search.store import (
     CONFIG,
     DEVICE,
     ENERGY_ATTR,
+    ENERGY_UJ,
     HISTORY,
     NEURON_KERNEL,
+    ORIGIN,
     PARAMETERS,
     REASON,
     RETRY_OF,
+    STARTED_FROM,
     THESIS_PRESET,
     VERSIONS,
+    origin_of,
     record_result,
 )
 from search.training import (
@@ -40,6 +45,15 @@ from search.tuning._settings import StudySettings
 from search.tuning._space import suggest_config
 
 ENERGY_CONSTRAINT = "energy_pj_over_budget"  # the constraint of --max-energy: energy minus budget, <= 0 is feasible
+
+
+def note_thesis_trial(trial: optuna.Trial, origin: str) -> None:
+    """A trial note optuna-dashboard shows beside a thesis recipe: what it is and why it is never pruned."""
+    optuna_dashboard.save_note(
+        trial,
+        f"**{origin}**: the thesis's own recipe (user attribute `thesis_preset`), queued first at this study's "
+        "budget as a yardstick. It reports every epoch like any trial but is never pruned.",
+    )
 
 
 def versions() -> dict[str, str]:
@@ -85,7 +99,7 @@ class Objective:
             # Wherever the trial is (drawing its parameters, an epoch, its energy count, its last
             # records), Optuna marks it FAIL; queue its parameters (as far as they were drawn) so
             # that a resumed run retries them.
-            attrs = {k: v for k, v in trial.user_attrs.items() if k == THESIS_PRESET}
+            attrs = {k: v for k, v in trial.user_attrs.items() if k in (THESIS_PRESET, STARTED_FROM)}
             trial.study.enqueue_trial(trial.params, user_attrs={**attrs, RETRY_OF: trial.number})
             raise
 
@@ -100,6 +114,10 @@ class Objective:
         trial.set_user_attr(NEURON_KERNEL, neuron_backend_in_use(self.device, config.compile))
         trial.set_user_attr(VERSIONS, versions())
         trial.set_user_attr(PARAMETERS, parameter_count(config.network))
+        origin = origin_of(trial.user_attrs)
+        trial.set_user_attr(ORIGIN, origin)
+        if THESIS_PRESET in trial.user_attrs:
+            note_thesis_trial(trial, origin)
         history: list[dict[str, Any]] = []
         start = time.perf_counter()
         # The thesis's recipes are the yardstick: they report like every trial but are never pruned.
@@ -110,6 +128,7 @@ class Objective:
             record_result(trial, status, history, time.perf_counter() - start)
             if cost:
                 trial.set_user_attr(ENERGY_ATTR, cost[-1].to_dict())
+                trial.set_user_attr(ENERGY_UJ, round(cost[-1].energy_pj_per_image / 1e6, 4))
                 if settings.max_energy_pj is not None:
                     # Feasible when <= 0; the sampler prefers feasible trials, best_trial picks among them.
                     trial.set_constraint(ENERGY_CONSTRAINT, cost[-1].energy_pj_per_image - settings.max_energy_pj)

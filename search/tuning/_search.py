@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
@@ -19,12 +20,14 @@ from search.store import DEFAULT_STORAGE, mask_url, parse_storage_url
 from search.training import VALIDATION_SIZE, EpochStats, TrainVal, apply_neuron_backend, load_train_val, resolve_device
 from search.tuning._claim_loop import Heartbeat, identity, run_until_target
 from search.tuning._interrupts import check_stop, interrupt_on_signals
+from search.tuning._notes import note_fidelity
 from search.tuning._objective import Objective
 from search.tuning._progress import SearchProgress
 from search.tuning._settings import StudyRequest, StudySettings
 from search.tuning._space import kept_space_line
+from search.tuning._start_from import StartFrom, plan_start_from
 from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
-from search.tuning._summary import summary, trial_line
+from search.tuning._summary import rung_warnings, summary, trial_line
 from search.tuning._worker_processes import (
     check_worker_count,
     describe_exit,
@@ -58,6 +61,10 @@ class SearchRun:
     worker_index: int | None = None  # set in a worker process started by a parent run
     threads: int | None = None
     debug: bool = False
+    start_from: str | None = None  # --start-from: a study whose best configurations a new study queues
+    start_top: int | None = None  # --start-top: how many of them (None: all)
+    # Told the study after each finished trial and at the end: search.run saves the dashboard's figures.
+    publish: Callable[[optuna.Study], None] | None = None
 
     @property
     def is_worker(self) -> bool:
@@ -95,22 +102,23 @@ def run_search(run: SearchRun) -> int:
     apply_neuron_backend(run.neuron_backend, device)
     parse_storage_url(run.storage)
     found = find_study(run.storage, run.study, run.request, heartbeat.storage_options())
+    start = plan_start_from(found.storage, run.study, run.start_from, run.start_top, found.settings, found.exists)
     if found.exists and (done := found.finished()) >= run.trials:
         print(
             f"{run.prefix}study {run.study!r} already holds {done} finished trials (target {run.trials}); nothing to do"
         )
         if not run.is_worker:
-            print(summary(open_study(found, None).study, run.storage, final_command(run.study, run.storage)))
+            _finish(run, open_study(found, None).study)
         return 0
     if run.threads:
         torch.set_num_threads(run.threads)
     if found.exists and run.workers > 1:  # the parent of several workers trains nothing
         return _run_workers(run, open_study(found, None))
     data = _load_data(run, found, device)
-    opened = open_study(found, data)
+    opened = open_study(found, data, start)
     if run.workers > 1:
         return _run_workers(run, opened)
-    print(_start_line(run, opened, data, device))
+    print(_start_line(run, opened, data, device, start))
     return _run_here(run, opened, data, device)
 
 
@@ -124,7 +132,9 @@ def _load_data(run: SearchRun, found: FoundStudy, device: torch.device) -> Train
     ).to(device)
 
 
-def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> str:
+def _start_line(
+    run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device, start: StartFrom | None = None
+) -> str:
     settings = opened.settings
     what = "resumed" if opened.existed else "created"
     done = len(finished_trials(opened.study))
@@ -135,6 +145,8 @@ def _start_line(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: tor
         f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")
     ]
     lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
+    if start is not None and not opened.existed:
+        lines.append(f"{run.prefix}queued: {start.describe()}")
     if settings.space.not_searched:
         lines.append(f"{run.prefix}study {run.study!r} {kept_space_line(settings.space)}")
     return "\n".join(lines)
@@ -172,6 +184,8 @@ def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_done(finished_trials(study), run.prefix + trial_line(study, trial, epochs))
+        if run.publish is not None:
+            run.publish(study)
         check_stop()
 
     objective = Objective(opened.settings, data, device, on_epoch=on_epoch, compile=run.compile)
@@ -192,7 +206,7 @@ def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch
         return 130
     progress.close()
     if not run.is_worker:
-        print(summary(study, run.storage, final_command(run.study, run.storage)))
+        _finish(run, study)
     return 0
 
 
@@ -221,5 +235,13 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summary(study, run.storage, final_command(run.study, run.storage)))
+    _finish(run, study)
     return 0
+
+
+def _finish(run: SearchRun, study: optuna.Study) -> None:
+    """The summary, and the fidelity check's warnings kept in the study note for the dashboard."""
+    print(summary(study, run.storage, final_command(run.study, run.storage)))
+    note_fidelity(study, rung_warnings(study))
+    if run.publish is not None:
+        run.publish(study)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
 
@@ -43,6 +43,13 @@ from search.tuning._space_bounds import SPACE_GENERATION
 
 if TYPE_CHECKING:
     from search.training import TrainVal
+
+
+class ExtraQueue(Protocol):
+    """Configurations a new study queues after the thesis's (``search.tuning._start_from.StartFrom``)."""
+
+    def queue(self, study: optuna.Study, already_queued: list[dict[str, Any]]) -> int: ...
+
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 SETTINGS_WAIT_S = 10.0
@@ -121,10 +128,14 @@ def _generation_drawn(study: optuna.Study) -> int:
 
 
 def create_study(
-    storage: optuna.storages.BaseStorage, name: str, settings: StudySettings, data: TrainVal
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    settings: StudySettings,
+    data: TrainVal,
+    start_from: ExtraQueue | None = None,
 ) -> optuna.Study:
     """A new study with its settings and note recorded and, unless ``settings.thesis`` is off, the thesis trials
-    queued."""
+    queued; then the configurations of ``start_from``'s study (``--start-from``)."""
     study = optuna.create_study(
         storage=storage,
         study_name=name,
@@ -135,9 +146,11 @@ def create_study(
     study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
     study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
     study.set_user_attr(DATA_ATTR, data.describe())
-    if settings.thesis:
-        for preset, params in thesis_trials(settings.space):
-            study.enqueue_trial(params, user_attrs={THESIS_PRESET: preset})
+    queued = thesis_trials(settings.space) if settings.thesis else []
+    for preset, params in queued:
+        study.enqueue_trial(params, user_attrs={THESIS_PRESET: preset})
+    if start_from is not None:
+        start_from.queue(study, [params for _, params in queued])
     write_study_note(study, settings, storage)
     return study
 
@@ -242,14 +255,14 @@ def find_study(url: str, name: str, request: StudyRequest, storage_options: dict
     return FoundStudy(url, name, request, storage_options, storage, request.new_settings(), False)
 
 
-def open_study(found: FoundStudy, data: TrainVal | None) -> OpenedStudy:
-    """The study, created now if it did not exist (``data`` is then required)."""
+def open_study(found: FoundStudy, data: TrainVal | None, start_from: ExtraQueue | None = None) -> OpenedStudy:
+    """The study, created now if it did not exist (``data`` is then required), with ``start_from``'s queue."""
     storage = found.storage or open_storage(found.url, create=True, **found.storage_options)
     settings, existed = found.settings, found.exists
     if not existed:
         assert data is not None, "a new study records its data split"
         try:
-            create_study(storage, found.name, settings, data)
+            create_study(storage, found.name, settings, data, start_from)
         except optuna.exceptions.DuplicatedStudyError:
             # Another worker created it a moment ago: join it, as if it had existed.
             settings, existed = resolve_study(storage, found.name, found.request), True

@@ -6,7 +6,8 @@ import optuna
 
 from search.formatting import percent, plural
 from search.store import ENERGY_ATTR, ENERGY_FIELD, TrialRecord, mask_url
-from search.tuning._study import epochs_saved
+from search.tuning._fidelity import epoch_agreement, fidelity_warnings
+from search.tuning._study import epochs_saved, study_settings
 
 # Ten classes: 10% is a guess.  A trial that ends below this learnt next to nothing (a silent
 # hidden layer, a rate too high); it is shown as such, not hidden.
@@ -46,6 +47,7 @@ def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, budget: int
         f"trial {trial.number:>3}  {record.strategy + thesis:<22} {trial_state(record):<9} "
         f"val {percent(record.best_val_acc):>7}  epochs {record.epochs_run}/{budget}  "
         f"{record.wall_s:.0f}s{energy_text(trial)}  {_best(study)}"
+        + (f"  (from {record.origin})" if record.started_from else "")
     )
 
 
@@ -59,6 +61,13 @@ def pareto_lines(study: optuna.Study) -> list[str]:
             f"  trial {t.number:>3}  {record.strategy:<14} {percent(t.values[0]):>7}  {t.values[1] / 1e6:8.2f} uJ"
         )
     return lines
+
+
+def rung_warnings(study: optuna.Study) -> list[str]:
+    """The fidelity check's warnings for this study's pruning rungs (``search.fidelity`` shows the rest)."""
+    if len(study.directions) > 1:
+        return []
+    return fidelity_warnings(epoch_agreement(study, study_settings(study)))
 
 
 def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
@@ -85,5 +94,6 @@ def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
         f"(epoch {TrialRecord.of(best).best_epoch}){energy_text(best)}"
     )
     lines += [f"  {k} = {v}" for k, v in best.params.items()]
+    lines += [f"warning: {w} (python -m search.fidelity)" for w in rung_warnings(study)]
     lines.append(f"next: {next_command}")
     return "\n".join(lines)

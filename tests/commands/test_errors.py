@@ -99,6 +99,23 @@ def replay_db(folder: Path) -> dict[str, str]:
     return {}
 
 
+def start_sources(folder: Path) -> dict[str, str]:
+    """In studies/optuna.db: 'full' (made by search.run's settings, --space full) and 'empty' (no trial)."""
+    from search.tuning._settings import SETTINGS_ATTR, SpaceSettings, StudySettings
+
+    (folder / "studies").mkdir()
+    url = f"sqlite:///{folder / 'studies' / 'optuna.db'}"
+    for name, space in (("full", "full"), ("empty", "default")):
+        study = optuna.create_study(study_name=name, storage=url, direction="maximize")
+        study.set_user_attr(SETTINGS_ATTR, StudySettings(space=SpaceSettings(space=space, epochs=1)).to_dict())
+    return {}
+
+
+def fidelity_study(folder: Path) -> dict[str, str]:
+    replay_db(folder)
+    return {}
+
+
 def empty_data(folder: Path) -> dict[str, str]:
     (folder / "nodata").mkdir()
     return {"FMNIST_DIR": str(folder / "nodata")}
@@ -369,6 +386,68 @@ def rows(fmnist: Path) -> list[Row]:
                 "prune only after the last"
             ],
             setup=replay_db,
+        ),
+        Row(
+            "start-top-without-start-from",
+            "search.run",
+            ["--start-top", "3"],
+            2,
+            ["error: --start-top K chooses how many configurations --start-from STUDY queues: add it"],
+        ),
+        Row(
+            "start-from-missing",
+            "search.run",
+            ["--study", "long", "--start-from", "nope"],
+            2,
+            ["error: --start-from nope: no such study in this storage (--storage)"],
+            setup=start_sources,
+        ),
+        Row(
+            "start-from-itself",
+            "search.run",
+            ["--study", "long", "--start-from", "long"],
+            2,
+            ["error: --start-from long: a study cannot start from itself"],
+        ),
+        Row(
+            "start-from-other-space",
+            "search.run",
+            ["--study", "long", "--start-from", "full"],
+            2,
+            ["error: --start-from full: its space differs from this study's"],
+            setup=start_sources,
+        ),
+        Row(
+            "start-from-no-complete-trial",
+            "search.run",
+            ["--study", "long", "--start-from", "empty"],
+            1,
+            ["error: --start-from empty: that study holds no complete searched trial yet"],
+            setup=start_sources,
+        ),
+        Row(
+            "fidelity-against-itself",
+            "search.fidelity",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--against", "replay"],
+            2,
+            ["error: --against replay: that is the study itself"],
+            setup=fidelity_study,
+        ),
+        Row(
+            "fidelity-against-missing",
+            "search.fidelity",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--against", "nope"],
+            1,
+            ["error: no study 'nope' in sqlite:///replay.db; studies there: replay"],
+            setup=fidelity_study,
+        ),
+        Row(
+            "fidelity-out-is-a-folder",
+            "search.fidelity",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--out", "."],
+            1,
+            ["error: cannot write the figure to .: it is a folder"],
+            setup=fidelity_study,
         ),
         Row(
             "grace-not-longer-than-heartbeat",

@@ -112,6 +112,7 @@ def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Da
     assert "### Search space" in detail["note"]["body"]
     figure_ids = {g["id"] for g in detail["plotly_graph_objects"]}
     assert {"final-learning-curves", "final-confusion-matrix"} <= figure_ids
+    assert {"search-by-strategy", "search-accuracy-energy"} <= figure_ids  # saved by search.run
     retrain = study.user_attrs["final_result"]["folder"]  # e.g. trial-2-1ep-500img
     artifacts = {a["filename"]: a["artifact_id"] for a in detail["artifacts"]}
     assert {f"{retrain}.result.json", f"{retrain}.model.pt"} <= set(artifacts)
@@ -120,6 +121,26 @@ def test_api_shows_study_trials_user_attributes_note_and_artifacts(dashboard: Da
     ) as r:
         final = dashboard.fixture.results / "final" / retrain / "result.json"
         assert r.read() == final.read_bytes()
+
+
+def test_thesis_recipes_and_energy_are_plain_columns_in_the_api(dashboard: Dashboard) -> None:
+    """The trial table and the history plot read plain user attributes: where a configuration came from,
+    and its energy in microjoules, as the commands print it."""
+    study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
+    detail = get_json(f"{dashboard.url}/api/studies/{dashboard.study_id}")
+    by_number = {t["number"]: {a["key"]: a["value"] for a in t["user_attrs"]} for t in detail["trials"]}
+    for trial in study.trials:
+        attrs = by_number[trial.number]
+        expected = f"thesis {trial.user_attrs['thesis_preset']}" if "thesis_preset" in trial.user_attrs else "searched"
+        assert attrs["origin"] == expected
+        energy = trial.user_attrs["energy"]["compute_energy_pj_per_image"]
+        assert float(attrs["energy_uJ"]) == pytest.approx(energy / 1e6, abs=1e-4)
+    sortable = {a["key"] for a in detail["union_user_attrs"] if a["sortable"]}
+    assert "energy_uJ" in sortable  # so the dashboard's history plot can show it per trial
+    notes = {t["number"]: t["note"]["body"] for t in detail["trials"]}
+    thesis = [t.number for t in study.trials if "thesis_preset" in t.user_attrs]
+    assert thesis and all("the thesis's own recipe" in notes[n] for n in thesis)
+    assert all(notes[t.number] == "" for t in study.trials if t.number not in thesis)
 
 
 def test_dashboard_errors_are_one_line(tmp_path: Path, dashboard: Dashboard) -> None:
@@ -226,6 +247,30 @@ def test_trials_and_note_pages_render_in_chromium(browser: Any, dashboard: Dashb
     text = browser.find_element("tag name", "body").text
     assert "Budget" in text and "Data split" in text and "validation accuracy" in text
     browser.save_screenshot(str(ARTIFACTS / "dashboard-note.png"))
+    assert console_errors(browser) == []
+
+
+@pytest.mark.slow
+def test_thesis_recipes_and_energy_in_microjoules_show_in_chromium(browser: Any, dashboard: Dashboard) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
+    for trial in study.trials:
+        thesis = "thesis_preset" in trial.user_attrs
+        browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/trials?numbers={trial.number}")
+        wait_for(browser, "document.body.innerText.includes('User Attributes')", f"trial {trial.number}'s page")
+        text = browser.find_element("tag name", "body").text
+        origin = f"thesis {trial.user_attrs['thesis_preset']}" if thesis else "searched"
+        assert f"origin {origin}" in text
+        assert ("the thesis's own recipe" in text) == thesis  # the trial's note, above its value
+        assert f"energy_uJ {trial.user_attrs['energy_uJ']}" in text
+        if thesis:
+            full_page_screenshot(browser, ARTIFACTS / "dashboard-thesis-trial.png")
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
+    wait_for(
+        browser,
+        "document.body.innerText.includes('stars: the thesis') && "
+        "document.body.innerText.includes('energy per image (µJ')",
+        "search.run's figures on the study page",
+    )
     assert console_errors(browser) == []
 
 

@@ -54,6 +54,7 @@ COLUMNS = [
     "configuration",
     "val (search)",
     "epochs",
+    "test reads before",
     "test mean",
     "std",
     "95% interval",
@@ -143,6 +144,7 @@ def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison:
     for row in rows:
         assert re.fullmatch(PERCENT, row["val (search)"]), row
         assert row["epochs"] == "1"
+        assert row["test reads before"] == "0", row  # no other retrain of these trials read the test set
         assert re.fullmatch(PERCENT, row["test mean"]), row
         assert re.fullmatch(r"\d+\.\d\d", row["std"]), row
         assert re.fullmatch(rf"\[{PERCENT}, {PERCENT}\]", row["95% interval"]), row

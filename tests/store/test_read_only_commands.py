@@ -14,6 +14,7 @@ READERS = [
     ("search.final", "--study", "s"),
     ("search.report", "--study", "s"),
     ("search.pruners", "--study", "s"),
+    ("search.fidelity", "--study", "s"),
     ("search.dashboard", "--port", "1"),
 ]
 

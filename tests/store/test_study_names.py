@@ -21,7 +21,7 @@ from search.tuning._settings import SpaceSettings, StudySettings
 from search.tuning._study import create_study
 from support import assert_one_line_error, fork_run, make_storage, run_module, tree
 
-COMMANDS_WITH_STUDY = ["search.run", "search.final", "search.report", "search.pruners"]
+COMMANDS_WITH_STUDY = ["search.run", "search.final", "search.report", "search.pruners", "search.fidelity"]
 # (bad name, what the refusal says)
 BAD_NAMES = [
     ("", "a study name cannot be empty, got ''"),

@@ -1,0 +1,84 @@
+"""python -m search.fidelity: does a cheap fidelity rank configurations as the full budget does?
+
+Reads what a study recorded, trains nothing.  For each epoch, Kendall's tau between the
+trials' validation accuracy there and at their last epoch (over the complete trials that ran
+every epoch; a study searched with --pruner none measures it without a rung's selection);
+with --against, between studies of the same space at other budgets, over the configurations
+both trained (search.run --start-from queues the same ones); where search.final has run,
+between the search's validation and the retrains' test means.  Each with a 95% interval; the
+pruner's rungs are marked, and a rung that barely predicts the end gets a warning in words.
+Writes the figure to <results>/<study>/fidelity.html (docs/search.md#the-fidelity-check).
+
+    python -m search.run --study probe --pruner none --sampler random --no-thesis --trials 16
+    python -m search.fidelity --study probe
+    python -m search.run --study probe-10k --start-from probe --train-size 10000 --pruner none --no-thesis --trials 16
+    python -m search.fidelity --study probe --against probe-10k
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from search import inspection, store, tuning
+from search.cli import add_storage_flags, make_parser, quiet_optuna, study_name
+from search.errors import UsageError, command
+from search.formatting import plural
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = make_parser("search.fidelity", __doc__)
+    add_storage_flags(parser, results=True)
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        type=study_name,
+        metavar="STUDY",
+        help="another study of the same space (at another --train-size or --epochs) to rank against, "
+        "over the configurations both completed; repeat for several",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write the figure (default <results>/<study>/fidelity.html, beside the storage)",
+    )
+    return parser.parse_args(argv)
+
+
+@command
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.study in args.against:
+        raise UsageError(f"--against {args.study}: that is the study itself")
+    quiet_optuna(errors_only=True)
+    storage = store.open_storage(args.storage, create=False)
+    study = store.load_study(storage, args.study, args.storage)
+    others = [store.load_study(storage, name, args.storage) for name in args.against]
+    folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
+    out = args.out or folder / "fidelity.html"
+    store.check_file_writable(out, "the figure")
+    result = inspection.fidelity(study, folder, others)
+    ran = result.epochs[0].n if result.epochs else 0
+    print(
+        f"study {study.study_name!r}: {plural(ran, 'complete trial')} ran every epoch; "
+        "Kendall's tau-b of each ranking against the one it should predict"
+    )
+    if not result.rows:
+        print("nothing to rank yet: no complete trial ran more than one epoch, and no other study or retrain is given")
+        return 0
+    print(tuning.agreement_table(result.rows))
+    for line in result.warnings:
+        print(f"warning: {line}")
+    page = inspection.fidelity_page(result)
+    if page is None:
+        print("no figure: no ranking has any spread yet")
+        return 0
+    store.write_text(out, page)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

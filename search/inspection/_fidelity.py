@@ -1,0 +1,155 @@
+"""The fidelity check as a researcher reads it: every rank agreement of a study, its warnings and its figure.
+
+The statistics live in :mod:`search.tuning._fidelity`; this adds what needs the final retrains
+too (the search's validation ranking against the retrains' test means, read from the study's
+results folder) and draws all of them in one figure, a point per ranking with its interval.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import plotly.graph_objects as go
+
+from search.inspection._figures import FigureUnavailable
+from search.inspection._report_html import Section, render_page
+from search.retrain import RetrainResult
+from search.tuning import (
+    WEAK_TAU,
+    Agreement,
+    epoch_agreement,
+    fidelity_warnings,
+    kendall,
+    study_agreement,
+    study_settings,
+)
+
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The rank agreements of one study: epochs against the last, other studies, the retrains."""
+
+    study: str
+    epochs: list[Agreement]
+    studies: list[Agreement]
+    retrain: Agreement | None
+
+    @property
+    def rows(self) -> list[Agreement]:
+        return [*self.epochs, *self.studies, *([self.retrain] if self.retrain else [])]
+
+    @property
+    def warnings(self) -> list[str]:
+        return fidelity_warnings(self.epochs)
+
+
+def retrain_agreement(study: optuna.Study, folder: Path) -> Agreement | None:
+    """The search's validation accuracy against the retrains' test means, at the budget most retrains share.
+
+    Reads every ``result.json`` under ``folder``/final/ that belongs to this study; None without any.
+    """
+    values = {t.number: t.values[0] for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values}
+    results = [
+        r
+        for path in sorted((folder / "final").glob("*/result.json"))
+        if (r := RetrainResult.load(path)) is not None and r.study == study.study_name and r.trial in values
+    ]
+    if not results:
+        return None
+    budgets = Counter((r.budget.train_size, r.budget.epochs, r.budget.tta) for r in results)
+    shared = budgets.most_common(1)[0][0]
+    chosen = {r.trial: r for r in results if (r.budget.train_size, r.budget.epochs, r.budget.tta) == shared}
+    trials = sorted(chosen)
+    label = f"test mean, retrain ({chosen[trials[0]].budget.describe()})"
+    return kendall([values[n] for n in trials], [chosen[n].summary.mean for n in trials], "validation (search)", label)
+
+
+def fidelity(study: optuna.Study, folder: Path | None = None, against: Sequence[optuna.Study] = ()) -> Fidelity:
+    """Every rank agreement this study's records support (``against``: studies of the same space)."""
+    return Fidelity(
+        study=study.study_name,
+        epochs=epoch_agreement(study, study_settings(study)),
+        studies=[study_agreement(other, study) for other in against],
+        retrain=retrain_agreement(study, folder) if folder is not None else None,
+    )
+
+
+def fidelity_figure(result: Fidelity) -> go.Figure:
+    """Kendall's tau with its 95% interval, one point per ranking; the pruner's rungs in orange."""
+    rows = [a for a in result.rows if a.tau == a.tau]  # drop nan
+    if not rows:
+        raise FigureUnavailable(
+            "No ranking to compare yet: it needs complete trials that ran every epoch (a study searched with "
+            "--pruner none measures it best), another study of the same space, or final retrains."
+        )
+    labels = [f"{a.low} → {a.high}" if not a.low.startswith("epoch") else a.low for a in rows]
+    colours = ["#d95f02" if a.rung else "#1b6ca8" for a in rows]
+    fig = go.Figure(
+        go.Scatter(
+            x=[a.tau for a in rows],
+            y=labels,
+            mode="markers",
+            marker={"color": colours, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [0 if a.upper != a.upper else a.upper - a.tau for a in rows],
+                "arrayminus": [0 if a.lower != a.lower else a.tau - a.lower for a in rows],
+            },
+            customdata=[[a.n, a.high, "pruner's rung" if a.rung else ""] for a in rows],
+            hovertemplate="%{y} predicts %{customdata[1]}: tau %{x:.2f} over %{customdata[0]} configurations"
+            "<br>%{customdata[2]}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=WEAK_TAU, line_dash="dot", line_color="grey", annotation_text=f"weak below {WEAK_TAU}")
+    fig.update_layout(
+        title=f"Does a cheap ranking predict the end? Kendall's tau, 95% interval (study {result.study})",
+        xaxis={"title": "Kendall's tau-b (1: the same order)", "range": [-1.05, 1.05]},
+        yaxis={"autorange": "reversed"},
+        height=max(320, 40 * len(rows) + 140),
+        margin={"l": 260},
+    )
+    return fig
+
+
+def fidelity_section(result: Fidelity) -> Section:
+    """The report's section: the figure, what it means, and any rung's warning in words."""
+    explanation = (
+        "Kendall's tau-b between a cheap ranking of the configurations and the one it should predict, with a "
+        "95% interval: each epoch's validation accuracy against the last epoch's (over the complete trials that "
+        "ran every epoch; orange: an epoch where the pruner can stop a trial), other studies of the same space, "
+        f"and the final retrains' test means. Below {WEAK_TAU} a ranking barely predicts the end. In a pruned "
+        "study the trials that ran every epoch already passed the rungs, which understates their agreement: "
+        "a study searched with --pruner none measures it (docs/search.md)."
+    )
+    warnings = result.warnings
+    if warnings:
+        explanation += " Warning: " + "; ".join(warnings) + "."
+    section = Section("fidelity", "Fidelity: does an early epoch rank as the last does?", explanation)
+    try:
+        section.figures.append(("fig-fidelity", fidelity_figure(result)))
+    except FigureUnavailable as reason:
+        section.unavailable = f"Not available: {reason}"
+    return section
+
+
+def fidelity_page(result: Fidelity) -> str | None:
+    """A page with the fidelity figure alone (``search.fidelity``); None when nothing has spread."""
+    section = fidelity_section(result)
+    if section.unavailable:
+        return None
+    now = datetime.datetime.now(datetime.UTC)
+    return render_page(
+        f"Study {result.study}: fidelity check",
+        "",
+        [section],
+        f"Written {now:%Y-%m-%d %H:%M} UTC by python -m search.fidelity.",
+    )
