@@ -195,6 +195,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds without a heartbeat after which a trial's worker counts as dead: "
         f"the trial is marked failed and run again once (default {tuning.GRACE_PERIOD_S})",
     )
+    group.add_argument(
+        "--storage-patience",
+        type=positive_float,
+        default=store.STORAGE_PATIENCE_S,
+        metavar="S",
+        help="seconds a worker retries a storage that does not answer (a database restart or failover), "
+        f"with backoff, before it stops in one line (default {store.STORAGE_PATIENCE_S:.0f})",
+    )
     # Set by the parent for the worker processes it starts (search.tuning._worker_processes).
     group.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     group.add_argument("--threads", type=positive_int, default=None, help=argparse.SUPPRESS)
@@ -258,6 +266,7 @@ def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
         timeout=args.timeout,
         heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period,
+        storage_patience=args.storage_patience,
         data_dir=args.data_dir,
         download=args.download,
         worker_index=args.worker_index,

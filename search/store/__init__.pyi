@@ -2,6 +2,7 @@
 
 from ._artifacts import open_artifact_store, upload_study_files
 from ._atomic import save_state_dict, write_json, write_text
+from ._outage import STORAGE_PATIENCE_S, PatientRDBStorage, StorageLost
 from ._paths import (
     BEST_STUDY,
     DEFAULT_STORAGE,
@@ -50,6 +51,9 @@ from ._trial_record import (
 )
 
 __all__ = [
+    "STORAGE_PATIENCE_S",
+    "PatientRDBStorage",
+    "StorageLost",
     "BEST_STUDY",
     "BEST_VAL_ACC",
     "CONFIG",

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from search.errors import UsageError, UserError
+from search.store._outage import STORAGE_PATIENCE_S, PatientRDBStorage
 from search.store._paths import DEFAULT_STORAGE
 
 SQLITE_BUSY_TIMEOUT_S = 300
@@ -247,7 +248,12 @@ def _check_optuna_tables(url: str, parsed: URL, engine_kwargs: dict[str, Any]) -
 
 
 def open_storage(
-    url: str, *, create: bool, writable: bool | None = None, **rdb_options: Any
+    url: str,
+    *,
+    create: bool,
+    writable: bool | None = None,
+    patience_s: float = STORAGE_PATIENCE_S,
+    **rdb_options: Any,
 ) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage for ``url``.
 
@@ -257,7 +263,9 @@ def open_storage(
     them: a command that only reads never changes a storage it did not make.  ``writable``
     (default: ``create``) checks up front that a SQLite file can be written and serializes its
     transactions for several workers.
-    ``rdb_options`` go to ``optuna.storages.RDBStorage`` (heartbeats, retry callback).
+    ``rdb_options`` go to ``optuna.storages.RDBStorage`` (heartbeats, retry callback).  Every call
+    to the database is retried through an outage of up to ``patience_s`` seconds
+    (:class:`search.store._outage.PatientRDBStorage`).
     """
     writable = create if writable is None else writable
     parsed = parse_storage_url(url)
@@ -280,7 +288,7 @@ def open_storage(
         try:
             with warnings.catch_warnings():  # heartbeat_interval is "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = optuna.storages.RDBStorage(
+                storage = PatientRDBStorage(
                     parsed.render_as_string(hide_password=False),
                     engine_kwargs=engine_kwargs,
                     skip_table_creation=not create,
@@ -294,6 +302,8 @@ def open_storage(
                 time.sleep(0.5 + attempt)
                 continue
             raise _open_error(url, parsed, error) from None
+    storage.patience_s = patience_s
+    storage.display_url = mask_url(url)
     if path is not None and writable:
         _serialize_transactions(storage)
     return storage

@@ -54,7 +54,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from search.errors import UsageError
-from search.store import HISTORY, RETRY_OF, WORKER
+from search.store import HISTORY, RETRY_OF, WORKER, StorageLost
 
 HEARTBEAT_INTERVAL_S = 30
 GRACE_PERIOD_S = 120
@@ -261,6 +261,10 @@ def _run_one(
             value = objective(trial)
         except optuna.TrialPruned:
             state = TrialState.PRUNED
+        except StorageLost:
+            # Telling the storage would wait out another patience: the trial stays RUNNING, its
+            # heartbeat stops, and once the storage is back it is failed and run again.
+            raise
         except (Exception, KeyboardInterrupt) as caught:
             state, error = TrialState.FAIL, caught
     # skip_if_finished: another worker may have failed this trial as stale (a heartbeat

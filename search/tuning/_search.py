@@ -16,7 +16,7 @@ import optuna
 import torch
 
 from search.formatting import plural
-from search.store import DEFAULT_STORAGE, mask_url, parse_storage_url
+from search.store import DEFAULT_STORAGE, STORAGE_PATIENCE_S, mask_url, parse_storage_url
 from search.training import VALIDATION_SIZE, EpochStats, TrainVal, apply_neuron_backend, load_train_val, resolve_device
 from search.tuning._claim_loop import Heartbeat, identity, run_until_target
 from search.tuning._interrupts import check_stop, interrupt_on_signals
@@ -56,6 +56,7 @@ class SearchRun:
     timeout: float | None = None
     heartbeat_interval: int = 60
     grace_period: int = 120
+    storage_patience: float = STORAGE_PATIENCE_S  # seconds a worker retries a storage that does not answer
     data_dir: str | None = None
     download: bool = False
     worker_index: int | None = None  # set in a worker process started by a parent run
@@ -101,7 +102,8 @@ def run_search(run: SearchRun) -> int:
     device = resolve_device(run.device)
     apply_neuron_backend(run.neuron_backend, device)
     parse_storage_url(run.storage)
-    found = find_study(run.storage, run.study, run.request, heartbeat.storage_options())
+    options = {**heartbeat.storage_options(), "patience_s": run.storage_patience}
+    found = find_study(run.storage, run.study, run.request, options)
     start = plan_start_from(found.storage, run.study, run.start_from, run.start_top, found.settings, found.exists)
     if found.exists and (done := found.finished()) >= run.trials:
         print(

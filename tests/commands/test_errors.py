@@ -450,6 +450,13 @@ def rows(fmnist: Path) -> list[Row]:
             setup=fidelity_study,
         ),
         Row(
+            "storage-patience-zero",
+            "search.run",
+            ["--storage-patience", "0"],
+            2,
+            ["argument --storage-patience: must be greater than 0, got 0.0"],
+        ),
+        Row(
             "grace-not-longer-than-heartbeat",
             "search.run",
             ["--heartbeat-interval", "5", "--grace-period", "5"],
