@@ -25,7 +25,8 @@ class OperationalError(Exception):
 
 
 def _dropped() -> Exception:
-    return sqlalchemy_exc.OperationalError("SELECT 1", {}, OperationalError("server closed the connection unexpectedly"))
+    driver_error = OperationalError("server closed the connection unexpectedly")
+    return sqlalchemy_exc.OperationalError("SELECT 1", {}, driver_error)
 
 
 @pytest.fixture
