@@ -41,8 +41,9 @@ test-deps:
 	fi
 
 # PostgreSQL for the storage tests, as root where apt-get exists: installs Debian's postgresql if
-# missing, starts its cluster (listening on 127.0.0.1) and creates the user optuna (password optuna)
-# and the database optuna_test.  Idempotent.  Elsewhere, or with SNN_TEST_POSTGRES_URL set, it does
+# missing, starts its cluster (listening on 127.0.0.1) with max_connections 200 (the load test's
+# 64 workers hold about 2 each) and creates the user optuna (password optuna) and the database
+# optuna_test.  Idempotent.  Elsewhere, or with SNN_TEST_POSTGRES_URL set, it does
 # nothing and the tests that need PostgreSQL say why they skip.
 postgres:
 	@if [ -z "$$SNN_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ( \
@@ -53,6 +54,8 @@ postgres:
 		v=$$(ls /usr/lib/postgresql | sort -V | tail -n 1) && \
 		{ [ -f /etc/postgresql/$$v/main/postgresql.conf ] || pg_createcluster $$v main >/dev/null; } && \
 		{ pg_ctlcluster $$v main status >/dev/null 2>&1 || pg_ctlcluster $$v main start; } && \
+		{ [ "$$(su postgres -c "psql -tAc 'SHOW max_connections'")" -ge 200 ] || { \
+			su postgres -c "psql -qc 'ALTER SYSTEM SET max_connections = 200'" && pg_ctlcluster $$v main restart; }; } && \
 		{ su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'optuna'\"" | grep -q 1 || \
 			su postgres -c "psql -qc \"CREATE USER optuna WITH PASSWORD 'optuna'\""; } && \
 		{ su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'optuna_test'\"" | grep -q 1 || \

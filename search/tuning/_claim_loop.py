@@ -17,7 +17,9 @@ K workers together finish exactly the target, not K times it:
 Crash recovery is Optuna's heartbeat (RDB storages only; Optuna 5's JournalStorage has none):
 each running trial records a heartbeat every ``interval`` seconds; any worker, before each
 trial, marks FAIL the running trials whose heartbeat is older than ``grace`` seconds, and
-``RetryHeartbeatStaleTrialCallback(max_retry=1)`` queues each of them once more.  The retry
+``RetryHeartbeatStaleTrialCallback(max_retry=1)`` queues each of them once more.  A worker killed
+between claiming a trial and its first heartbeat leaves a RUNNING trial Optuna's check skips; the
+loop fails and queues those too, once they are older than the grace period.  The retry
 carries Optuna's system attribute ``failed_trial``; the loop copies it into the user
 attribute ``retry_of`` so the dashboard shows which trial it repeats.
 
@@ -37,6 +39,7 @@ Each trial records the worker that ran it in the user attribute ``worker``
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import random
 import signal
@@ -148,10 +151,38 @@ def _counts(study: optuna.Study) -> tuple[int, list[FrozenTrial]]:
     return len(trials) - len(running), running
 
 
-def _fail_stale(study: optuna.Study) -> None:
+def _fail_stale(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)  # a no-op on storages without heartbeat
+        _fail_orphaned_claims(study, storage)
+
+
+def _fail_orphaned_claims(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
+    """Fail, and queue again, the trials a worker claimed but died before its first heartbeat.
+
+    ``ask`` makes a trial RUNNING; this loop records its first heartbeat and its ``worker``
+    attribute a moment later.  A worker killed in between (``kill -9``) leaves a RUNNING trial
+    with no heartbeat, which Optuna's check skips, so it would hold its slot for ever.  A RUNNING
+    trial without ``worker``, started more than the grace period ago (by its own start time), is
+    such a claim: it is failed and queued again like a stale one.
+    """
+    interval, grace = storage.get_heartbeat_interval(), getattr(storage, "grace_period", None)
+    if interval is None:
+        return
+    limit = datetime.timedelta(seconds=grace or 2 * interval)
+    now = datetime.datetime.now()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if WORKER in trial.user_attrs or trial.datetime_start is None or now - trial.datetime_start < limit:
+            continue
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker failed it first
+        retry = storage.get_heartbeat_stale_trial_callback()
+        if retry is not None:
+            retry(study, storage.get_trial(trial._trial_id))
 
 
 def _is_retry(trial: FrozenTrial) -> bool:
@@ -199,15 +230,16 @@ def run_until_target(
     start = time.monotonic()
     ran = 0
     while timeout is None or time.monotonic() - start < timeout:
-        _fail_stale(study)
+        _fail_stale(study, storage)
         finished, running = _counts(study)
         if finished >= target:
             break
         if finished + len(running) >= target:
-            # Every slot is taken.  Wait while a heartbeat-tracked trial runs: if its worker
-            # dies, its retry needs a worker.  Running trials without a heartbeat cannot be
-            # told apart from dead ones, so they are not waited for.
-            if interval is None or not any(WORKER in t.user_attrs for t in running):
+            # Every slot is taken.  Wait while trials run: if a worker dies, its trial's retry
+            # needs a worker (a claim that never got its first heartbeat is failed after the grace
+            # period too, _fail_orphaned_claims).  Without heartbeats a dead worker's trial cannot
+            # be told from a live one, so nothing is waited for.
+            if interval is None:
                 break
             time.sleep(poll)
             continue
