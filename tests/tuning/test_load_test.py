@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+
 from support import REPO_ROOT, command_env, postgres_reason
 
 POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test")
