@@ -11,6 +11,7 @@ Writes the figure to <results>/<study>/fidelity.html (docs/search.md#the-fidelit
 
     python -m search.run --study probe --pruner none --sampler random --no-thesis --trials 16
     python -m search.fidelity --study probe
+    python -m search.fidelity --study probe --pruner hyperband --min-resource 3   # its rungs marked
     python -m search.run --study probe-10k --start-from probe --train-size 10000 --pruner none --no-thesis --trials 16
     python -m search.fidelity --study probe --against probe-10k
 """
@@ -21,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from search import inspection, store, tuning
-from search.cli import add_storage_flags, make_parser, quiet_optuna, study_name
+from search.cli import add_storage_flags, make_parser, positive_int, quiet_optuna, study_name
 from search.errors import UsageError, command
 from search.formatting import plural
 
@@ -39,6 +40,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "over the configurations both completed; repeat for several",
     )
     parser.add_argument(
+        "--pruner",
+        choices=[p for p in tuning.PRUNERS if p != "none"],
+        default=None,
+        help="mark this pruner's rungs and warn of them, instead of the study's own pruner's: what a study "
+        "searched with --pruner none says of a pruner it could have used",
+    )
+    parser.add_argument(
+        "--min-resource",
+        type=positive_int,
+        default=None,
+        metavar="EPOCH",
+        help="with --pruner: its first rung, as search.run --min-resource (default 1)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -52,6 +67,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.study in args.against:
         raise UsageError(f"--against {args.study}: that is the study itself")
+    if args.min_resource is not None and args.pruner is None:
+        raise UsageError("--min-resource sets the first rung of --pruner: add --pruner hyperband, median or sha")
     quiet_optuna(errors_only=True)
     storage = store.open_storage(args.storage, create=False)
     study = store.load_study(storage, args.study, args.storage)
@@ -59,7 +76,8 @@ def main(argv: list[str]) -> int:
     folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
     out = args.out or folder / "fidelity.html"
     store.check_file_writable(out, "the figure")
-    result = inspection.fidelity(study, folder, others)
+    pruner = None if args.pruner is None else (args.pruner, args.min_resource or 1)
+    result = inspection.fidelity(study, folder, others, pruner)
     ran = result.epochs[0].n if result.epochs else 0
     print(
         f"study {study.study_name!r}: {plural(ran, 'complete trial')} ran every epoch; "

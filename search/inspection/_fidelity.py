@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optuna
@@ -71,11 +71,23 @@ def retrain_agreement(study: optuna.Study, folder: Path) -> Agreement | None:
     return kendall([values[n] for n in trials], [chosen[n].summary.mean for n in trials], "validation (search)", label)
 
 
-def fidelity(study: optuna.Study, folder: Path | None = None, against: Sequence[optuna.Study] = ()) -> Fidelity:
-    """Every rank agreement this study's records support (``against``: studies of the same space)."""
+def fidelity(
+    study: optuna.Study,
+    folder: Path | None = None,
+    against: Sequence[optuna.Study] = (),
+    pruner: tuple[str, int] | None = None,
+) -> Fidelity:
+    """Every rank agreement this study's records support (``against``: studies of the same space).
+
+    ``pruner`` (name, first epoch) marks that pruner's rungs instead of the study's own: what a
+    study searched without pruning says of a pruner it could have used.
+    """
+    settings = study_settings(study)
+    if pruner is not None and settings is not None:
+        settings = replace(settings, pruner=pruner[0], min_resource=pruner[1])
     return Fidelity(
         study=study.study_name,
-        epochs=epoch_agreement(study, study_settings(study)),
+        epochs=epoch_agreement(study, settings),
         studies=[study_agreement(other, study) for other in against],
         retrain=retrain_agreement(study, folder) if folder is not None else None,
     )

@@ -442,6 +442,14 @@ def rows(fmnist: Path) -> list[Row]:
             setup=fidelity_study,
         ),
         Row(
+            "fidelity-min-resource-without-pruner",
+            "search.fidelity",
+            ["--storage", "sqlite:///replay.db", "--study", "replay", "--min-resource", "3"],
+            2,
+            ["error: --min-resource sets the first rung of --pruner: add --pruner hyperband, median or sha"],
+            setup=fidelity_study,
+        ),
+        Row(
             "fidelity-out-is-a-folder",
             "search.fidelity",
             ["--storage", "sqlite:///replay.db", "--study", "replay", "--out", "."],

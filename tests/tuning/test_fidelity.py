@@ -169,6 +169,19 @@ def test_the_command_prints_the_table_the_warning_and_writes_the_figure(tmp_path
     assert "Does a cheap ranking predict the end?" in figure.read_text()
 
 
+def test_the_command_marks_the_rungs_of_a_pruner_the_study_did_not_use(tmp_path):
+    _storage_with(tmp_path, "probe", _curves(16), _settings(pruner="none"))
+    plain = run_module("search.fidelity", "--study", "probe", cwd=tmp_path, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    assert "warning" not in plain.stdout  # no pruner, no rung to warn of
+    asked = ["--study", "probe", "--pruner", "hyperband", "--min-resource", "2"]
+    marked = run_module("search.fidelity", *asked, cwd=tmp_path, timeout=120)
+    assert marked.returncode == 0, marked.stderr
+    assert "warning: the rung at epoch 2 barely predicts epoch 9" in marked.stdout  # rungs 2 and 6
+    assert "raise --min-resource to 3" in marked.stdout
+    assert "rung at epoch 6" not in marked.stdout
+
+
 def test_the_command_refuses_what_it_cannot_read(tmp_path):
     url = _storage_with(tmp_path, "probe", _curves(6), _settings())
     missing = run_module("search.fidelity", "--study", "nope", cwd=tmp_path, timeout=120)
