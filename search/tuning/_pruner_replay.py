@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import optuna
 
+from search.tuning._fidelity import trials_run_through
 from search.tuning._study import make_pruner
 
 
@@ -21,14 +22,8 @@ class Replay:
 
 def full_curves(study: optuna.Study) -> tuple[list[list[float]], int]:
     """The validation curves of the complete trials that ran every epoch, and that epoch count."""
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    epochs = max((len(t.intermediate_values) for t in complete), default=0)
-    curves = [
-        [t.intermediate_values[s] for s in sorted(t.intermediate_values)]
-        for t in complete
-        if len(t.intermediate_values) == epochs
-    ]
-    return curves, epochs
+    trials, epochs = trials_run_through(study)
+    return [[t.intermediate_values[e] for e in range(1, epochs + 1)] for t in trials], epochs
 
 
 def replay(curves: list[list[float]], pruner_name: str, epochs: int, min_resource: int = 1) -> Replay:
