@@ -13,9 +13,9 @@ sampler is random and nothing is pruned, so what is measured is the claim loop a
 While it runs, the parent kills ``--kills`` random workers with SIGKILL (spread over the run, each
 replaced by a new process, as a cluster's scheduler would) and, with ``--restart-db``, restarts
 Debian's local PostgreSQL cluster once (``pg_ctlcluster VERSION main restart``, as root).
-At the end it reads the study and prints: finished trials (the target exactly), duplicates (a
-finished retry whose original also finished: one claim counted twice; 0), trials lost or left
-RUNNING (a failed trial without a finished retry, or RUNNING at the end; 0), claims per second
+At the end it reads the study and prints: finished trials (the target exactly), duplicates (two
+finished trials with the same drawn value: one claim counted twice; 0), trials lost (a killed
+trial that was not queued again; 0) or left RUNNING (0), claims per second
 (trials created, retries included, over the wall time) and the claim latency's p50 and p99 (from a
 worker's previous trial ending to its next trial's objective starting: counting, claiming,
 heartbeat and attributes).  Exit 1 when any of the first three is off.  The study is left in
@@ -42,7 +42,7 @@ import optuna
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from search.store import RETRY_OF, mask_url, open_storage  # noqa: E402
+from search.store import mask_url, open_storage  # noqa: E402
 from search.tuning import Heartbeat, identity, run_until_target  # noqa: E402
 
 CLAIM_ATTR = "claim_s"
@@ -113,16 +113,14 @@ def _percentile(values: list[float], q: float) -> float:
 def summarise(study: optuna.Study, target: int, wall_s: float) -> tuple[dict[str, float], bool]:
     trials = study.get_trials(deepcopy=False)
     finished = [t for t in trials if t.state.is_finished() and t.state != optuna.trial.TrialState.FAIL]
-    by_number = {t.number: t for t in trials}
-    finished_numbers = {t.number for t in finished}
-    duplicates = sum(1 for t in finished if t.user_attrs.get(RETRY_OF) in finished_numbers)
-    retried = {t.user_attrs.get(RETRY_OF) for t in trials if RETRY_OF in t.user_attrs}
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-    lost = sum(
-        1
-        for t in failed
-        if not any(r.user_attrs.get(RETRY_OF) == t.number and r.number in finished_numbers for r in by_number.values())
-    )
+    # Every trial draws its own x: two finished trials with the same x ran one claim twice.
+    xs = [t.params.get("x") for t in finished]
+    duplicates = len(xs) - len(set(xs))
+    retried = {t.system_attrs.get("failed_trial") for t in trials if "failed_trial" in t.system_attrs}
+    # A failed first attempt with no retry queued is lost; a retry killed again is not retried (max_retry=1).
+    lost = sum(1 for t in failed if "failed_trial" not in t.system_attrs and t.number not in retried)
+    twice = sum(1 for t in failed if "failed_trial" in t.system_attrs)
     running = sum(1 for t in trials if t.state == optuna.trial.TrialState.RUNNING)
     latencies = [float(t.user_attrs[CLAIM_ATTR]) for t in trials if CLAIM_ATTR in t.user_attrs]
     figures = {
@@ -130,8 +128,9 @@ def summarise(study: optuna.Study, target: int, wall_s: float) -> tuple[dict[str
         "duplicates": duplicates,
         "lost": lost,
         "running": running,
-        "failed (killed, retried)": len(failed),
-        "retries": len(retried - {None}),
+        "failed (killed)": len(failed) - twice,
+        "retried": len(retried),
+        "retries killed again": twice,
         "claims": len(trials),
         "claims/s": len(trials) / wall_s,
         "claim p50 s": _percentile(latencies, 0.5),

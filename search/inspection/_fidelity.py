@@ -16,15 +16,18 @@ from pathlib import Path
 import optuna
 import plotly.graph_objects as go
 
+from search.errors import UsageError
 from search.inspection._figures import FigureUnavailable
 from search.inspection._report_html import Section, render_page
 from search.retrain import RetrainResult
 from search.tuning import (
     WEAK_TAU,
     Agreement,
+    StudySettings,
     epoch_agreement,
     fidelity_warnings,
     kendall,
+    same_space,
     study_agreement,
     study_settings,
 )
@@ -83,14 +86,35 @@ def fidelity(
     study searched without pruning says of a pruner it could have used.
     """
     settings = study_settings(study)
-    if pruner is not None and settings is not None:
-        settings = replace(settings, pruner=pruner[0], min_resource=pruner[1])
+    for other in against:
+        theirs = study_settings(other)
+        if settings is not None and theirs is not None and not same_space(theirs, settings):
+            raise UsageError(
+                f"--against {other.study_name}: its space differs from study {study.study_name!r}'s (strategies, "
+                "--space, --fix or its generation): the same parameters would not be the same configuration"
+            )
+    if pruner is not None:
+        settings = _with_pruner(study.study_name, settings, *pruner)
     return Fidelity(
         study=study.study_name,
         epochs=epoch_agreement(study, settings),
         studies=[study_agreement(other, study) for other in against],
         retrain=retrain_agreement(study, folder) if folder is not None else None,
     )
+
+
+def _with_pruner(name: str, settings: StudySettings | None, pruner: str, first: int) -> StudySettings:
+    """The study's settings with another pruner (``search.fidelity --pruner``), refused where it cannot apply."""
+    if settings is None:
+        raise UsageError(f"--pruner: study {name!r} was not made by search.run, so its epochs and rungs are unknown")
+    if settings.multi_objective:
+        raise UsageError(f"--pruner: study {name!r} has two objectives, and Optuna prunes none of its trials")
+    if first >= settings.space.epochs:
+        raise UsageError(
+            f"--min-resource {first} is not below the {settings.space.epochs} epochs of study {name!r}: "
+            "a pruner could prune only after the last"
+        )
+    return replace(settings, pruner=pruner, min_resource=first)
 
 
 def fidelity_figure(result: Fidelity) -> go.Figure:

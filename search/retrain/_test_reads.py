@@ -2,10 +2,11 @@
 
 Every seed of a retrain reads the test set once, and leaves one run file (``runs/seed-K.json``)
 in its folder.  When a retrain folder is first used, the run files of the same trial in the
-study's other folders (another budget, more seeds, test-time augmentation) are counted and the
-count is kept in ``test-reads.json``: a figure chosen after its configuration's test accuracy
-had been read is then visible as such, in ``result.json`` and in the comparison table.  A resume
-keeps the first count; later folders count this one's reads.
+study's other folders (another budget, test-time augmentation) are counted and the count is
+kept in ``test-reads.json``: a figure chosen after its configuration's test accuracy
+had been read is then visible as such, in ``result.json`` and in the comparison table.  A resume,
+or a later run adding seeds to the same folder, keeps the first count; later folders count this
+one's reads.
 """
 
 from __future__ import annotations

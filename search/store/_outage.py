@@ -15,8 +15,9 @@ the grace period and runs it again (docs/distributed.md).
 
 Only errors of the connection are retried, never a logical refusal (a duplicated study, a
 finished trial).  A write whose commit reached the server just before the connection dropped is
-sent again: Optuna's writes of one attribute, value or state are idempotent; a trial created
-twice that way stays RUNNING without heartbeats, and the heartbeat check fails it.
+sent again: Optuna's writes of one attribute or value are idempotent; a state write that had
+reached the server is found done (``set_trial_state_values``, below); a trial created twice that
+way stays RUNNING unclaimed, and the claim loop fails it after the grace period.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import optuna
@@ -37,9 +38,9 @@ from search.errors import UserError
 STORAGE_PATIENCE_S = 120.0
 FIRST_WAIT_S = 0.5
 LONGEST_WAIT_S = 8.0
-# What a lost connection looks like: Optuna wraps SQLAlchemy's errors on commit; reads raise them as they are.
+# What a lost connection looks like (Optuna wraps every SQLAlchemy error of a session in its
+# StorageInternalError, whose cause is then one of these).
 TRANSIENT = (
-    optuna.exceptions.StorageInternalError,
     sqlalchemy_exc.OperationalError,
     sqlalchemy_exc.InterfaceError,
     sqlalchemy_exc.DisconnectionError,
@@ -87,7 +88,10 @@ class StorageLost(UserError):
 
 
 def is_transient(error: BaseException) -> bool:
-    """True for an error of the connection (the server is down, restarting or dropped it)."""
+    """True for an error of the connection (the server is down, restarting or dropped it), not for a
+    refusal (no right to write, a value too long): those are raised at once."""
+    if isinstance(error, optuna.exceptions.StorageInternalError):
+        return error.__cause__ is not None and is_transient(error.__cause__)
     if isinstance(error, sqlalchemy_exc.DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, TRANSIENT)
@@ -145,6 +149,29 @@ class PatientRDBStorage(optuna.storages.RDBStorage):
             self._note_recovery()
             return result
 
+    def set_trial_state_values(
+        self, trial_id: int, state: optuna.trial.TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """RDBStorage's, retried; a write that reached the server before its connection dropped is found
+        done when sent again (Optuna refuses to change a finished trial) instead of raised."""
+        lost_once = False
+        method = optuna.storages.RDBStorage.set_trial_state_values
+
+        def call() -> bool:
+            nonlocal lost_once
+            try:
+                return method(self, trial_id, state, values)
+            except Exception as error:
+                lost_once = lost_once or is_transient(error)
+                raise
+
+        try:
+            return self._patiently("set_trial_state_values", call)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            if lost_once and state.is_finished() and self.get_trial(trial_id).state == state:
+                return True
+            raise
+
     def _note_outage(self, name: str, error: BaseException) -> None:
         with self._lock:
             if PatientRDBStorage._outage_since is None:
@@ -181,4 +208,5 @@ def _patient(name: str) -> Callable[..., Any]:
 
 
 for _name in RETRIED:
-    setattr(PatientRDBStorage, _name, _patient(_name))
+    if _name not in vars(PatientRDBStorage):  # set_trial_state_values is written out in the class
+        setattr(PatientRDBStorage, _name, _patient(_name))

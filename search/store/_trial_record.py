@@ -31,7 +31,7 @@ THESIS_PRESET = "thesis_preset"  # set on the thesis's own recipes, queued first
 # {"study", "trial", "value"}: the trial of another study this one repeats (search.run --start-from)
 STARTED_FROM = "started_from"
 RETRY_OF = "retry_of"  # the number of the failed or interrupted trial this one repeats
-WORKER = "worker"  # {"host", "pid", "index"}
+WORKER = "worker"  # {"host", "pid", "index", "trial"}: the worker that claimed the trial numbered "trial"
 ENERGY_ATTR = "energy"  # EnergyCost.to_dict() of the trained network (search/training/_energy.py)
 # The EnergyCost field that a Pareto search minimises and --max-energy bounds (docs/energy.md).
 ENERGY_FIELD = "compute_energy_pj_per_image"

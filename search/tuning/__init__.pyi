@@ -22,8 +22,10 @@ from ._settings import (
     SAMPLERS,
     SPACES,
     StudyRequest,
+    StudySettings,
     parse_objective,
 )
+from ._start_from import same_space
 from ._study import (
     FINISHED,
     epochs_saved,
@@ -67,6 +69,8 @@ __all__ = [
     "STORAGE_ENV",
     "SearchProgress",
     "StudyRequest",
+    "StudySettings",
+    "same_space",
     "check_worker_count",
     "describe_exit",
     "epochs_saved",

@@ -33,13 +33,13 @@ heartbeat calls, except where noted (a trial's storage id, and dropping the samp
 as ``ask`` does).
 
 Each trial records the worker that ran it in the user attribute ``worker``
-(``{"host", "pid", "index"}``).
+(``{"host", "pid", "index", "trial"}``; ``trial`` tells a claimed retry from one that still carries
+the ``worker`` of the trial it repeats).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import random
 import signal
@@ -111,9 +111,12 @@ class _HeartbeatThread:
         return self
 
     def _beat(self, interval: int) -> None:
+        # RDBStorage's own call, not the patient one (search.store._outage): a beat missed in an outage
+        # is simply sent again at the next interval, and a stopping worker does not wait for it.
+        beat = optuna.storages.RDBStorage.record_heartbeat
         while not self._stop.is_set():
             with contextlib.suppress(Exception):  # a missed beat is retried; the grace period covers a few
-                self._storage.record_heartbeat(self._trial_id)
+                beat(self._storage, self._trial_id)
             self._stop.wait(interval)
 
     def __exit__(self, *exc: object) -> None:
@@ -151,38 +154,55 @@ def _counts(study: optuna.Study) -> tuple[int, list[FrozenTrial]]:
     return len(trials) - len(running), running
 
 
-def _fail_stale(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
+def _fail_stale(study: optuna.Study, storage: optuna.storages.RDBStorage, orphans: _Orphans) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)  # a no-op on storages without heartbeat
-        _fail_orphaned_claims(study, storage)
+        orphans.fail(study, storage)
 
 
-def _fail_orphaned_claims(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
-    """Fail, and queue again, the trials a worker claimed but died before its first heartbeat.
+def _claimed(trial: FrozenTrial) -> bool:
+    """Whether this loop finished claiming the trial: its ``worker`` names it (a retry carries the
+    ``worker`` of the trial it repeats, which names that one)."""
+    worker = trial.user_attrs.get(WORKER)
+    return isinstance(worker, dict) and worker.get("trial", trial.number) == trial.number
 
-    ``ask`` makes a trial RUNNING; this loop records its first heartbeat and its ``worker``
-    attribute a moment later.  A worker killed in between (``kill -9``) leaves a RUNNING trial
-    with no heartbeat, which Optuna's check skips, so it would hold its slot for ever.  A RUNNING
-    trial without ``worker``, started more than the grace period ago (by its own start time), is
-    such a claim: it is failed and queued again like a stale one.
+
+class _Orphans:
+    """The trials a worker claimed but died before its first heartbeat: failed, and queued again.
+
+    ``ask`` (or popping a retry) makes a trial RUNNING; this loop records its first heartbeat and
+    its ``worker`` attribute a moment later.  A worker killed in between (``kill -9``) leaves a
+    RUNNING trial with no heartbeat, which Optuna's check skips, so it would hold its slot for
+    ever.  A RUNNING trial this worker has seen unclaimed for longer than the grace period, by its
+    own clock (machines' clocks need not agree), is such a claim: it is failed and queued again
+    like a stale one.
     """
-    interval, grace = storage.get_heartbeat_interval(), getattr(storage, "grace_period", None)
-    if interval is None:
-        return
-    limit = datetime.timedelta(seconds=grace or 2 * interval)
-    now = datetime.datetime.now()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if WORKER in trial.user_attrs or trial.datetime_start is None or now - trial.datetime_start < limit:
-            continue
-        try:
-            if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+
+    def __init__(self) -> None:
+        self.first_seen: dict[int, float] = {}
+
+    def fail(self, study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
+        interval, grace = storage.get_heartbeat_interval(), getattr(storage, "grace_period", None)
+        if interval is None:
+            return
+        now = time.monotonic()
+        unclaimed = {
+            t._trial_id: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if not _claimed(t)
+        }
+        self.first_seen = {i: self.first_seen.get(i, now) for i in unclaimed}
+        for trial_id, seen in list(self.first_seen.items()):
+            if now - seen < (grace or 2 * interval):
                 continue
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker failed it first
-        retry = storage.get_heartbeat_stale_trial_callback()
-        if retry is not None:
-            retry(study, storage.get_trial(trial._trial_id))
+            del self.first_seen[trial_id]
+            try:
+                if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
+                    continue
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # claimed and finished meanwhile, or failed by another worker first
+            retry = storage.get_heartbeat_stale_trial_callback()
+            if retry is not None:
+                retry(study, storage.get_trial(trial_id))
 
 
 def _is_retry(trial: FrozenTrial) -> bool:
@@ -229,8 +249,9 @@ def run_until_target(
     poll = poll_s if poll_s is not None else min(float(interval or 5), 5.0)
     start = time.monotonic()
     ran = 0
+    orphans = _Orphans()
     while timeout is None or time.monotonic() - start < timeout:
-        _fail_stale(study, storage)
+        _fail_stale(study, storage, orphans)
         finished, running = _counts(study)
         if finished >= target:
             break
@@ -261,11 +282,15 @@ def run_until_target(
                 storage.set_trial_state_values(trial_id, TrialState.WAITING)
                 time.sleep(random.uniform(0.1, 1.0))
                 continue
-            trial.set_user_attr(WORKER, worker)
+            trial.set_user_attr(WORKER, {**worker, "trial": trial.number})
             stored = storage.get_trial(trial_id)
             if "failed_trial" in stored.system_attrs:
                 trial.set_user_attr(RETRY_OF, stored.system_attrs["failed_trial"])
                 trial.set_user_attr(HISTORY, [])
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Taken for an orphaned claim and failed by another worker (a stall longer than the
+            # grace period between claiming and the first heartbeat); its retry is queued.
+            continue
         except KeyboardInterrupt:
             # Claimed, not started: back in the queue as it was (a retry keeps its parameters).
             if trial is not None:

@@ -147,8 +147,8 @@ def _start_line(
         f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")
     ]
     lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
-    if start is not None and not opened.existed:
-        lines.append(f"{run.prefix}queued: {start.describe()}")
+    if start is not None and not opened.existed and (queued := StartFrom.describe(opened.study)):
+        lines.append(f"{run.prefix}queued: {queued}")
     if settings.space.not_searched:
         lines.append(f"{run.prefix}study {run.study!r} {kept_space_line(settings.space)}")
     return "\n".join(lines)
@@ -186,8 +186,8 @@ def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_done(finished_trials(study), run.prefix + trial_line(study, trial, epochs))
-        if run.publish is not None:
-            run.publish(study)
+        if not run.is_worker:  # several workers publish once, through their parent, at the end
+            _publish(run, study)
         check_stop()
 
     objective = Objective(opened.settings, data, device, on_epoch=on_epoch, compile=run.compile)
@@ -221,6 +221,8 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
         f"{len(finished_trials(study))} of {run.trials} trials finished; starting {len(plans)} workers: "
         + ", ".join(f"{p.device} x {p.threads} threads" for p in plans)
     )
+    if not opened.existed and run.start_from and (queued := StartFrom.describe(study)):
+        print(f"queued: {queued}")
     procs = start_workers(run.argv, run.storage, plans)
     codes, interrupted = wait_for_workers(procs)
     if interrupted:
@@ -245,5 +247,14 @@ def _finish(run: SearchRun, study: optuna.Study) -> None:
     """The summary, and the fidelity check's warnings kept in the study note for the dashboard."""
     print(summary(study, run.storage, final_command(run.study, run.storage)))
     note_fidelity(study, rung_warnings(study))
-    if run.publish is not None:
+    _publish(run, study)
+
+
+def _publish(run: SearchRun, study: optuna.Study) -> None:
+    """The dashboard's figures of the search; a figure that fails is a warning, never the end of a search."""
+    if run.publish is None:
+        return
+    try:
         run.publish(study)
+    except Exception as error:  # plotly or a figure's data: the search goes on without the figure
+        print(f"warning: the dashboard's figures were not updated ({type(error).__name__}: {error})", file=sys.stderr)

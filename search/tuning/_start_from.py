@@ -50,6 +50,11 @@ class StartFrom:
     study: str
     configurations: tuple[QueuedConfiguration, ...]
 
+    def record(self, study: optuna.Study) -> None:
+        """Name the source in the study, before its settings: a worker that joins the study meanwhile,
+        or a resume after a crash here, finds it started from this source."""
+        study.set_user_attr(STUDY_STARTED_FROM, {"study": self.study, "trials": []})
+
     def queue(self, study: optuna.Study, already_queued: list[dict[str, Any]]) -> int:
         """Queue the configurations not among ``already_queued`` (the thesis's); how many were queued."""
         seen = {_key(p) for p in already_queued}
@@ -64,10 +69,15 @@ class StartFrom:
         study.set_user_attr(STUDY_STARTED_FROM, {"study": self.study, "trials": numbers})
         return len(numbers)
 
-    def describe(self) -> str:
+    @staticmethod
+    def describe(study: optuna.Study) -> str | None:
+        """What a study created with --start-from queued, in words; None for any other study."""
+        recorded = study.user_attrs.get(STUDY_STARTED_FROM)
+        if not isinstance(recorded, dict):
+            return None
         return (
-            f"the {len(self.configurations)} best complete configuration(s) of study {self.study!r}, "
-            "queued after the thesis's recipes and trained again at this study's budget"
+            f"the {len(recorded.get('trials') or [])} best complete configuration(s) of study "
+            f"{recorded.get('study')!r}, queued after the thesis's recipes and trained again at this study's budget"
         )
 
 
@@ -75,7 +85,13 @@ def _key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def _same_space(a: StudySettings, b: StudySettings) -> bool:
+def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Within the source's energy budget (``--max-energy``: Optuna's constraints, feasible at <= 0)."""
+    return all(c <= 0 for c in trial.system_attrs.get("constraints") or ())
+
+
+def same_space(a: StudySettings, b: StudySettings) -> bool:
+    """Whether two studies draw the same parameters with the same meaning (their budgets may differ)."""
     return replace(a.space, epochs=b.space.epochs) == b.space
 
 
@@ -115,14 +131,14 @@ def plan_start_from(
     source_settings = study_settings(source_study)
     if source_settings is None:
         raise UsageError(f"--start-from {source}: that study was not made by search.run")
-    if not _same_space(source_settings, settings):
+    if not same_space(source_settings, settings):
         raise UsageError(
             f"--start-from {source}: its space differs from this study's (strategies, --space, --fix or its "
             "generation): its parameters would not mean the same here"
         )
     ranked: dict[str, QueuedConfiguration] = {}
     for t in sorted(
-        (t for t in source_study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values),
+        (t for t in source_study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values and _feasible(t)),
         key=lambda t: -t.values[0],
     ):
         if THESIS_PRESET not in t.user_attrs:

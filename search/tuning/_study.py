@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 class ExtraQueue(Protocol):
     """Configurations a new study queues after the thesis's (``search.tuning._start_from.StartFrom``)."""
 
+    def record(self, study: optuna.Study) -> None: ...
+
     def queue(self, study: optuna.Study, already_queued: list[dict[str, Any]]) -> int: ...
 
 
@@ -144,6 +146,8 @@ def create_study(
         pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
     study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
+    if start_from is not None:
+        start_from.record(study)
     study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
     study.set_user_attr(DATA_ATTR, data.describe())
     queued = thesis_trials(settings.space) if settings.thesis else []

@@ -86,6 +86,44 @@ def test_a_logical_refusal_is_not_retried(storage):
     assert calls == [1] and storage.sleeps == []
 
 
+def test_a_refusal_optuna_wraps_is_not_taken_for_an_outage(storage):
+    """Optuna wraps every SQLAlchemy error of a session; only a lost connection beneath is retried."""
+    calls = []
+
+    def no_right() -> None:
+        calls.append(1)
+        cause = sqlalchemy_exc.ProgrammingError("INSERT", {}, Exception("permission denied for table trials"))
+        raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from cause
+
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        storage._patiently("set_trial_user_attr", no_right)
+    assert calls == [1] and storage.sleeps == []
+    assert outage.is_transient(optuna.exceptions.StorageInternalError("commit")) is False
+    wrapped = optuna.exceptions.StorageInternalError("commit")
+    wrapped.__cause__ = _dropped()
+    assert outage.is_transient(wrapped)
+
+
+def test_a_state_write_that_reached_the_server_before_the_drop_is_found_done(storage, monkeypatch):
+    study = optuna.create_study(storage=storage, study_name="s")
+    trial = study.ask()
+    written = optuna.storages.RDBStorage.set_trial_state_values
+    dropped = []
+
+    def commit_then_drop(self, trial_id, state, values=None):  # the commit lands, its answer is lost
+        result = written(self, trial_id, state, values)
+        if not dropped:
+            dropped.append(1)
+            raise _dropped()
+        return result
+
+    monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_state_values", commit_then_drop)
+    assert storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.COMPLETE, [0.5]) is True
+    assert storage.get_trial(trial._trial_id).state == optuna.trial.TrialState.COMPLETE
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):  # without a drop, a finished trial refuses
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+
+
 def test_every_public_call_of_the_storage_goes_through_the_retry(storage, monkeypatch):
     seen = []
     monkeypatch.setattr(type(storage), "_patiently", lambda self, name, call: seen.append(name) or call())
