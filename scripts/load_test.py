@@ -201,8 +201,8 @@ def _drive(
     wall = time.monotonic() - start
     failures = {i: p.returncode for i, p in workers.items() if p.returncode not in (0, -signal.SIGKILL)}
     for index, code in failures.items():
-        tail = (logs / f"worker-{index}.err").read_text(errors="replace").strip().splitlines()[-1:]
-        print(f"worker {index} exited with code {code}: {tail[0] if tail else ''}", file=sys.stderr)
+        tail = (logs / f"worker-{index}.err").read_text(errors="replace").strip().splitlines()[-12:]
+        print(f"worker {index} exited with code {code}:", *tail, sep="\n  ", file=sys.stderr)
     outages = sum("does not answer" in p.read_text(errors="replace") for p in logs.glob("worker-*.err"))
     if outages:
         events.append(f"{outages} worker(s) waited for the storage and went on")

@@ -389,12 +389,21 @@ def _comparison_flags(study: optuna.Study) -> tuple[str, ...]:
     return ("--top", str(top), "--thesis", "--seeds", "3")
 
 
+def _fidelity_sections(study: optuna.Study, folder: Path) -> list[Section]:
+    """The fidelity check's section, where it can apply: a study of more than one epoch per trial (it
+    can rank an early epoch against the last), or one whose retrains already rank against the search."""
+    result = fidelity(study, folder)
+    settings = study_settings(study)
+    ranks = any(a.tau == a.tau for a in result.rows)  # one ranking with a spread (not nan)
+    return [fidelity_section(result)] if ranks or (settings and settings.space.epochs > 1) else []
+
+
 def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[str, list[Section]]:
     """The page's HTML and its sections; ``folder`` holds the study's results."""
     final = load_final_result(study, folder)
     sections = (
         search_sections(study)
-        + [fidelity_section(fidelity(study, folder))]
+        + _fidelity_sections(study, folder)
         + comparison_sections(study, load_comparison(study, folder), storage_url)
         + final_sections(study, final, folder, storage_url)
     )

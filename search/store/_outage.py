@@ -97,6 +97,12 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT)
 
 
+def _landed(error: BaseException) -> bool:
+    """A duplicate row refused: what a write sent again after its first commit landed meets."""
+    cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+    return isinstance(cause, sqlalchemy_exc.IntegrityError)
+
+
 def _first_line(error: BaseException) -> str:
     """The driver's own error, in one line: ``OperationalError: connection failed: ...``."""
     if isinstance(error, sqlalchemy_exc.DBAPIError) and error.orig is not None:
@@ -127,12 +133,19 @@ class PatientRDBStorage(optuna.storages.RDBStorage):
     def _retry(self, name: str, call: Callable[[], T]) -> T:
         start = time.monotonic()
         wait = FIRST_WAIT_S
+        lost = False
         while True:
             try:
                 result = call()
             except Exception as error:
+                if lost and _landed(error):
+                    # The first try's commit reached the server before its answer was lost: the row
+                    # this try inserts again is there already.  Done (these writes return nothing).
+                    self._note_recovery()
+                    return None  # type: ignore[return-value]
                 if not is_transient(error):
                     raise
+                lost = True
                 waited = time.monotonic() - start
                 if waited + wait > self.patience_s:
                     raise StorageLost(
