@@ -124,6 +124,26 @@ def test_a_state_write_that_reached_the_server_before_the_drop_is_found_done(sto
         storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
 
 
+def test_an_insert_sent_again_after_its_commit_landed_is_done(storage):
+    """The first try's commit reached the server, its answer was lost; the second meets its own row."""
+    tries = iter([_dropped(), sqlalchemy_exc.IntegrityError("INSERT", {}, Exception("duplicate key value"))])
+
+    def insert() -> None:
+        error = next(tries)
+        if isinstance(error, sqlalchemy_exc.IntegrityError):
+            raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from error
+        raise error
+
+    assert storage._patiently("_set_trial_param", insert) is None
+
+    def duplicate() -> None:  # without a lost connection first, a duplicate is an error of its own
+        cause = sqlalchemy_exc.IntegrityError("INSERT", {}, Exception("duplicate key value"))
+        raise optuna.exceptions.StorageInternalError("commit") from cause
+
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        storage._patiently("_set_trial_param", duplicate)
+
+
 def test_every_public_call_of_the_storage_goes_through_the_retry(storage, monkeypatch):
     seen = []
     monkeypatch.setattr(type(storage), "_patiently", lambda self, name, call: seen.append(name) or call())
