@@ -15,7 +15,8 @@ replaced by a new process, as a cluster's scheduler would) and, with ``--restart
 Debian's local PostgreSQL cluster once (``pg_ctlcluster VERSION main restart``, as root).
 At the end it reads the study and prints: finished trials (the target exactly), duplicates (two
 finished trials with the same drawn value: one claim counted twice; 0), trials lost (a killed
-trial that was not queued again; 0) or left RUNNING (0), claims per second
+trial that was not queued again; 0) or left RUNNING (0), trials given back to the queue when
+the target was met (WAITING, not counted), claims per second
 (trials created, retries included, over the wall time) and the claim latency's p50 and p99 (from a
 worker's previous trial ending to its next trial's objective starting: counting, claiming,
 heartbeat and attributes).  Exit 1 when any of the first three is off.  The study is left in
@@ -47,6 +48,8 @@ from search.tuning import Heartbeat, identity, run_until_target  # noqa: E402
 
 CLAIM_ATTR = "claim_s"
 EPOCHS = 5
+KILL_SPACING_S = 3.0  # kills at least this far apart, so each finds workers mid-trial
+WARM_S = 10.0  # only workers started this long ago are killed
 
 
 def synthetic_objective(epoch_s: float):  # noqa: ANN201 (a closure Optuna calls)
@@ -122,6 +125,7 @@ def summarise(study: optuna.Study, target: int, wall_s: float) -> tuple[dict[str
     lost = sum(1 for t in failed if "failed_trial" not in t.system_attrs and t.number not in retried)
     twice = sum(1 for t in failed if "failed_trial" in t.system_attrs)
     running = sum(1 for t in trials if t.state == optuna.trial.TrialState.RUNNING)
+    waiting = sum(1 for t in trials if t.state == optuna.trial.TrialState.WAITING)
     latencies = [float(t.user_attrs[CLAIM_ATTR]) for t in trials if CLAIM_ATTR in t.user_attrs]
     figures = {
         "finished": len(finished),
@@ -131,6 +135,7 @@ def summarise(study: optuna.Study, target: int, wall_s: float) -> tuple[dict[str
         "failed (killed)": len(failed) - twice,
         "retried": len(retried),
         "retries killed again": twice,
+        "given back (waiting)": waiting,
         "claims": len(trials),
         "claims/s": len(trials) / wall_s,
         "claim p50 s": _percentile(latencies, 0.5),
@@ -176,21 +181,27 @@ def _drive(
 ) -> int:
     start = time.monotonic()
     workers = {i: _start(args, name, i, logs) for i in range(args.workers)}
+    started = dict.fromkeys(workers, start)
     next_index = args.workers
     kill_at = sorted(random.Random(0).uniform(0.1, 0.8) for _ in range(args.kills))
     restart_at = 0.4 if cluster else None
     events = []
     rng = random.Random(1)
+    last_kill = 0.0
     while any(p.poll() is None for p in workers.values()):
         time.sleep(0.5)
         done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished()) / args.trials
-        if kill_at and done >= kill_at[0]:
+        now = time.monotonic()
+        if kill_at and done >= kill_at[0] and now - last_kill >= KILL_SPACING_S:
             kill_at.pop(0)
-            alive = [i for i, p in workers.items() if p.poll() is None]
+            # A worker that has had time to start and claim: killing one still importing kills no trial.
+            alive = [i for i, p in workers.items() if p.poll() is None and now - started[i] > WARM_S]
             if alive:
                 victim = rng.choice(alive)
                 workers[victim].send_signal(signal.SIGKILL)
+                last_kill = now
                 workers[next_index] = _start(args, name, next_index, logs)
+                started[next_index] = now
                 events.append(f"{time.monotonic() - start:6.1f} s  kill -9 worker {victim}, started {next_index}")
                 next_index += 1
         if restart_at is not None and done >= restart_at:

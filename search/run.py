@@ -147,7 +147,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="EPOCH",
         help="the earliest epoch a trial can be pruned at: the pruner's first rung "
         "(Hyperband's and successive halving's min_resource, the median pruner's "
-        "n_warmup_steps; default 1). Later suits a schedule that warms up (one-cycle)",
+        "n_warmup_steps; default: half the epochs, rounded up, where a ranking starts to predict the last "
+        "epoch's, docs/search.md#the-default-study)",
     )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
     group.add_argument(

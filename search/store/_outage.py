@@ -45,6 +45,9 @@ TRANSIENT = (
     sqlalchemy_exc.InterfaceError,
     sqlalchemy_exc.DisconnectionError,
     sqlalchemy_exc.TimeoutError,
+    # A session whose connection was invalidated mid-transaction refuses until rolled back; the retry
+    # drops the session (remove_session), and the next one checks out a fresh connection.
+    sqlalchemy_exc.PendingRollbackError,
 )
 # RDBStorage's methods that touch the database.
 RETRIED = (

@@ -102,6 +102,11 @@ def test_a_refusal_optuna_wraps_is_not_taken_for_an_outage(storage):
     wrapped = optuna.exceptions.StorageInternalError("commit")
     wrapped.__cause__ = _dropped()
     assert outage.is_transient(wrapped)
+    # What the next call on a session meets after its connection was invalidated mid-transaction
+    # (seen in the load test at 64 workers across a database restart).
+    pending = optuna.exceptions.StorageInternalError("commit")
+    pending.__cause__ = sqlalchemy_exc.PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
+    assert outage.is_transient(pending)
 
 
 def test_a_state_write_that_reached_the_server_before_the_drop_is_found_done(storage, monkeypatch):

@@ -63,7 +63,9 @@ def test_min_resource_is_fixed_when_the_study_is_created() -> None:
     before = created.to_dict()
     del before["min_resource"]  # a study made before the flag
     assert StudySettings.from_dict(before).min_resource == 1
-    assert StudyRequest().new_settings().pruner_text == "hyperband"
+    # A new study's first rung defaults to half its epochs (docs/search.md#the-default-study).
+    assert StudyRequest().new_settings().pruner_text == "hyperband from epoch 5"
+    assert [StudyRequest(epochs=e).new_settings().min_resource for e in (1, 2, 3, 10, 15)] == [1, 1, 2, 5, 8]
     assert StudyRequest().resolve("s", created).min_resource == 3
     assert StudyRequest(min_resource=3, pruner="median").resolve("s", created).pruner_text == "median from epoch 3"
     # Optuna keeps rungs by number: another first rung on a resume would mix epochs.
