@@ -245,8 +245,9 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
 
 def _finish(run: SearchRun, study: optuna.Study) -> None:
     """The summary, and the fidelity check's warnings kept in the study note for the dashboard."""
-    print(summary(study, run.storage, final_command(run.study, run.storage)))
-    note_fidelity(study, rung_warnings(study))
+    warnings = rung_warnings(study)  # read the curves once, for the summary and the note
+    print(summary(study, run.storage, final_command(run.study, run.storage), warnings))
+    note_fidelity(study, warnings)
     _publish(run, study)
 
 

@@ -70,7 +70,8 @@ def rung_warnings(study: optuna.Study) -> list[str]:
     return fidelity_warnings(epoch_agreement(study, study_settings(study)))
 
 
-def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
+def summary(study: optuna.Study, storage_url: str, next_command: str, warnings: list[str] | None = None) -> str:
+    """The study's summary; ``warnings``: its :func:`rung_warnings`, where the caller has them already."""
     trials = study.get_trials(deepcopy=False)
     counts = {s: sum(t.state == s for t in trials) for s in optuna.trial.TrialState}
     lines = [
@@ -94,6 +95,7 @@ def summary(study: optuna.Study, storage_url: str, next_command: str) -> str:
         f"(epoch {TrialRecord.of(best).best_epoch}){energy_text(best)}"
     )
     lines += [f"  {k} = {v}" for k, v in best.params.items()]
-    lines += [f"warning: {w} (python -m search.fidelity)" for w in rung_warnings(study)]
+    warnings = rung_warnings(study) if warnings is None else warnings
+    lines += [f"warning: {w} (python -m search.fidelity)" for w in warnings]
     lines.append(f"next: {next_command}")
     return "\n".join(lines)

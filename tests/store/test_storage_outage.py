@@ -17,7 +17,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 
 from search.store import StorageLost, open_storage
 from search.store import _outage as outage
-from support import finish, postgres_reason, start_module, trials, unique, wait_for
+from support import finish, start_module, trials, unique, wait_for
 
 
 class OperationalError(Exception):
@@ -158,9 +158,6 @@ def test_every_public_call_of_the_storage_goes_through_the_retry(storage, monkey
     assert set(seen) <= set(outage.RETRIED)
 
 
-POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test")
-
-
 def _cluster() -> list[str] | None:
     """``pg_ctlcluster VERSION main`` for the local Debian cluster, where this process may control it."""
     if os.geteuid() != 0 or shutil.which("pg_ctlcluster") is None or not os.path.isdir("/usr/lib/postgresql"):
@@ -170,11 +167,11 @@ def _cluster() -> list[str] | None:
 
 
 @pytest.mark.slow
-def test_a_search_rides_out_a_postgres_restart_and_a_30_second_stop(tmp_path):
-    reason = postgres_reason(POSTGRES)
+def test_a_search_rides_out_a_postgres_restart_and_a_30_second_stop(tmp_path, postgres_url):
+    POSTGRES = postgres_url  # noqa: N806 (the URL, as in the other PostgreSQL tests)
     cluster = _cluster()
-    if reason or cluster is None or "127.0.0.1:5432" not in POSTGRES:
-        pytest.skip(reason or "needs root and Debian's local PostgreSQL cluster to restart it")
+    if cluster is None or "127.0.0.1:5432" not in POSTGRES:
+        pytest.skip("needs root and Debian's local PostgreSQL cluster to restart it")
     study, target = unique("outage"), 10
     proc = start_module(
         "search.run",

@@ -12,16 +12,12 @@ import sys
 
 import pytest
 
-from support import REPO_ROOT, command_env, postgres_reason
-
-POSTGRES = os.environ.get("SNN_TEST_POSTGRES_URL", "postgresql+psycopg://optuna:optuna@127.0.0.1:5432/optuna_test")
+from support import REPO_ROOT, command_env
 
 
 @pytest.mark.slow
-def test_the_load_test_holds_the_target_through_kills_and_a_restart():
-    reason = postgres_reason(POSTGRES)
-    if reason:
-        pytest.skip(reason)
+def test_the_load_test_holds_the_target_through_kills_and_a_restart(postgres_url):
+    POSTGRES = postgres_url  # noqa: N806 (the URL, as in the other PostgreSQL tests)
     restart = os.geteuid() == 0 and shutil.which("pg_ctlcluster") is not None and "127.0.0.1:5432" in POSTGRES
     # Long enough (about 30 s) that the kills find workers past their start-up, mid-trial.
     args = ["--workers", "4", "--trials", "80", "--kills", "2", "--epoch-s", "0.2", *(["--restart-db"] * restart)]
