@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
 
@@ -78,11 +79,18 @@ def cpu() -> torch.device:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """The test database's URL (env SNN_TEST_POSTGRES_URL); the test skips when it is unreachable."""
+    """The test database's URL (env SNN_TEST_POSTGRES_URL), holding Optuna's tables; the test skips when it is
+    unreachable.
+
+    A fresh database (a new CI machine) is empty until some command creates a study in it, and
+    the commands that only read refuse an empty database: creating the tables here keeps the
+    tests independent of their order.
+    """
     url = os.environ.get("SNN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     reason = postgres_reason(url)
     if reason:
         pytest.skip(reason)
+    optuna.storages.RDBStorage(url).remove_session()
     return url
 
 
