@@ -6,7 +6,10 @@ user attributes, notes) and the files that search.final attached.  It listens on
 port over SSH (ssh -L 8080:127.0.0.1:8080 HOST) and open http://127.0.0.1:8080/.
 
     python -m search.dashboard
-    python -m search.dashboard --storage postgresql+psycopg://user:PASSWORD@db/optuna --port 8081
+    SNN_SEARCH_STORAGE=postgresql+psycopg://user@db/optuna python -m search.dashboard --port 8081
+
+On a database server, keep the password off the command line (and out of the shell's history
+and the process list): in $SNN_SEARCH_STORAGE, or in ~/.pgpass for PostgreSQL.
 
 The same as `optuna-dashboard sqlite:///studies/optuna.db --artifact-dir studies/optuna/artifacts`,
 without creating a storage that does not exist.

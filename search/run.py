@@ -58,10 +58,23 @@ def _fixed(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+# Units --max-energy accepts, in picojoules; lower case (the suffix is matched case-insensitively).
+ENERGY_SUFFIXES = {"uj": 1e6, "µj": 1e6, "nj": 1e3, "pj": 1.0}
+
+
 def _energy_budget(text: str) -> float:
-    value = positive_float(text)
+    """Picojoules per image from ``20uJ`` (also ``µJ``, ``nJ``, ``pJ``) or a bare number of picojoules."""
+    number, scale = text.strip(), 1.0
+    for suffix, factor in ENERGY_SUFFIXES.items():
+        if number.lower().endswith(suffix):
+            number, scale = number[: -len(suffix)].strip(), factor
+            break
+    try:
+        value = positive_float(number) * scale
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(str(error).replace(repr(number), repr(text))) from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number of picojoules, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite energy, e.g. 20uJ, got {text!r}")
     return value
 
 
@@ -127,9 +140,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--max-energy",
         type=_energy_budget,
         default=None,
-        metavar="PJ",
-        help="an energy budget: compute energy per image in picojoules (docs/energy.md); "
-        "the best trial is the best within it, and pruning stays on",
+        metavar="ENERGY",
+        help="an energy budget: compute energy per image, e.g. 20uJ (also nJ, pJ; a bare number is "
+        "picojoules; docs/energy.md); the best trial is the best within it, and pruning stays on",
     )
     group.add_argument(
         "--val-size",

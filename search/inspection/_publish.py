@@ -2,8 +2,8 @@
 
 While a search runs, :func:`publish_search` keeps two figures on the study's page that the
 dashboard's own plots cannot draw: validation accuracy by strategy with the thesis's recipes
-marked, and accuracy against compute energy per image in microjoules (the commands' unit; the
-dashboard's Pareto plot shows the stored objective, in picojoules).
+marked, and accuracy against compute energy per image in microjoules (the commands' unit, and
+the unit of the energy objective that the dashboard's Pareto plot shows, from settings format 3).
 
 Each retrained trial's ``result.json`` and ``model.pt`` become study artifacts named after
 the trial and budget (``trial-12-6ep-60000img.result.json``) in the artifact store that

@@ -115,7 +115,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
         rows.append(
             (
                 "Pareto front",
-                ", ".join(f"#{t.number} ({percent(t.values[0])}, {t.values[1] / 1e6:.1f} uJ)" for t in front)
+                ", ".join(f"#{t.number} ({percent(t.values[0])}, {TrialRecord.of(t).energy_uj:.1f} uJ)" for t in front)
                 or "none yet",
             )
         )

@@ -109,7 +109,7 @@ def select_candidates(
     pareto = len(study.directions) > 1
     if pareto and top is None and not trials and not thesis:
         front = ", ".join(
-            f"{t.number} ({100 * t.values[0]:.2f}%, {t.values[1] / 1e6:.1f} uJ)"
+            f"{t.number} ({100 * t.values[0]:.2f}%, {TrialRecord.of(t).energy_uj:.1f} uJ)"
             for t in sorted(study.best_trials, key=lambda t: t.number)
         )
         raise UserError(

@@ -7,6 +7,7 @@ instead of spelling string keys.  optuna-dashboard shows them as they are stored
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,15 @@ class TrialRecord:
             energy_pj=(a.get(ENERGY_ATTR) or {}).get(ENERGY_FIELD),
             started_from=a.get(STARTED_FROM),
         )
+
+    @property
+    def energy_uj(self) -> float:
+        """Compute energy per image in microjoules (NaN if not measured).
+
+        Read from the energy record, not from the trial's second objective: a two-objective study
+        stores that in picojoules (settings format 1 and 2) or microjoules (from format 3).
+        """
+        return math.nan if self.energy_pj is None else self.energy_pj / 1e6
 
     @property
     def strategy(self) -> str:

@@ -179,5 +179,5 @@ class Objective:
         best = result.best_val_acc
         accuracy = best if best is not None and math.isfinite(best) else 0.0
         if settings.multi_objective:
-            return accuracy, cost[-1].energy_pj_per_image
+            return accuracy, settings.energy_objective(cost[-1].energy_pj_per_image)
         return accuracy

@@ -2,8 +2,9 @@
 
 The time left is the mean wall time of the study's finished trials times the trials still
 to run (divided among the workers), the way Optuna's own bar shows an estimate; it is
-shown once one trial has finished.  On a terminal only: logs and pipes get the per-trial
-lines alone.
+shown once one trial has finished.  The bar is drawn on a terminal only; logs and pipes
+(nohup, a scheduler) get the per-trial lines, each ending with the trials finished of the
+target and the time left.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class SearchProgress:
         left = time_left_s(finished, int(self.bar.total or 0))
         self.eta = "" if left is None else f"; about {format_duration(left)} left"
         self.bar.set_postfix_str(self.eta.lstrip("; "))
+        if self.bar.disable:  # no bar to read the count and time left from: the log line carries them
+            line += f"  [{len(finished)}/{self.bar.total} finished{self.eta}]"
         tqdm.write(line)
 
     def close(self) -> None:

@@ -169,7 +169,7 @@ def _objective_lines(settings: StudySettings) -> list[str]:
         return lines
     if settings.max_energy_pj is not None:
         return [
-            f"energy budget {settings.max_energy_pj:,.0f} pJ per image (compute energy): trials above it "
+            f"energy budget {settings.max_energy_pj / 1e6:.2f} uJ per image (compute energy): trials above it "
             "are infeasible; the sampler prefers feasible ones and the best trial is the best feasible one"
         ]
     return []

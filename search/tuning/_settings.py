@@ -21,7 +21,11 @@ SPACES = ("default", "full")
 DEFAULT_PRUNER = "hyperband"
 DEFAULT_SAMPLER = "tpe"
 OBJECTIVE_NAME = "validation accuracy"
-ENERGY_NAME = "compute energy per image (pJ)"
+# The unit of a two-objective study's energy objective, as stored in its settings ("energy_unit").
+# Studies of settings format 1 and 2 stored picojoules; from format 3 it is microjoules, the unit
+# every command prints, so that optuna-dashboard's Pareto plot and trial table read the same figures.
+ENERGY_UNITS = {"pJ": 1.0, "uJ": 1e6}  # picojoules per unit
+NEW_ENERGY_UNIT = "uJ"
 # What a study optimises: validation accuracy alone, or accuracy and energy (a Pareto search).
 ACCURACY = "accuracy"
 ACCURACY_ENERGY = "accuracy,energy"
@@ -30,7 +34,7 @@ SETTINGS_ATTR = "settings"  # study user attribute: StudySettings.to_dict()
 # The version of StudySettings.to_dict()'s layout, stored with it ("format"); studies made before
 # the key existed are format 1.  A newer format, or a key or value this code does not know, is
 # refused in one line (UnreadableSettings) instead of being half understood.
-SETTINGS_FORMAT = 2
+SETTINGS_FORMAT = 3  # 3: the energy objective in microjoules (energy_unit)
 DATA_ATTR = "data"  # study user attribute: TrainVal.describe()
 
 
@@ -101,6 +105,16 @@ class StudySettings:
     val_size: int | None = None  # validation images (None: the whole 10,000)
     objective: str = ACCURACY  # or ACCURACY_ENERGY: maximise accuracy, minimise energy per image
     max_energy_pj: float | None = None  # energy budget per image: a constrained single-objective study
+    energy_unit: str = "pJ"  # of the energy objective (ENERGY_UNITS); absent before format 3, which stored pJ
+
+    @property
+    def energy_name(self) -> str:
+        """The energy objective's metric name, with the unit its values are stored in."""
+        return f"compute energy per image ({'µJ' if self.energy_unit == 'uJ' else self.energy_unit})"
+
+    def energy_objective(self, picojoules: float) -> float:
+        """A trial's energy per image as this study's second objective stores it."""
+        return picojoules / ENERGY_UNITS[self.energy_unit]
 
     @property
     def pruner_text(self) -> str:
@@ -157,6 +171,7 @@ class StudySettings:
             ("objective", settings.objective, (ACCURACY, ACCURACY_ENERGY)),
             ("pruner", settings.pruner, PRUNERS),
             ("sampler", settings.sampler, SAMPLERS),
+            ("energy unit", settings.energy_unit, tuple(ENERGY_UNITS)),
         ):
             if value not in valid:
                 raise UnreadableSettings(
@@ -219,6 +234,7 @@ class StudyRequest:
                 objective=objective,
                 max_energy_pj=self.max_energy_pj,
                 min_resource=self.min_resource or self._default_min_resource(epochs, objective),
+                energy_unit=NEW_ENERGY_UNIT,
             )
         )
 
@@ -245,7 +261,7 @@ class StudyRequest:
             "--space": (self.space, stored.space.space, stored.space.space),
             "--val-size": (self.val_size, stored.val_size, stored.val_size or "all"),
             "--objective": (self.objective, stored.objective, stored.objective),
-            "--max-energy": (self.max_energy_pj, stored.max_energy_pj, stored.max_energy_pj or "none"),
+            "--max-energy": (self.max_energy_pj, stored.max_energy_pj, energy_budget_text(stored.max_energy_pj)),
             "--fix": (
                 self._fixed_as_stored(stored.space),
                 dict(stored.space.fixed),
@@ -274,6 +290,7 @@ class StudyRequest:
                 objective=stored.objective,
                 max_energy_pj=stored.max_energy_pj,
                 min_resource=stored.min_resource,
+                energy_unit=stored.energy_unit,
             )
         )
 
@@ -307,6 +324,11 @@ class StudyRequest:
             return dict(parse_fixed(self.fixed, stored.space, stored.epochs, stored.strategies))
         except ValueError as error:
             raise UsageError(str(error)) from None
+
+
+def energy_budget_text(picojoules: float | None) -> str:
+    """A --max-energy budget as the flag takes it: ``20uJ`` (``none`` for no budget)."""
+    return "none" if picojoules is None else f"{picojoules / 1e6:.12g}uJ"
 
 
 def fixed_text(space: SpaceSettings) -> str:

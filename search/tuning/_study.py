@@ -29,7 +29,6 @@ from search.store import (
 from search.tuning._notes import write_study_note
 from search.tuning._settings import (
     DATA_ATTR,
-    ENERGY_NAME,
     OBJECTIVE_NAME,
     PRUNERS,
     SAMPLERS,
@@ -145,7 +144,7 @@ def create_study(
         sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
-    study.set_metric_names([OBJECTIVE_NAME, ENERGY_NAME] if settings.multi_objective else [OBJECTIVE_NAME])
+    study.set_metric_names([OBJECTIVE_NAME, settings.energy_name] if settings.multi_objective else [OBJECTIVE_NAME])
     if start_from is not None:
         start_from.record(study)
     study.set_user_attr(SETTINGS_ATTR, settings.to_dict())

@@ -58,7 +58,7 @@ def pareto_lines(study: optuna.Study) -> list[str]:
     for t in front:
         record = TrialRecord.of(t)
         lines.append(
-            f"  trial {t.number:>3}  {record.strategy:<14} {percent(t.values[0]):>7}  {t.values[1] / 1e6:8.2f} uJ"
+            f"  trial {t.number:>3}  {record.strategy:<14} {percent(t.values[0]):>7}  {record.energy_uj:8.2f} uJ"
         )
     return lines
 

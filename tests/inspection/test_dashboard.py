@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import optuna
 import pytest
 
-from support import STUDY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
+from support import STUDY, TINY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_FLAGS = [
@@ -57,16 +58,15 @@ class Dashboard:
     fixture: InspectionStudy
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: InspectionStudy) -> Iterator[Dashboard]:
-    fx = inspection_study
+@contextmanager
+def serving(folder: Path, out: Path, study: str) -> Iterator[tuple[str, int]]:
+    """search.dashboard run in ``folder`` with its default storage, until the block ends: (its URL, ``study``'s id)."""
     port = free_port()
-    out = tmp_path_factory.mktemp("dashboard") / "stdout"
     with open(out, "w") as stdout, open(out.with_name("stderr"), "w") as stderr:
         # No --storage: the default storage of a plain search.run in that folder, and its artifact store.
         process = subprocess.Popen(
             python_module("search.dashboard", "--port", str(port)),
-            cwd=fx.folder,
+            cwd=folder,
             env=command_env(),
             stdout=stdout,
             stderr=stderr,
@@ -82,11 +82,38 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: Inspec
             except (urllib.error.URLError, ConnectionError):
                 assert time.monotonic() < deadline, "the dashboard did not answer within 60 s"
                 time.sleep(0.3)
-        study_id = next(s["study_id"] for s in studies if s["study_name"] == STUDY)
-        yield Dashboard(url, study_id, out, fx)
+        yield url, next(s["study_id"] for s in studies if s["study_name"] == study)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory, inspection_study: InspectionStudy) -> Iterator[Dashboard]:
+    out = tmp_path_factory.mktemp("dashboard") / "stdout"
+    with serving(inspection_study.folder, out, STUDY) as (url, study_id):
+        yield Dashboard(url, study_id, out, inspection_study)
+
+
+@dataclass(frozen=True)
+class ParetoDashboard:
+    url: str
+    study_id: int
+    study: optuna.Study
+
+
+@pytest.fixture(scope="module")
+def pareto_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParetoDashboard]:
+    """A two-objective study made by search.run (two tiny trials), served by search.dashboard."""
+    folder = tmp_path_factory.mktemp("pareto-dashboard")
+    made = run_module(
+        "search.run", "--study", "pareto", "--objective", "accuracy,energy", "--trials", "2", "--no-thesis",
+        "--seed", "0", *TINY, cwd=folder,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    study = optuna.load_study(study_name="pareto", storage=f"sqlite:///{folder}/studies/optuna.db")
+    with serving(folder, folder / "dashboard.out", "pareto") as (url, study_id):
+        yield ParetoDashboard(url, study_id, study)
 
 
 @pytest.mark.slow
@@ -141,6 +168,17 @@ def test_thesis_recipes_and_energy_are_plain_columns_in_the_api(dashboard: Dashb
     thesis = [t.number for t in study.trials if "thesis_preset" in t.user_attrs]
     assert thesis and all("the thesis's own recipe" in notes[n] for n in thesis)
     assert all(notes[t.number] == "" for t in study.trials if t.number not in thesis)
+
+
+@pytest.mark.slow
+def test_a_two_objective_study_shows_energy_in_microjoules_in_the_api(pareto_dashboard: ParetoDashboard) -> None:
+    """optuna-dashboard plots the stored objectives: a new study stores energy in the commands' unit."""
+    detail = get_json(f"{pareto_dashboard.url}/api/studies/{pareto_dashboard.study_id}")
+    assert detail["objective_names"] == ["validation accuracy", "compute energy per image (µJ)"]
+    for shown, trial in zip(detail["trials"], pareto_dashboard.study.trials, strict=True):
+        energy = trial.user_attrs["energy"]["compute_energy_pj_per_image"]
+        assert shown["values"][1] == pytest.approx(energy / 1e6)
+        assert 1 < shown["values"][1] < 1000  # microjoules per image, not picojoules
 
 
 def test_dashboard_errors_are_one_line(tmp_path: Path, dashboard: Dashboard) -> None:
@@ -271,6 +309,29 @@ def test_thesis_recipes_and_energy_in_microjoules_show_in_chromium(browser: Any,
         "document.body.innerText.includes('energy per image (µJ')",
         "search.run's figures on the study page",
     )
+    assert console_errors(browser) == []
+
+
+@pytest.mark.slow
+def test_the_pareto_plot_of_a_two_objective_study_reads_microjoules_in_chromium(
+    browser: Any, pareto_dashboard: ParetoDashboard
+) -> None:
+    browser.get(f"{pareto_dashboard.url}/dashboard/studies/{pareto_dashboard.study_id}")
+    # The Pareto front is the page's first plot; its objectives are named in the selectors beside it.
+    wait_for(
+        browser,
+        f"document.body.innerText.includes('Pareto Front') && {RENDERED_PLOTS} >= 1 && "
+        "document.body.innerText.includes('compute energy per image (µJ)')",
+        "the Pareto front plot with the energy objective",
+    )
+    assert "(pJ)" not in browser.find_element("tag name", "body").text
+    energy_ticks = browser.execute_script(
+        "return Array.from(document.querySelector('.js-plotly-plot').querySelectorAll('.ytick text'))"
+        ".map(t => t.textContent);"
+    )
+    # Microjoules per image read 25.06; picojoules would read 25.06M.
+    assert energy_ticks and all(1 < float(t) < 1000 for t in energy_ticks), energy_ticks
+    full_page_screenshot(browser, ARTIFACTS / "dashboard-pareto.png")
     assert console_errors(browser) == []
 
 

@@ -39,7 +39,7 @@ def energy_studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--trials",
         "3",
         "--max-energy",
-        "20000000",
+        "20uJ",
         "--strategies",
         "baseline,batchnorm",
         *TINY,
@@ -95,8 +95,11 @@ def test_a_constrained_study_marks_infeasible_trials_and_picks_a_feasible_best(e
 def test_a_two_objective_study_has_two_directions_and_a_front(energy_studies: Path) -> None:
     study = _study(energy_studies, "pareto")
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
-    assert study.metric_names == ["validation accuracy", "compute energy per image (pJ)"]
+    # The energy objective in microjoules, the commands' unit: optuna-dashboard's Pareto plot shows it as stored.
+    assert study.metric_names == ["validation accuracy", "compute energy per image (µJ)"]
     assert study.best_trials
+    for t in study.best_trials:
+        assert math.isclose(t.values[1], t.user_attrs[ENERGY_ATTR]["compute_energy_pj_per_image"] / 1e6)
     final = run_module(
         "search.final", "--study", "pareto", "--storage", f"sqlite:///{energy_studies}/s.db", cwd=energy_studies
     )
@@ -131,7 +134,10 @@ def test_a_silent_configuration_is_pruned_as_silent(
         (["--objective", "speed"], "unknown objective 'speed'", 2),
         (["--objective", "accuracy,accuracy"], "is given twice", 2),
         (["--max-energy", "0"], "must be greater than 0", 2),
+        (["--max-energy", "0uJ"], "must be greater than 0", 2),
         (["--max-energy", "lots"], "expected a number", 2),
+        (["--max-energy", "20kJ"], "expected a number, got '20kJ'", 2),
+        (["--max-energy", "inf"], "must be a finite energy, e.g. 20uJ", 2),
         (["--objective", "accuracy,energy", "--max-energy", "1000"], "--max-energy bounds a single-objective", 2),
         (["--objective", "accuracy,energy", "--sampler", "cmaes"], "no multi-objective mode", 2),
     ],
@@ -155,7 +161,7 @@ def test_resuming_with_another_objective_or_budget_is_refused(energy_studies: Pa
     budget = run_module(
         "search.run", "--study", "budget", "--trials", "9", "--max-energy", "5", *storage, cwd=energy_studies
     )
-    assert "was created with --max-energy" in assert_one_line_error(budget.stderr)
+    assert "was created with --max-energy 20uJ;" in assert_one_line_error(budget.stderr)
 
 
 @pytest.mark.slow
@@ -188,7 +194,7 @@ def test_a_two_objective_study_retrains_a_front_trial_or_the_front(energy_studie
     assert top.returncode == 0, top.stdout + top.stderr
     table = top.stdout[top.stdout.index("configuration") :]
     assert [f"trial {t.number} " in table for t in front] == [True] * len(front)
-    assert f"{front[0].values[1] / 1e6:.2f} uJ" in table  # the second objective, as the search measured it
+    assert f"{front[0].values[1]:.2f} uJ" in table  # the second objective (stored in uJ), as the search measured it
     best = run_module("search.final", *storage, *budget, cwd=energy_studies)
     assert best.returncode == 1
     assert "--top K" in assert_one_line_error(best.stderr)

@@ -8,9 +8,18 @@ import optuna
 import pytest
 
 from search.errors import UserError
-from search.store import open_storage
+from search.store import ENERGY_ATTR, ENERGY_FIELD, open_storage
 from search.tuning import pick_study, study_settings
-from search.tuning._settings import SETTINGS_ATTR, SETTINGS_FORMAT, SpaceSettings, StudySettings, UnreadableSettings
+from search.tuning._settings import (
+    ACCURACY_ENERGY,
+    SETTINGS_ATTR,
+    SETTINGS_FORMAT,
+    SpaceSettings,
+    StudyRequest,
+    StudySettings,
+    UnreadableSettings,
+)
+from search.tuning._summary import pareto_lines
 from support import assert_one_line_error, run_module
 
 SETTINGS = StudySettings(space=SpaceSettings(epochs=3), train_size=500)
@@ -29,6 +38,36 @@ def test_settings_written_before_the_format_existed_still_read() -> None:
     assert StudySettings.from_dict(stored) == SETTINGS
 
 
+def test_new_studies_store_energy_in_microjoules_and_older_ones_read_as_picojoules() -> None:
+    new = StudyRequest(objective=ACCURACY_ENERGY).new_settings()
+    assert new.energy_unit == "uJ" and new.energy_name == "compute energy per image (µJ)"
+    assert new.energy_objective(25_100_000.0) == pytest.approx(25.1)
+    format_2 = {**new.to_dict(), "format": 2}
+    del format_2["energy_unit"]  # format 2 had no unit: its energy objective is in picojoules
+    old = StudySettings.from_dict(format_2)
+    assert old.energy_unit == "pJ" and old.energy_name == "compute energy per image (pJ)"
+    assert old.energy_objective(25_100_000.0) == 25_100_000.0
+    assert StudyRequest().resolve("old", old).energy_unit == "pJ"  # a resume keeps the stored unit
+
+
+def test_a_front_reads_in_microjoules_whichever_unit_its_study_stored() -> None:
+    """The summary reads a trial's energy from its record, so an old (pJ) study's front prints as a new one's."""
+    texts = []
+    for unit in ("pJ", "uJ"):
+        settings = StudySettings(space=SpaceSettings(epochs=3), objective=ACCURACY_ENERGY, energy_unit=unit)
+        study = optuna.create_study(directions=["maximize", "minimize"])
+        study.add_trial(
+            optuna.trial.create_trial(
+                values=[0.9, settings.energy_objective(25_100_000.0)],
+                params={"strategy": "baseline"},
+                distributions={"strategy": optuna.distributions.CategoricalDistribution(["baseline"])},
+                user_attrs={ENERGY_ATTR: {ENERGY_FIELD: 25_100_000.0}},
+            )
+        )
+        texts.append(pareto_lines(study))
+    assert texts[0] == texts[1] and "25.10 uJ" in texts[0][1]
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
@@ -37,6 +76,7 @@ def test_settings_written_before_the_format_existed_still_read() -> None:
         ({"space": {**SETTINGS.to_dict()["space"], "prior": "thesis"}}, "space.prior"),
         ({"objective": "accuracy,latency"}, "objective 'accuracy,latency'"),
         ({"pruner": "wilcoxon"}, "pruner 'wilcoxon'"),
+        ({"energy_unit": "mJ"}, "energy unit 'mJ'"),
         ({"space": {"epochs": 3}}, "cannot be read"),
     ],
 )
