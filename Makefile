@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # make run's trials: estimated at 2.4 hours with the default study (docs/search.md#the-default-study);
-# its first 25 took 1 h 51 min on 2026-12-03's slower machine (docs/results.md).
+# measured at 3 h 32 min on 2026-12-03, a day the machine ran about 1.7x slower (docs/results.md).
 TRIALS ?= 50
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 CHROMIUM ?= /usr/bin/chromium
