@@ -15,6 +15,7 @@ can be a source: its parameters must mean the same things.  Its thesis trials ar
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -90,6 +91,17 @@ def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
     return all(c <= 0 for c in trial.system_attrs.get("constraints") or ())
 
 
+def _ranking(source: optuna.Study) -> Callable[[optuna.trial.FrozenTrial], tuple[bool, float]]:
+    """Best first: by accuracy; in a two-objective (accuracy, energy) source, its Pareto front
+    first (Optuna's ``best_trials``, within its energy budget), each part by accuracy.
+
+    Accuracy alone would queue first a front's most expensive trials and none of its frugal
+    ones, which a search of that source asked for as much.
+    """
+    front = {t.number for t in source.best_trials} if len(source.directions) > 1 else set()
+    return lambda t: (t.number not in front, -t.values[0])
+
+
 def same_space(a: StudySettings, b: StudySettings) -> bool:
     """Whether two studies draw the same parameters with the same meaning (their budgets may differ)."""
     return replace(a.space, epochs=b.space.epochs) == b.space
@@ -139,7 +151,7 @@ def plan_start_from(
     ranked: dict[str, QueuedConfiguration] = {}
     for t in sorted(
         (t for t in source_study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values and _feasible(t)),
-        key=lambda t: -t.values[0],
+        key=_ranking(source_study),
     ):
         if THESIS_PRESET not in t.user_attrs:
             ranked.setdefault(_key(t.params), QueuedConfiguration(dict(t.params), t.number, t.values[0]))

@@ -58,6 +58,26 @@ def test_the_best_searched_configurations_are_queued_best_first(storage):
     assert study.user_attrs[STUDY_STARTED_FROM] == {"study": "short", "trials": [2]}
 
 
+def test_a_two_objective_source_queues_its_pareto_front_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="pareto", storage=url, directions=["maximize", "minimize"])
+    study.set_user_attr(SETTINGS_ATTR, StudySettings(space=SpaceSettings(epochs=3)).to_dict())
+    # (accuracy, energy): trial 1 is dominated by trial 0; trial 2 is on the front, frugal and less accurate.
+    for i, values in enumerate([(0.90, 30e6), (0.85, 40e6), (0.80, 10e6)]):
+        study.add_trial(
+            optuna.trial.create_trial(
+                values=list(values),
+                params={"strategy": "baseline", "lr": 1e-3 * (1 + i)},
+                distributions={"strategy": STRATEGY, "lr": LR},
+            )
+        )
+    plan = plan_start_from(
+        open_storage(url, create=False), "long", "pareto", None, StudySettings(space=SpaceSettings()), exists=False
+    )
+    assert plan is not None
+    assert [c.source_trial for c in plan.configurations] == [0, 2, 1]
+
+
 def test_a_resume_queues_nothing_again_and_another_source_is_refused(storage):
     url, opened = storage
     settings = StudySettings(space=SpaceSettings())
