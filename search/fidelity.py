@@ -5,8 +5,9 @@ trials' validation accuracy there and at their last epoch (over the complete tri
 every epoch; a study searched with --pruner none measures it without a rung's selection);
 with --against, between studies of the same space at other budgets, over the configurations
 both trained (search.run --start-from queues the same ones); where search.final has run,
-between the search's validation and the retrains' test means.  Each with a 95% interval; the
-pruner's rungs are marked, and a rung that barely predicts the end gets a warning in words.
+between the search's validation (the trials' values, then each epoch's) and the retrains'
+test means.  Each with a 95% interval; the pruner's rungs are marked, and a rung that barely
+predicts the end gets a warning in words.
 Writes the figure to <results>/<study>/fidelity.html (docs/search.md#the-fidelity-check).
 
     python -m search.run --study probe --pruner none --sampler random --no-thesis --trials 16

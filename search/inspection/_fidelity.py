@@ -42,36 +42,58 @@ class Fidelity:
     study: str
     epochs: list[Agreement]
     studies: list[Agreement]
-    retrain: Agreement | None
+    retrains: list[Agreement]  # the search's validation, then each epoch's, against the retrains' test means
 
     @property
     def rows(self) -> list[Agreement]:
-        return [*self.epochs, *self.studies, *([self.retrain] if self.retrain else [])]
+        return [*self.epochs, *self.studies, *self.retrains]
 
     @property
     def warnings(self) -> list[str]:
         return fidelity_warnings(self.epochs)
 
 
-def retrain_agreement(study: optuna.Study, folder: Path) -> Agreement | None:
-    """The search's validation accuracy against the retrains' test means, at the budget most retrains share.
+def retrain_agreements(study: optuna.Study, folder: Path) -> list[Agreement]:
+    """The search's rankings against the retrains' test means, at the budget most retrains share.
 
-    Reads every ``result.json`` under ``folder``/final/ that belongs to this study; None without any.
+    First the trials' values (their best validation accuracy, what ``search.final`` ranks by), then
+    each epoch's validation accuracy over the retrained trials that reached it: which epoch of a
+    trial already ranks configurations as the full retrain does.  Reads every ``result.json``
+    under ``folder``/final/ that belongs to this study; empty without any.
     """
-    values = {t.number: t.values[0] for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values}
+    trials = {t.number: t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.values}
     results = [
         r
         for path in sorted((folder / "final").glob("*/result.json"))
-        if (r := RetrainResult.load(path)) is not None and r.study == study.study_name and r.trial in values
+        if (r := RetrainResult.load(path)) is not None and r.study == study.study_name and r.trial in trials
     ]
     if not results:
-        return None
+        return []
     budgets = Counter((r.budget.train_size, r.budget.epochs, r.budget.tta) for r in results)
     shared = budgets.most_common(1)[0][0]
     chosen = {r.trial: r for r in results if (r.budget.train_size, r.budget.epochs, r.budget.tta) == shared}
-    trials = sorted(chosen)
-    label = f"test mean, retrain ({chosen[trials[0]].budget.describe()})"
-    return kendall([values[n] for n in trials], [chosen[n].summary.mean for n in trials], "validation (search)", label)
+    numbers = sorted(chosen)
+    label = f"test mean, retrain ({chosen[numbers[0]].budget.describe()})"
+    rows = [
+        kendall(
+            [trials[n].values[0] for n in numbers],
+            [chosen[n].summary.mean for n in numbers],
+            "validation (search)",
+            label,
+        )
+    ]
+    last = max(max(trials[n].intermediate_values, default=0) for n in numbers)
+    for epoch in range(1, last + 1):
+        reached = [n for n in numbers if epoch in trials[n].intermediate_values]
+        rows.append(
+            kendall(
+                [trials[n].intermediate_values[epoch] for n in reached],
+                [chosen[n].summary.mean for n in reached],
+                f"search epoch {epoch}",
+                label,
+            )
+        )
+    return rows
 
 
 def fidelity(
@@ -99,7 +121,7 @@ def fidelity(
         study=study.study_name,
         epochs=epoch_agreement(study, settings),
         studies=[study_agreement(other, study) for other in against],
-        retrain=retrain_agreement(study, folder) if folder is not None else None,
+        retrains=retrain_agreements(study, folder) if folder is not None else [],
     )
 
 

@@ -56,14 +56,21 @@ def test_the_section_draws_every_ranking_and_warns_of_the_first_rung(tmp_path):
     result = fidelity(study, tmp_path)
     assert [a.low for a in result.epochs] == ["epoch 1", "epoch 2", "epoch 3"]
     assert result.epochs[0].tau == pytest.approx(-1.0) and result.epochs[0].rung
-    assert result.retrain is not None and result.retrain.n == 6
-    assert result.retrain.high.startswith("test mean, retrain (60,000 training images, 30 epochs")
-    assert 0.5 < result.retrain.tau < 1.0
+    # The search's value, then each epoch, against the retrains' test means over the 6 retrained trials.
+    assert [a.low for a in result.retrains] == ["validation (search)"] + [f"search epoch {e}" for e in range(1, 5)]
+    assert all(a.n == 6 for a in result.retrains)
+    retrain = result.retrains[0]
+    assert retrain.high.startswith("test mean, retrain (60,000 training images, 30 epochs")
+    assert 0.5 < retrain.tau < 1.0
+    # Epoch 1 runs against the end (and so against the retrains); the last epoch ranks as the value does.
+    assert result.retrains[1].tau < 0 and result.retrains[-1].tau == pytest.approx(retrain.tau)
     section = fidelity_section(result)
     assert section.unavailable is None and len(section.figures) == 1
     assert "Warning: the rung at epoch 1 barely predicts epoch 4" in section.explanation
     figure = section.figures[0][1]
-    assert list(figure.data[0].y) == ["epoch 1", "epoch 2", "epoch 3", "validation (search) → " + result.retrain.high]
+    assert list(figure.data[0].y) == ["epoch 1", "epoch 2", "epoch 3"] + [
+        f"{a.low} → {retrain.high}" for a in result.retrains
+    ]
     page = fidelity_page(result)
     assert page is not None and "fidelity check" in page
 
@@ -71,7 +78,7 @@ def test_the_section_draws_every_ranking_and_warns_of_the_first_rung(tmp_path):
 def test_without_rankings_the_section_says_what_it_needs():
     study = optuna.create_study(direction="maximize")
     result = fidelity(study)
-    assert result.rows == [] and result.warnings == []
+    assert result.rows == [] and result.warnings == [] and result.retrains == []
     with pytest.raises(FigureUnavailable, match="--pruner none"):
         fidelity_figure(result)
     assert fidelity_section(result).unavailable.startswith("Not available: No ranking to compare yet")
