@@ -8,7 +8,7 @@ both trained (search.run --start-from queues the same ones); where search.final 
 between the search's validation (the trials' values, then each epoch's) and the retrains'
 test means.  Each with a 95% interval; the pruner's rungs are marked, and a rung that barely
 predicts the end gets a warning in words.
-Writes the figure to <results>/<study>/fidelity.html (docs/search.md#the-fidelity-check).
+Writes the figure to <results>/<study>/fidelity.html (docs/search.md, "The fidelity check").
 
     python -m search.run --study probe --pruner none --sampler random --no-thesis --trials 16
     python -m search.fidelity --study probe

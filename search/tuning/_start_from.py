@@ -93,7 +93,7 @@ def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
 
 def _ranking(source: optuna.Study) -> Callable[[optuna.trial.FrozenTrial], tuple[bool, float]]:
     """Best first: by accuracy; in a two-objective (accuracy, energy) source, its Pareto front
-    first (Optuna's ``best_trials``, within its energy budget), each part by accuracy.
+    first (Optuna's ``best_trials``), each part by accuracy.
 
     Accuracy alone would queue first a front's most expensive trials and none of its frugal
     ones, which a search of that source asked for as much.
