@@ -52,7 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=positive_int,
         default=None,
         metavar="EPOCH",
-        help="with --pruner: its first rung, as search.run --min-resource (default 1)",
+        help="with --pruner: its first rung, as search.run --min-resource (default as search.run's: half "
+        "the study's epochs, rounded up)",
     )
     parser.add_argument(
         "--out",
@@ -77,7 +78,7 @@ def main(argv: list[str]) -> int:
     folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
     out = args.out or folder / "fidelity.html"
     store.check_file_writable(out, "the figure")
-    pruner = None if args.pruner is None else (args.pruner, args.min_resource or 1)
+    pruner = None if args.pruner is None else (args.pruner, args.min_resource)
     result = inspection.fidelity(study, folder, others, pruner)
     ran = result.epochs[0].n if result.epochs else 0
     print(

@@ -8,8 +8,8 @@ would have survived.  The replay holds the trials fixed: in a live search, pruni
 also changes what the sampler learns from, which this does not measure.
 
     python -m search.run --study replay --pruner none --trials 30 --epochs 6 --train-size 5000
-    python -m search.pruners --study replay
-    python -m search.pruners --study replay --min-resource 3    # no pruning before epoch 3
+    python -m search.pruners --study replay                     # pruning from epoch 3 of 6, as search.run
+    python -m search.pruners --study replay --min-resource 1    # from the first epoch
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--min-resource",
         type=positive_int,
-        default=1,
+        default=None,
         metavar="EPOCH",
-        help="the earliest epoch each pruner may prune at, as search.run --min-resource (default 1)",
+        help="the earliest epoch each pruner may prune at, as search.run --min-resource (default as "
+        "search.run's: half the curves' epochs, rounded up)",
     )
     args = parser.parse_args(argv)
     quiet_optuna()
@@ -40,14 +41,17 @@ def main(argv: list[str]) -> int:
             f"study {args.study!r} has {len(curves)} complete trials with full curves; "
             "replaying needs at least 5 from a search with --pruner none"
         )
-    if args.min_resource >= epochs:
+    first = args.min_resource or tuning.default_min_resource(epochs)
+    if first >= epochs:
         raise UsageError(
-            f"--min-resource {args.min_resource} is not below the {plural(epochs, 'epoch')} "
+            f"--min-resource {first} is not below the {plural(epochs, 'epoch')} "
             f"of the curves of study {args.study!r}: a pruner could prune only after the last"
         )
-    results = [tuning.replay(curves, name, epochs, args.min_resource) for name in tuning.PRUNERS]
-    first = f", pruning from epoch {args.min_resource}" if args.min_resource > 1 else ""
-    print(f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order{first}")
+    results = [tuning.replay(curves, name, epochs, first) for name in tuning.PRUNERS]
+    print(
+        f"{len(curves)} trials of {plural(epochs, 'epoch')} from study {args.study!r}, replayed in order, "
+        f"pruning from epoch {first}"
+    )
     print(
         format_table(
             ["pruner", "pruned", "epochs trained", "epochs saved", "best trial kept", "best val acc kept"],

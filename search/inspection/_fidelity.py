@@ -24,6 +24,7 @@ from search.tuning import (
     WEAK_TAU,
     Agreement,
     StudySettings,
+    default_min_resource,
     epoch_agreement,
     fidelity_warnings,
     kendall,
@@ -100,12 +101,13 @@ def fidelity(
     study: optuna.Study,
     folder: Path | None = None,
     against: Sequence[optuna.Study] = (),
-    pruner: tuple[str, int] | None = None,
+    pruner: tuple[str, int | None] | None = None,
 ) -> Fidelity:
     """Every rank agreement this study's records support (``against``: studies of the same space).
 
     ``pruner`` (name, first epoch) marks that pruner's rungs instead of the study's own: what a
-    study searched without pruning says of a pruner it could have used.
+    study searched without pruning says of a pruner it could have used.  A first epoch of None
+    is the one ``search.run`` would give a new study of these epochs.
     """
     settings = study_settings(study)
     for other in against:
@@ -125,12 +127,14 @@ def fidelity(
     )
 
 
-def _with_pruner(name: str, settings: StudySettings | None, pruner: str, first: int) -> StudySettings:
+def _with_pruner(name: str, settings: StudySettings | None, pruner: str, first: int | None) -> StudySettings:
     """The study's settings with another pruner (``search.fidelity --pruner``), refused where it cannot apply."""
     if settings is None:
         raise UsageError(f"--pruner: study {name!r} was not made by search.run, so its epochs and rungs are unknown")
     if settings.multi_objective:
         raise UsageError(f"--pruner: study {name!r} has two objectives, and Optuna prunes none of its trials")
+    if first is None:
+        first = default_min_resource(settings.space.epochs)
     if first >= settings.space.epochs:
         raise UsageError(
             f"--min-resource {first} is not below the {settings.space.epochs} epochs of study {name!r}: "

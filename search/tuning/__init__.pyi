@@ -23,6 +23,7 @@ from ._settings import (
     SPACES,
     StudyRequest,
     StudySettings,
+    default_min_resource,
     parse_objective,
 )
 from ._start_from import same_space
@@ -72,6 +73,7 @@ __all__ = [
     "StudySettings",
     "same_space",
     "check_worker_count",
+    "default_min_resource",
     "describe_exit",
     "epochs_saved",
     "finished_trials",

@@ -75,6 +75,12 @@ def test_the_section_draws_every_ranking_and_warns_of_the_first_rung(tmp_path):
     assert page is not None and "fidelity check" in page
 
 
+def test_another_pruner_without_a_first_rung_starts_where_search_run_would():
+    study = _study(8)  # 4 epochs: search.run's first rung for 4 epochs is epoch 2
+    assert [a.low for a in fidelity(study, pruner=("sha", None)).epochs if a.rung] == ["epoch 2"]
+    assert [a.low for a in fidelity(study, pruner=("sha", 1)).epochs if a.rung] == ["epoch 1", "epoch 3"]
+
+
 def test_without_rankings_the_section_says_what_it_needs():
     study = optuna.create_study(direction="maximize")
     result = fidelity(study)

@@ -103,3 +103,20 @@ def test_nothing_is_pruned_where_no_rung_comes_before_the_last_epoch(name: str) 
     assert isinstance(make_pruner(name, epochs=1), optuna.pruners.NopPruner)
     assert isinstance(make_pruner(name, epochs=4, min_resource=4), optuna.pruners.NopPruner)
     assert isinstance(make_pruner(name, epochs=4, min_resource=3), optuna.pruners.NopPruner) == (name == "none")
+
+
+def test_the_replay_command_starts_where_search_run_would(tmp_path: Path) -> None:
+    """Without --min-resource, search.pruners replays from the first rung search.run gives these epochs."""
+    from support import run_module
+
+    study = optuna.create_study(study_name="replay", storage=f"sqlite:///{tmp_path / 'r.db'}", direction="maximize")
+    for curve in curves(8):
+        study.add_trial(
+            optuna.trial.create_trial(value=max(curve), intermediate_values={e + 1: v for e, v in enumerate(curve)})
+        )
+    args = ["--storage", "sqlite:///r.db", "--study", "replay"]
+    default = run_module("search.pruners", *args, cwd=tmp_path, timeout=120)
+    assert default.returncode == 0, default.stderr
+    assert "8 trials of 9 epochs from study 'replay', replayed in order, pruning from epoch 5" in default.stdout
+    first = run_module("search.pruners", *args, "--min-resource", "1", cwd=tmp_path, timeout=120)
+    assert "replayed in order, pruning from epoch 1" in first.stdout
