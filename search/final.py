@@ -10,6 +10,7 @@ configuration's test mean, std, 95% interval and its paired difference to a refe
     python -m search.final --study best                      # best trial among like-budget studies
     python -m search.final --top 3 --thesis --seeds 3        # the comparison of docs/results.md
     python -m search.final --trial 12 --trial 40 --seeds 3
+    python -m search.final --top 3 --thesis --seeds 3 --confirm 3   # then 3 unseen seeds for the winning pair
 
 Epochs (unless --epochs): the trial's own epoch count when its learning rate follows a
 schedule (the schedule was tuned over that length), the epoch of its best validation
@@ -18,6 +19,11 @@ accuracy when the rate is constant.  With --epochs N the schedule stretches to N
 <results>/<study>/final/trial-N-<epochs>ep-<images>img/ (with --tta flip: ...img-tta-flip/), with its
 weights (model.pt for seed 0, runs/seed-K.pt); rerunning the same command after a stop skips what finished,
 and --tta flip reads again the networks the same retrain without it kept.
+
+With --confirm K, after the comparison, the searched configuration with the highest test mean
+(A) and the thesis recipe with the highest (B), a rule fixed before the test set is read, train
+K further seeds in the same folders; a second table sets the first seeds beside these unseen
+ones, with A - B paired over each (docs/retrain.md).
 """
 
 from __future__ import annotations
@@ -68,6 +74,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="epochs of every retrain (default: the epoch rule above); schedules stretch to it",
     )
     group.add_argument(
+        "--confirm",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="then K further seeds for the searched configuration and the thesis recipe with the highest "
+        "test means over --seeds, never read before (needs --thesis and --top or --trial)",
+    )
+    group.add_argument(
         "--train-size",
         type=image_count(training.EXPECTED_SIZE["train"], "training set"),
         default=None,
@@ -97,6 +111,7 @@ def retrain_request(args: argparse.Namespace) -> retrain.RetrainRequest:
         train_size=args.train_size,
         tta=args.tta,
         compile=args.compile,
+        confirm=args.confirm,
     )
 
 
@@ -122,25 +137,29 @@ def main(argv: list[str]) -> int:
         f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
         f"results in {final_dir}/"
     )
-    progress = retrain.RetrainProgress(len(candidates) * args.seeds)
 
     def versions(candidate: retrain.Candidate) -> dict[str, str]:
         return {**tuning.versions(), "neuron_kernel": training.neuron_backend_in_use(device, candidate.config.compile)}
 
-    retrained = retrain.retrain_all(
-        request,
-        candidates,
-        study_name=study.study_name,
-        storage=store.mask_url(args.storage),
-        final_dir=final_dir,
-        train_set=train_set,
-        test_set=test_set,
-        device=device,
-        versions=versions,
-        on_run=progress.run_done,
-        on_epoch=progress.epoch,
-    )
-    progress.close()
+    def retrain_these(
+        asked: retrain.RetrainRequest, chosen: list[retrain.Candidate], progress: retrain.RetrainProgress
+    ) -> list[retrain.Retrained]:
+        return retrain.retrain_all(
+            asked,
+            chosen,
+            study_name=study.study_name,
+            storage=store.mask_url(args.storage),
+            final_dir=final_dir,
+            train_set=train_set,
+            test_set=test_set,
+            device=device,
+            versions=versions,
+            on_run=progress.run_done,
+            on_epoch=progress.epoch,
+        )
+
+    with retrain.RetrainProgress(len(candidates) * args.seeds) as progress:
+        retrained = retrain_these(request, candidates, progress)
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
     print(
@@ -161,6 +180,16 @@ def main(argv: list[str]) -> int:
     record, path = retrain.record_comparison(study, retrained, rows, reference, request, len(train_set), final_dir)
     print(f"wrote {path}")
     print(inspection.publish_comparison(study, record, path, store.artifacts_dir(root)))
+    if request.confirm:
+        pair = retrain.confirmation_pair(candidates, results)
+        print(retrain.confirmation_intro(pair, args.seeds, request.confirm))
+        with retrain.RetrainProgress(2 * (args.seeds + request.confirm)) as progress:
+            confirmation, confirmed = retrain.retrain_confirmation(
+                request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress)
+            )
+        print("\n".join(retrain.confirmation_lines(confirmation)))
+        budget = retrain.budget_text(confirmed, len(train_set), args.seeds + request.confirm)
+        print(f"wrote {retrain.record_confirmation(study, confirmation, budget, len(train_set), final_dir)}")
     return 0
 
 

@@ -9,14 +9,25 @@ from ._comparison import (
     retrain_candidate,
     select_candidates,
 )
+from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair
 from ._progress import RetrainProgress
 from ._result import RetrainBudget, RetrainResult, RetrainRun
-from ._session import Retrained, RetrainRequest, budget_text, record_comparison, record_retrain, retrain_all
-from ._tables import report_lines, results_table
+from ._session import (
+    Retrained,
+    RetrainRequest,
+    budget_text,
+    record_comparison,
+    record_confirmation,
+    record_retrain,
+    retrain_all,
+    retrain_confirmation,
+)
+from ._tables import confirmation_intro, confirmation_lines, report_lines, results_table
 
 __all__ = [
     "Candidate",
     "ComparisonRow",
+    "Confirmation",
     "RetrainBudget",
     "RetrainProgress",
     "RetrainRequest",
@@ -25,13 +36,20 @@ __all__ = [
     "Retrained",
     "budget_for",
     "budget_text",
+    "check_confirmable",
     "compare",
     "comparison_name",
+    "confirm",
+    "confirmation_intro",
+    "confirmation_lines",
+    "confirmation_pair",
     "record_comparison",
+    "record_confirmation",
     "record_retrain",
     "report_lines",
     "results_table",
     "retrain_all",
     "retrain_candidate",
+    "retrain_confirmation",
     "select_candidates",
 ]

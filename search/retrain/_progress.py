@@ -50,3 +50,9 @@ class RetrainProgress:
 
     def close(self) -> None:
         self.bar.close()
+
+    def __enter__(self) -> RetrainProgress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

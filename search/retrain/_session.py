@@ -1,14 +1,16 @@
 """One run of ``search.final``: what was asked, the retrains, and the record it leaves in the study.
 
 The command turns its flags into a :class:`RetrainRequest`, picks the study, loads the data and
-calls :func:`retrain_all`, then :func:`record_outcome`; the tables it prints come from
+calls :func:`retrain_all`, then records what it did (:func:`record_retrain` or
+:func:`record_comparison`, and :func:`record_confirmation` after :func:`retrain_confirmation`
+with ``--confirm``); the tables it prints come from
 :mod:`search.retrain._tables`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from search.retrain._comparison import (
     retrain_candidate,
     select_candidates,
 )
+from search.retrain._confirmation import Confirmation, check_confirmable, confirm
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
 from search.store import write_json
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, ImageSet, stretch_schedule
@@ -42,12 +45,15 @@ class RetrainRequest:
     train_size: int | None = None
     tta: str | None = None  # None: each trial's own
     compile: bool | None = None  # None: each trial's own
+    confirm: int | None = None  # further seeds for the pair search.retrain._confirmation names
 
     def candidates(self, study: optuna.Study) -> list[Candidate]:
         """The configurations to retrain, with this request's overrides of their stored configs."""
         chosen = select_candidates(
             study, top=self.top, thesis=self.thesis, trials=list(self.trials) or None, force=self.force
         )
+        if self.confirm:
+            check_confirmable(chosen)
         overrides = {k: v for k, v in (("compile", self.compile), ("tta", self.tta)) if v is not None}
         return [c.with_config(c.config.replace(**overrides)) for c in chosen] if overrides else chosen
 
@@ -161,3 +167,36 @@ def record_comparison(
     write_json(path, record)
     study.set_user_attr("final_comparison", {"file": path.name, "budget": text, "rows": len(rows)})
     return record, path
+
+
+def record_confirmation(
+    study: optuna.Study, confirmation: Confirmation, budget: str, train_size: int, final_dir: Path
+) -> Path:
+    """Write a confirmation beside the retrain folders and note it in the study (``final_confirmation``)."""
+    trials = [confirmation.thesis.result.trial, confirmation.searched.result.trial]
+    seeds = confirmation.first_seeds + confirmation.confirming_seeds
+    epochs = confirmation.searched.result.budget.epochs
+    name = comparison_name(trials, seeds, train_size, epochs).replace("comparison-", "confirmation-", 1)
+    path = final_dir / name
+    write_json(path, {"study": study.study_name, "budget": budget, **confirmation.to_dict()})
+    study.set_user_attr(
+        "final_confirmation",
+        {"file": path.name, "budget": budget, "A": trials[1], "B": trials[0], "verdict": confirmation.verdict},
+    )
+    return path
+
+
+def retrain_confirmation(
+    request: RetrainRequest,
+    pair: tuple[Candidate, Candidate],
+    retrain: Callable[[RetrainRequest, list[Candidate]], list[Retrained]],
+) -> tuple[Confirmation, list[Retrained]]:
+    """Retrain the pair (B, A) of :func:`confirmation_pair` on ``request.confirm`` seeds after its
+    ``request.seeds`` with ``retrain`` (:func:`retrain_all` bound to the command's data and
+    folders).  The pair's first seeds are read from their folders, not trained again."""
+    if not request.confirm:
+        raise ValueError("retrain_confirmation needs a request with confirm set")
+    more = replace(request, seeds=request.seeds + request.confirm)
+    done = retrain(more, list(pair))
+    confirmation = confirm((pair[0].label, done[0].result), (pair[1].label, done[1].result), request.seeds)
+    return confirmation, done

@@ -4,8 +4,10 @@ paired gain, energy per test image, and whether the thesis's printed figures are
 from __future__ import annotations
 
 from search.formatting import format_table
-from search.retrain._comparison import ComparisonRow
+from search.retrain._comparison import Candidate, ComparisonRow
+from search.retrain._confirmation import Confirmation, seed_range
 from search.retrain._result import RetrainResult
+from search.retrain._statistics import PairedDifference, Summary
 from search.store import ENERGY_FIELD
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
 
@@ -83,6 +85,40 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
         else []
     )
     return "\n".join([table, "settings:", *legend, *note])
+
+
+def confirmation_intro(pair: tuple[Candidate, Candidate], first_seeds: int, confirming_seeds: int) -> str:
+    """What the confirmation is about to train, and why these two."""
+    (b, a), first = pair, seed_range(0, first_seeds)
+    return (
+        f"confirming on {seed_range(first_seeds, confirming_seeds)}: A = {a.label} and B = {b.label}, the searched "
+        f"configuration and the thesis recipe with the highest test means over {first}"
+    )
+
+
+def confirmation_lines(confirmation: Confirmation) -> list[str]:
+    """The pair's table over the first, the confirming and all seeds, A - B paired over each, the verdict."""
+    c = confirmation
+    first, confirming, every = c.ranges
+
+    def mean(s: Summary) -> str:
+        return _pct(s.mean) + ("" if s.low is None else f" [{_pct(s.low)}, {_pct(s.high)}]")
+
+    def diff(d: PairedDifference) -> str:
+        interval = "" if d.low is None else f" [{_points(d.low)}, {_points(d.high)}]"
+        return _points(d.mean) + interval + ("" if d.p_value is None else f", p = {d.p_value:.3f}")
+
+    rows = [
+        [f"B: {c.thesis.label}", *(mean(s) for s in (c.thesis.first, c.thesis.confirming, c.thesis.all))],
+        [f"A: {c.searched.label}", *(mean(s) for s in (c.searched.first, c.searched.confirming, c.searched.all))],
+        ["A - B, paired (points)", *(diff(d) for d in (c.first_difference, c.confirming_difference, c.all_difference))],
+    ]
+    return [
+        f"confirming {confirming}: A, the searched configuration with the highest test mean over {first}, "
+        f"and B, the thesis recipe with the highest, on seeds never read before",
+        format_table(["configuration", f"{first} (chose A and B)", f"{confirming} (confirming)", every], rows),
+        c.verdict,
+    ]
 
 
 def tta_line(result: RetrainResult) -> str | None:

@@ -666,6 +666,24 @@ def rows(fmnist: Path) -> list[Row]:
             setup=final_studies,
         ),
         Row(
+            "final-confirm-zero",
+            "search.final",
+            ["--thesis", "--top", "1", "--confirm", "0"],
+            2,
+            ["python -m search.final: error: argument --confirm: must be at least 1, got 0"],
+        ),
+        Row(
+            "final-confirm-without-pair",
+            "search.final",
+            ["--study", "alpha", "--trial", "0", "--seeds", "3", "--confirm", "3"],
+            1,
+            [
+                "error: --confirm compares the best searched configuration with the best thesis recipe: "
+                "it needs --thesis and a searched configuration (--top K or --trial N)"
+            ],
+            setup=final_studies,
+        ),
+        Row(
             "final-trial-unknown",
             "search.final",
             ["--study", "alpha", "--trial", "0", "--trial", "99"],

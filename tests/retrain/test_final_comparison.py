@@ -29,8 +29,9 @@ import optuna
 import pytest
 from scipy import stats
 
+from search.errors import UserError
 from search.inspection._publish import COMPARISON_FIGURE_ID
-from search.retrain import RetrainResult, compare
+from search.retrain import RetrainResult, compare, confirm, confirmation_lines, confirmation_pair
 from search.retrain._comparison import Candidate
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._statistics import paired_difference, summarize
@@ -225,6 +226,53 @@ def test_one_seed_prints_n_a_not_zero(comparison: Comparison) -> None:
     assert result.stdout.count(RECORDED) == 2  # nothing trained: both runs were recorded by the comparison
 
 
+@pytest.mark.slow
+def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Comparison, tmp_path: Path) -> None:
+    """--confirm 2: A (best searched by test mean) and B (best thesis recipe) get seeds 2 and 3, nothing else."""
+    folder = tmp_path / "copy"
+    shutil.copytree(comparison.folder, folder)
+    final = folder / "studies" / "optuna" / STUDY / "final"
+    before = {path: path.read_bytes() for path in final.glob("*/runs/seed-*.json")}
+    rows = comparison.record["rows"]
+    thesis = [r for r in rows if r["thesis_preset"]]
+    b = max(thesis, key=lambda r: (r["test_mean"], -thesis.index(r)))  # a tie goes to the earlier row
+    [a] = [r for r in rows if not r["thesis_preset"]]  # --top 1: one searched configuration
+
+    result = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert f"confirming on seeds 2-3: A = {a['label']} and B = {b['label']}" in out, out
+    added = sorted(set(final.glob("*/runs/seed-*.json")) - set(before))
+    assert sorted(trial_and_seed(str(p.relative_to(final))) for p in added) == sorted(
+        (row["trial"], seed) for row in (a, b) for seed in (2, 3)
+    )
+    assert all(path.read_bytes() == content for path, content in before.items())  # seeds 0-1 read, not rerun
+    assert "seeds 0-1 (chose A and B)" in out and "seeds 2-3 (confirming)" in out and "A - B, paired" in out
+
+    [path] = final.glob("confirmation-*.json")
+    record = json.loads(path.read_text())
+    accuracy = {
+        row["trial"]: [
+            json.loads((final / f"trial-{row['trial']}-1ep-300img" / "runs" / f"seed-{k}.json").read_text())["run"][
+                "test_accuracy"
+            ]
+            for k in range(4)
+        ]
+        for row in (a, b)
+    }
+    assert record["A"]["trial"] == a["trial"] and record["B"]["trial"] == b["trial"]
+    assert record["A"]["accuracies"] == accuracy[a["trial"]] and record["B"]["accuracies"] == accuracy[b["trial"]]
+    diffs = [x - y for x, y in zip(accuracy[a["trial"]][2:], accuracy[b["trial"]][2:])]
+    assert record["difference_A_minus_B"]["confirming"]["mean"] == pytest.approx(statistics.fmean(diffs))
+    assert record["verdict"] in out
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{folder}/studies/optuna.db")
+    assert study.user_attrs["final_confirmation"]["file"] == path.name
+
+    again = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)  # a resume trains nothing
+    assert again.returncode == 0 and "epoch 1/1" not in again.stdout, again.stdout + again.stderr
+    assert again.stdout.count(RECORDED) == 2 * len(rows) + 2 * 4
+
+
 # --- resuming refuses what it cannot trust ---------------------------------------------------------------
 
 
@@ -389,3 +437,55 @@ def test_on_a_terminal_the_bar_shows_the_epoch_of_the_seed_in_training(
     text = shown.decode(errors="replace")
     assert re.search(r"seed 0: epoch 1/2, train acc \d+\.\d%, \d+ s", text), text
     assert "seed 0: epoch 2/2" in text, text
+
+
+def test_the_confirmation_pair_is_the_best_of_each_kind_by_test_mean() -> None:
+    pairs = [
+        _result(7, [0.85, 0.84], None),
+        _result(9, [0.86, 0.87], None),  # lower in validation order, higher in test
+        _result(0, [0.80, 0.82], "baseline"),
+        _result(5, [0.83, 0.83], "adam_plateau"),
+        _result(1, [0.83, 0.83], "dropout"),  # a tie with trial 5: the earlier row stays
+    ]
+    candidates, results = [c for c, _ in pairs], [r for _, r in pairs]
+    b, a = confirmation_pair(candidates, results)
+    assert (b.record.number, a.record.number) == (5, 9)
+    with pytest.raises(UserError, match="needs --thesis and a searched configuration"):
+        confirmation_pair(candidates[:2], results[:2])
+    with pytest.raises(UserError, match="needs --thesis and a searched configuration"):
+        confirmation_pair(candidates[2:], results[2:])
+
+
+def test_a_confirmation_splits_the_seeds_and_pairs_each_range() -> None:
+    _, b = _result(5, [0.80, 0.81, 0.80, 0.82, 0.81], "adam_plateau")
+    _, a = _result(9, [0.83, 0.85, 0.820, 0.841, 0.829], None)
+    c = confirm(("B", b), ("A", a), first_seeds=2)
+    assert c.ranges == ("seeds 0-1", "seeds 2-4", "seeds 0-4")
+    assert c.searched.first.mean == pytest.approx(0.84) and c.searched.confirming.mean == pytest.approx(0.83)
+    assert c.thesis.all.mean == pytest.approx(0.808)
+    assert c.confirming_difference.mean == pytest.approx(statistics.fmean([0.02, 0.021, 0.019]))
+    assert c.confirming_difference.p_value == pytest.approx(stats.ttest_rel(a.accuracies[2:], b.accuracies[2:]).pvalue)
+    assert c.all_difference.p_value == pytest.approx(stats.ttest_rel(a.accuracies, b.accuracies).pvalue)
+    assert c.verdict.startswith("confirmed: A leads B over seeds 2-4, never read before (paired p = 0.0")
+    table = "\n".join(confirmation_lines(c))
+    assert "seeds 0-1 (chose A and B)" in table and "seeds 2-4 (confirming)" in table and c.verdict in table
+    assert c.to_dict()["A"]["accuracies"] == a.accuracies
+    with pytest.raises(ValueError, match="same seeds beyond the first"):
+        confirm(("B", b), ("A", a), first_seeds=5)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "says"),
+    [
+        ([0.80, 0.80, 0.80], [0.81, 0.79, 0.79], "nothing to confirm: the best searched configuration trailed"),
+        ([0.82, 0.79, 0.78], [0.80, 0.80, 0.80], "not confirmed: over seed 2, never read before, A does not lead B"),
+        ([0.82, 0.81, 0.81], [0.80, 0.80, 0.80], "A leads B over seed 2 too; one seed gives no test"),
+    ],
+)
+def test_the_verdict_says_what_the_confirming_seeds_show(a: list[float], b: list[float], says: str) -> None:
+    c = confirm(("B", _result(5, b, "sgd")[1]), ("A", _result(9, a, None)[1]), first_seeds=2)
+    assert c.verdict.startswith(says), c.verdict
+    noisy = confirm(
+        ("B", _result(5, [0.80] * 6, "sgd")[1]), ("A", _result(9, [0.82, 0.81, 0.83, 0.79, 0.82, 0.80], None)[1]), 3
+    )
+    assert noisy.verdict.startswith("A leads B over seeds 3-5 too, but within seed noise (paired p = ")

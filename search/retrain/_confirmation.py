@@ -1,0 +1,148 @@
+"""Confirming seeds: a comparison's winner checked on seeds that no choice has looked at.
+
+A comparison of searched configurations beside the thesis's recipes reads the test set once per
+seed, and picking its best rows is a choice made after that look: the pick's lead is biased
+upwards.  ``search.final --confirm K`` fixes the rule before the look and then retrains only the
+pair it names on K further seeds: **A**, the searched configuration with the highest test mean
+over the first seeds, and **B**, the thesis recipe with the highest test mean.  The table sets
+the first seeds, the confirming ones and all of them side by side, with the paired difference
+A - B over each: only the confirming seeds' difference is an unseen test of the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from search.errors import UserError
+from search.retrain._comparison import Candidate
+from search.retrain._result import RetrainResult
+from search.retrain._statistics import PairedDifference, Summary, paired_difference, summarize
+
+NEEDS = (
+    "--confirm compares the best searched configuration with the best thesis recipe: "
+    "it needs --thesis and a searched configuration (--top K or --trial N)"
+)
+
+
+def check_confirmable(candidates: list[Candidate]) -> None:
+    """Refuse ``--confirm`` before any training when the retrain has no pair for it to name."""
+    kinds = {c.record.is_thesis for c in candidates}
+    if kinds != {True, False}:
+        raise UserError(NEEDS)
+
+
+def confirmation_pair(candidates: list[Candidate], results: list[RetrainResult]) -> tuple[Candidate, Candidate]:
+    """(B, A): the thesis recipe and the searched configuration with the highest test mean in
+    ``results`` (one per candidate).  A tie goes to the earlier row (for the searched ones, the
+    better by validation)."""
+    check_confirmable(candidates)
+
+    def best(thesis: bool) -> Candidate:
+        rows = [i for i, c in enumerate(candidates) if c.record.is_thesis == thesis]
+        return candidates[max(rows, key=lambda i: (results[i].summary.mean, -i))]
+
+    return best(True), best(False)
+
+
+def seed_range(first: int, count: int) -> str:
+    """Seeds ``first`` .. ``first + count - 1`` in words: "seed 3" or "seeds 3-5"."""
+    return f"seed {first}" if count == 1 else f"seeds {first}-{first + count - 1}"
+
+
+@dataclass(frozen=True)
+class ConfirmationRow:
+    """One configuration of the pair over the first seeds, the confirming ones and all of them."""
+
+    label: str
+    result: RetrainResult  # all seeds
+    first: Summary
+    confirming: Summary
+    all: Summary
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The pair's retrain on first + confirming seeds and A - B, paired, over each range."""
+
+    first_seeds: int
+    confirming_seeds: int
+    thesis: ConfirmationRow  # B
+    searched: ConfirmationRow  # A
+    first_difference: PairedDifference
+    confirming_difference: PairedDifference
+    all_difference: PairedDifference
+
+    @property
+    def ranges(self) -> tuple[str, str, str]:
+        """The three seed ranges in words: first, confirming, all."""
+        n, k = self.first_seeds, self.confirming_seeds
+        return seed_range(0, n), seed_range(n, k), seed_range(0, n + k)
+
+    @property
+    def verdict(self) -> str:
+        """Whether the confirming seeds bear out A's lead, in words."""
+        d = self.confirming_difference
+        first, confirming, _ = self.ranges
+        if self.first_difference.mean <= 0:
+            return f"nothing to confirm: the best searched configuration trailed the best thesis recipe over {first}"
+        if d.mean <= 0:
+            return f"not confirmed: over {confirming}, never read before, A does not lead B"
+        if d.within_noise is None:
+            return f"A leads B over {confirming} too; one seed gives no test"
+        if d.within_noise:
+            return f"A leads B over {confirming} too, but within seed noise (paired p = {d.p_value:.3f})"
+        return f"confirmed: A leads B over {confirming}, never read before (paired p = {d.p_value:.3f})"
+
+    def to_dict(self) -> dict[str, Any]:
+        def row(r: ConfirmationRow) -> dict[str, Any]:
+            return {
+                "label": r.label,
+                "trial": r.result.trial,
+                "thesis_preset": r.result.thesis_preset,
+                **{f"{name}_mean": s.mean for name, s in (("first", r.first), ("confirming", r.confirming))},
+                "all_mean": r.all.mean,
+                "all_ci95": [r.all.low, r.all.high],
+                "accuracies": r.result.accuracies,
+            }
+
+        def difference(d: PairedDifference) -> dict[str, Any]:
+            return {"mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise}
+
+        return {
+            "rule": "A: the searched configuration with the highest test mean over the first seeds; "
+            "B: the thesis recipe with the highest; fixed before the first seeds were read",
+            "first_seeds": self.first_seeds,
+            "confirming_seeds": self.confirming_seeds,
+            "B": row(self.thesis),
+            "A": row(self.searched),
+            "difference_A_minus_B": {
+                "first": difference(self.first_difference),
+                "confirming": difference(self.confirming_difference),
+                "all": difference(self.all_difference),
+            },
+            "verdict": self.verdict,
+        }
+
+
+def confirm(thesis: tuple[str, RetrainResult], searched: tuple[str, RetrainResult], first_seeds: int) -> Confirmation:
+    """The confirmation of labelled results ``thesis`` (B) and ``searched`` (A), each retrained on the
+    same seeds 0 .. N-1, of which the first ``first_seeds`` chose them."""
+    (b_label, b), (a_label, a) = thesis, searched
+    n, total = first_seeds, len(b.accuracies)
+    if len(a.accuracies) != total or not 0 < n < total:
+        raise ValueError(f"a confirmation needs both rows on the same seeds beyond the first {n}")
+
+    def row(label: str, result: RetrainResult) -> ConfirmationRow:
+        acc = result.accuracies
+        return ConfirmationRow(label, result, summarize(acc[:n]), summarize(acc[n:]), summarize(acc))
+
+    return Confirmation(
+        first_seeds=n,
+        confirming_seeds=total - n,
+        thesis=row(b_label, b),
+        searched=row(a_label, a),
+        first_difference=paired_difference(a.accuracies[:n], b.accuracies[:n]),
+        confirming_difference=paired_difference(a.accuracies[n:], b.accuracies[n:]),
+        all_difference=paired_difference(a.accuracies, b.accuracies),
+    )
