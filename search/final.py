@@ -21,9 +21,9 @@ weights (model.pt for seed 0, runs/seed-K.pt); rerunning the same command after 
 and --tta flip reads again the networks the same retrain without it kept.
 
 With --confirm K, after the comparison, the searched configuration with the highest test mean
-(A) and the thesis recipe with the highest (B), a rule fixed before the test set is read, train
-K further seeds in the same folders; a second table sets the first seeds beside these unseen
-ones, with A - B paired over each (docs/retrain.md).
+(A) and the thesis recipe with the highest (B) train K further seeds in the same folders: seeds
+that did not choose them.  A second table sets the first seeds beside these, with A - B paired
+over each (docs/retrain.md).
 """
 
 from __future__ import annotations
@@ -188,8 +188,7 @@ def main(argv: list[str]) -> int:
                 request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress)
             )
         print("\n".join(retrain.confirmation_lines(confirmation)))
-        budget = retrain.budget_text(confirmed, len(train_set), args.seeds + request.confirm)
-        print(f"wrote {retrain.record_confirmation(study, confirmation, budget, len(train_set), final_dir)}")
+        print(f"wrote {retrain.record_confirmation(study, confirmation, confirmed, path)}")
     return 0
 
 

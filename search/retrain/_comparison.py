@@ -216,8 +216,10 @@ def retrain_candidate(
     stretch: Callable[[TrainConfig, int], TrainConfig],
     on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
     on_epoch: Callable[[Candidate, int, Any], None] | None = None,
+    write_result: bool = True,
 ) -> RetrainResult:
-    """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``."""
+    """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``;
+    ``write_result=False`` leaves the folder's ``result.json`` as it was (confirming seeds)."""
     config = stretch(candidate.config, budget.epochs)
     # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
     fingerprint = {
@@ -267,7 +269,8 @@ def retrain_candidate(
         versions=versions,
         test_reads_before=reads_before,
     )
-    write_json(folder / "result.json", result.to_dict())
+    if write_result:
+        write_json(folder / "result.json", result.to_dict())
     return result
 
 

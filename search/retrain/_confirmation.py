@@ -1,12 +1,14 @@
-"""Confirming seeds: a comparison's winner checked on seeds that no choice has looked at.
+"""Confirming seeds: a comparison's winner checked on seeds that did not choose it.
 
 A comparison of searched configurations beside the thesis's recipes reads the test set once per
-seed, and picking its best rows is a choice made after that look: the pick's lead is biased
-upwards.  ``search.final --confirm K`` fixes the rule before the look and then retrains only the
-pair it names on K further seeds: **A**, the searched configuration with the highest test mean
-over the first seeds, and **B**, the thesis recipe with the highest test mean.  The table sets
-the first seeds, the confirming ones and all of them side by side, with the paired difference
-A - B over each: only the confirming seeds' difference is an unseen test of the choice.
+seed, and picking its best rows is a choice made after that look: the pick's lead over those
+seeds is biased upwards (it won partly on seed luck).  ``search.final --confirm K`` names the
+pair by a rule written in the code and retrains only it on K further seeds: **A**, the searched
+configuration with the highest test mean over the first seeds, and **B**, the thesis recipe with
+the highest.  The table sets the first seeds, the confirming ones and all of them side by side,
+with the paired difference A - B over each: only the confirming seeds' difference is free of the
+choice's seed luck.  (Not of the test images: A and B were chosen on the same 10,000, so a lead
+that holds on new seeds may still owe something to those images.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from search.retrain._statistics import PairedDifference, Summary, paired_differe
 
 NEEDS = (
     "--confirm compares the best searched configuration with the best thesis recipe: "
-    "it needs --thesis and a searched configuration (--top K or --trial N)"
+    "it needs a thesis recipe (--thesis) and a searched configuration (--top K or --trial N)"
 )
 
 
@@ -34,8 +36,8 @@ def check_confirmable(candidates: list[Candidate]) -> None:
 
 def confirmation_pair(candidates: list[Candidate], results: list[RetrainResult]) -> tuple[Candidate, Candidate]:
     """(B, A): the thesis recipe and the searched configuration with the highest test mean in
-    ``results`` (one per candidate).  A tie goes to the earlier row (for the searched ones, the
-    better by validation)."""
+    ``results`` (one per candidate).  A tie goes to the earlier row of the comparison (``--top``'s
+    rows come in validation order)."""
     check_confirmable(candidates)
 
     def best(thesis: bool) -> Candidate:
@@ -84,15 +86,16 @@ class Confirmation:
         """Whether the confirming seeds bear out A's lead, in words."""
         d = self.confirming_difference
         first, confirming, _ = self.ranges
+        over = f"over {confirming}: A - B = {100 * d.mean:+.2f} points"
         if self.first_difference.mean <= 0:
-            return f"nothing to confirm: the best searched configuration trailed the best thesis recipe over {first}"
+            return f"nothing to confirm: A did not lead B over {first}; {over}"
         if d.mean <= 0:
-            return f"not confirmed: over {confirming}, never read before, A does not lead B"
+            return f"not confirmed: A does not lead B over {confirming}, which did not choose them ({over})"
         if d.within_noise is None:
             return f"A leads B over {confirming} too; one seed gives no test"
         if d.within_noise:
             return f"A leads B over {confirming} too, but within seed noise (paired p = {d.p_value:.3f})"
-        return f"confirmed: A leads B over {confirming}, never read before (paired p = {d.p_value:.3f})"
+        return f"confirmed: A leads B over {confirming}, which did not choose them (paired p = {d.p_value:.3f})"
 
     def to_dict(self) -> dict[str, Any]:
         def row(r: ConfirmationRow) -> dict[str, Any]:
@@ -111,7 +114,7 @@ class Confirmation:
 
         return {
             "rule": "A: the searched configuration with the highest test mean over the first seeds; "
-            "B: the thesis recipe with the highest; fixed before the first seeds were read",
+            "B: the thesis recipe with the highest (search.retrain._confirmation.confirmation_pair)",
             "first_seeds": self.first_seeds,
             "confirming_seeds": self.confirming_seeds,
             "B": row(self.thesis),

@@ -9,6 +9,8 @@ with ``--confirm``); the tables it prints come from
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -46,6 +48,9 @@ class RetrainRequest:
     tta: str | None = None  # None: each trial's own
     compile: bool | None = None  # None: each trial's own
     confirm: int | None = None  # further seeds for the pair search.retrain._confirmation names
+    # False for the confirming seeds: each folder's result.json stays the comparison's (its seeds only),
+    # so the report and search.fidelity never mix six-seed means of two rows with three-seed ones.
+    write_results: bool = True
 
     def candidates(self, study: optuna.Study) -> list[Candidate]:
         """The configurations to retrain, with this request's overrides of their stored configs."""
@@ -102,6 +107,7 @@ def retrain_all(
             stretch=stretch_schedule,
             on_run=on_run,
             on_epoch=on_epoch and partial(on_epoch, epochs=budget.epochs),
+            write_result=request.write_results,
         )
         done.append(Retrained(candidate, budget, result))
     return done
@@ -170,18 +176,29 @@ def record_comparison(
 
 
 def record_confirmation(
-    study: optuna.Study, confirmation: Confirmation, budget: str, train_size: int, final_dir: Path
+    study: optuna.Study, confirmation: Confirmation, confirmed: list[Retrained], comparison: Path
 ) -> Path:
-    """Write a confirmation beside the retrain folders and note it in the study (``final_confirmation``)."""
-    trials = [confirmation.thesis.result.trial, confirmation.searched.result.trial]
-    seeds = confirmation.first_seeds + confirmation.confirming_seeds
-    epochs = confirmation.searched.result.budget.epochs
-    name = comparison_name(trials, seeds, train_size, epochs).replace("comparison-", "confirmation-", 1)
-    path = final_dir / name
-    write_json(path, {"study": study.study_name, "budget": budget, **confirmation.to_dict()})
+    """Write a confirmation beside the retrain folders and note it in the study (``final_confirmation``),
+    each naming the comparison (``comparison``, its file) whose first seeds chose the pair."""
+    c, budget = confirmation, confirmed[0].budget
+    text = budget_text(confirmed, budget.train_size, budget.seeds)
+    key = json.dumps([c.thesis.result.trial, c.searched.result.trial, c.first_seeds, c.confirming_seeds])
+    key += json.dumps([budget.train_size, budget.epochs, budget.tta])
+    path = comparison.parent / (
+        f"confirmation-{c.thesis.result.trial}-{c.searched.result.trial}-"
+        f"{hashlib.sha256(key.encode()).hexdigest()[:8]}.json"
+    )
+    write_json(path, {"study": study.study_name, "budget": text, "comparison": comparison.name, **c.to_dict()})
     study.set_user_attr(
         "final_confirmation",
-        {"file": path.name, "budget": budget, "A": trials[1], "B": trials[0], "verdict": confirmation.verdict},
+        {
+            "file": path.name,
+            "comparison": comparison.name,
+            "budget": text,
+            "A": c.searched.result.trial,
+            "B": c.thesis.result.trial,
+            "verdict": c.verdict,
+        },
     )
     return path
 
@@ -196,7 +213,7 @@ def retrain_confirmation(
     folders).  The pair's first seeds are read from their folders, not trained again."""
     if not request.confirm:
         raise ValueError("retrain_confirmation needs a request with confirm set")
-    more = replace(request, seeds=request.seeds + request.confirm)
+    more = replace(request, seeds=request.seeds + request.confirm, write_results=False)
     done = retrain(more, list(pair))
     confirmation = confirm((pair[0].label, done[0].result), (pair[1].label, done[1].result), request.seeds)
     return confirmation, done

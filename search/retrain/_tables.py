@@ -115,8 +115,10 @@ def confirmation_lines(confirmation: Confirmation) -> list[str]:
     ]
     return [
         f"confirming {confirming}: A, the searched configuration with the highest test mean over {first}, "
-        f"and B, the thesis recipe with the highest, on seeds never read before",
-        format_table(["configuration", f"{first} (chose A and B)", f"{confirming} (confirming)", every], rows),
+        f"and B, the thesis recipe with the highest, on seeds that did not choose them",
+        format_table(
+            ["configuration", f"{first} (chose A and B)", f"{confirming} (confirming)", f"{every} (both)"], rows
+        ),
         c.verdict,
     ]
 

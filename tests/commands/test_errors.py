@@ -679,7 +679,7 @@ def rows(fmnist: Path) -> list[Row]:
             1,
             [
                 "error: --confirm compares the best searched configuration with the best thesis recipe: "
-                "it needs --thesis and a searched configuration (--top K or --trial N)"
+                "it needs a thesis recipe (--thesis) and a searched configuration (--top K or --trial N)"
             ],
             setup=final_studies,
         ),

@@ -72,6 +72,7 @@ class Comparison:
     killed_runs: dict[Path, bytes]  # the run files that existed when the first command was killed
     rerun: subprocess.CompletedProcess[str]
     record: dict[str, Any]  # the comparison-*.json the rerun wrote
+    record_name: str  # its file name
     report: str
 
     @property
@@ -104,7 +105,7 @@ def comparison(inspection_study: InspectionStudy, tmp_path_factory: pytest.TempP
     report = run_module("search.report", cwd=folder, timeout=120)
     assert report.returncode == 0, report.stdout + report.stderr
     page = (folder / "studies" / "optuna" / STUDY / "report.html").read_text()
-    return Comparison(folder, killed, rerun, json.loads(path.read_text()), page)
+    return Comparison(folder, killed, rerun, json.loads(path.read_text()), path.name, page)
 
 
 def parse_table(stdout: str) -> list[dict[str, str]]:
@@ -248,6 +249,9 @@ def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Com
     )
     assert all(path.read_bytes() == content for path, content in before.items())  # seeds 0-1 read, not rerun
     assert "seeds 0-1 (chose A and B)" in out and "seeds 2-3 (confirming)" in out and "A - B, paired" in out
+    for row in rows:  # result.json stays the comparison's: its seeds, for every row alike
+        kept = json.loads((final / f"trial-{row['trial']}-1ep-300img" / "result.json").read_text())
+        assert kept["seeds"] == [0, 1] and kept["test_accuracy_mean"] == pytest.approx(row["test_mean"])
 
     [path] = final.glob("confirmation-*.json")
     record = json.loads(path.read_text())
@@ -266,7 +270,9 @@ def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Com
     assert record["difference_A_minus_B"]["confirming"]["mean"] == pytest.approx(statistics.fmean(diffs))
     assert record["verdict"] in out
     study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{folder}/studies/optuna.db")
-    assert study.user_attrs["final_confirmation"]["file"] == path.name
+    noted = study.user_attrs["final_confirmation"]
+    assert noted["file"] == path.name and noted["comparison"] == record["comparison"] == comparison.record_name
+    assert (noted["A"], noted["B"]) == (a["trial"], b["trial"])
 
     again = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)  # a resume trains nothing
     assert again.returncode == 0 and "epoch 1/1" not in again.stdout, again.stdout + again.stderr
@@ -450,9 +456,9 @@ def test_the_confirmation_pair_is_the_best_of_each_kind_by_test_mean() -> None:
     candidates, results = [c for c, _ in pairs], [r for _, r in pairs]
     b, a = confirmation_pair(candidates, results)
     assert (b.record.number, a.record.number) == (5, 9)
-    with pytest.raises(UserError, match="needs --thesis and a searched configuration"):
+    with pytest.raises(UserError, match=r"needs a thesis recipe \(--thesis\) and a searched configuration"):
         confirmation_pair(candidates[:2], results[:2])
-    with pytest.raises(UserError, match="needs --thesis and a searched configuration"):
+    with pytest.raises(UserError, match=r"needs a thesis recipe \(--thesis\) and a searched configuration"):
         confirmation_pair(candidates[2:], results[2:])
 
 
@@ -466,7 +472,7 @@ def test_a_confirmation_splits_the_seeds_and_pairs_each_range() -> None:
     assert c.confirming_difference.mean == pytest.approx(statistics.fmean([0.02, 0.021, 0.019]))
     assert c.confirming_difference.p_value == pytest.approx(stats.ttest_rel(a.accuracies[2:], b.accuracies[2:]).pvalue)
     assert c.all_difference.p_value == pytest.approx(stats.ttest_rel(a.accuracies, b.accuracies).pvalue)
-    assert c.verdict.startswith("confirmed: A leads B over seeds 2-4, never read before (paired p = 0.0")
+    assert c.verdict.startswith("confirmed: A leads B over seeds 2-4, which did not choose them (paired p = 0.0")
     table = "\n".join(confirmation_lines(c))
     assert "seeds 0-1 (chose A and B)" in table and "seeds 2-4 (confirming)" in table and c.verdict in table
     assert c.to_dict()["A"]["accuracies"] == a.accuracies
@@ -477,8 +483,16 @@ def test_a_confirmation_splits_the_seeds_and_pairs_each_range() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "says"),
     [
-        ([0.80, 0.80, 0.80], [0.81, 0.79, 0.79], "nothing to confirm: the best searched configuration trailed"),
-        ([0.82, 0.79, 0.78], [0.80, 0.80, 0.80], "not confirmed: over seed 2, never read before, A does not lead B"),
+        (
+            [0.80, 0.80, 0.80],
+            [0.81, 0.79, 0.79],
+            "nothing to confirm: A did not lead B over seeds 0-1; over seed 2: A - B = +1.00 points",
+        ),
+        (
+            [0.82, 0.79, 0.78],
+            [0.80, 0.80, 0.80],
+            "not confirmed: A does not lead B over seed 2, which did not choose them",
+        ),
         ([0.82, 0.81, 0.81], [0.80, 0.80, 0.80], "A leads B over seed 2 too; one seed gives no test"),
     ],
 )
