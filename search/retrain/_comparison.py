@@ -298,16 +298,20 @@ class ComparisonRow:
             "test_ci95": [self.summary.low, self.summary.high],
             "seeds": self.summary.n,
             "test_reads_before": self.result.test_reads_before,
-            "difference": None
-            if d is None
-            else {"mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise},
+            "difference": None if d is None else d.to_dict(),
         }
+
+
+def short_hash(key: Any) -> str:
+    """Eight hex digits of a JSON-able key: a file-name part that tells one retrain record from another."""
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:8]
 
 
 def comparison_name(trials: list[int], seeds: int, train_size: int, epochs: int | None) -> str:
     """A file name for one comparison: its trials and budget, hashed, so another comparison never overwrites it."""
-    key = json.dumps([sorted(trials), seeds, train_size, epochs])
-    return f"comparison-{len(trials)}configs-{seeds}seeds-{hashlib.sha256(key.encode()).hexdigest()[:8]}.json"
+    return (
+        f"comparison-{len(trials)}configs-{seeds}seeds-{short_hash([sorted(trials), seeds, train_size, epochs])}.json"
+    )
 
 
 def compare(candidates: list[Candidate], results: list[RetrainResult]) -> tuple[list[ComparisonRow], int]:

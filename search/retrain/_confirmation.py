@@ -103,14 +103,12 @@ class Confirmation:
                 "label": r.label,
                 "trial": r.result.trial,
                 "thesis_preset": r.result.thesis_preset,
-                **{f"{name}_mean": s.mean for name, s in (("first", r.first), ("confirming", r.confirming))},
+                "first_mean": r.first.mean,
+                "confirming_mean": r.confirming.mean,
                 "all_mean": r.all.mean,
                 "all_ci95": [r.all.low, r.all.high],
                 "accuracies": r.result.accuracies,
             }
-
-        def difference(d: PairedDifference) -> dict[str, Any]:
-            return {"mean": d.mean, "ci95": [d.low, d.high], "p_value": d.p_value, "within_noise": d.within_noise}
 
         return {
             "rule": "A: the searched configuration with the highest test mean over the first seeds; "
@@ -120,9 +118,9 @@ class Confirmation:
             "B": row(self.thesis),
             "A": row(self.searched),
             "difference_A_minus_B": {
-                "first": difference(self.first_difference),
-                "confirming": difference(self.confirming_difference),
-                "all": difference(self.all_difference),
+                "first": self.first_difference.to_dict(),
+                "confirming": self.confirming_difference.to_dict(),
+                "all": self.all_difference.to_dict(),
             },
             "verdict": self.verdict,
         }

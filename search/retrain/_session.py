@@ -9,8 +9,6 @@ with ``--confirm``); the tables it prints come from
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -27,6 +25,7 @@ from search.retrain._comparison import (
     comparison_name,
     retrain_candidate,
     select_candidates,
+    short_hash,
 )
 from search.retrain._confirmation import Confirmation, check_confirmable, confirm
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
@@ -182,12 +181,9 @@ def record_confirmation(
     each naming the comparison (``comparison``, its file) whose first seeds chose the pair."""
     c, budget = confirmation, confirmed[0].budget
     text = budget_text(confirmed, budget.train_size, budget.seeds)
-    key = json.dumps([c.thesis.result.trial, c.searched.result.trial, c.first_seeds, c.confirming_seeds])
-    key += json.dumps([budget.train_size, budget.epochs, budget.tta])
-    path = comparison.parent / (
-        f"confirmation-{c.thesis.result.trial}-{c.searched.result.trial}-"
-        f"{hashlib.sha256(key.encode()).hexdigest()[:8]}.json"
-    )
+    b, a = c.thesis.result.trial, c.searched.result.trial
+    key = [b, a, c.first_seeds, c.confirming_seeds, budget.train_size, budget.epochs, budget.tta]
+    path = comparison.parent / f"confirmation-{b}-{a}-{short_hash(key)}.json"
     write_json(path, {"study": study.study_name, "budget": text, "comparison": comparison.name, **c.to_dict()})
     study.set_user_attr(
         "final_confirmation",
@@ -195,8 +191,8 @@ def record_confirmation(
             "file": path.name,
             "comparison": comparison.name,
             "budget": text,
-            "A": c.searched.result.trial,
-            "B": c.thesis.result.trial,
+            "A": a,
+            "B": b,
             "verdict": c.verdict,
         },
     )

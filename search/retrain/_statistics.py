@@ -11,6 +11,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scipy import stats
 
@@ -54,6 +55,14 @@ class PairedDifference:
     def within_noise(self) -> bool | None:
         """True when the difference is not significant at 5% (None: too few seeds to say)."""
         return None if self.p_value is None else not self.p_value < SIGNIFICANCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean,
+            "ci95": [self.low, self.high],
+            "p_value": self.p_value,
+            "within_noise": self.within_noise,
+        }
 
 
 def paired_difference(values: Sequence[float], reference: Sequence[float]) -> PairedDifference:
