@@ -16,6 +16,9 @@
 #   GPU_CHECK_FINAL_EPOCHS, GPU_CHECK_FINAL_TRAIN_SIZE (final's defaults: all 60,000 images)
 #   GPU_CHECK_STUDY (gpu-check)  GPU_CHECK_STORAGE (sqlite:///studies/gpu-check.db)
 #   GPU_CHECK_LOGS (studies/$GPU_CHECK_STUDY)  PYTHON (.venv/bin/python)
+# and which benches run (a short GPU lease skips the slow ones; a skipped variant gets no row):
+#   GPU_CHECK_BACKENDS ("auto cuda triton torch fused")  GPU_CHECK_AMP ("--no-amp --amp")
+#   GPU_CHECK_COMPILE ("--no-compile --compile")  GPU_CHECK_FRONT_BACKENDS ("auto torch fused")
 set -uo pipefail
 
 PY=${PYTHON:-.venv/bin/python}
@@ -26,6 +29,10 @@ EPOCHS=${GPU_CHECK_EPOCHS:-4}
 STUDY=${GPU_CHECK_STUDY:-gpu-check}
 STORAGE=${GPU_CHECK_STORAGE:-sqlite:///studies/gpu-check.db}
 LOGS=${GPU_CHECK_LOGS:-studies/$STUDY}
+read -r -a BACKENDS <<<"${GPU_CHECK_BACKENDS:-auto cuda triton torch fused}"
+read -r -a AMPS <<<"${GPU_CHECK_AMP:---no-amp --amp}"
+read -r -a COMPILES <<<"${GPU_CHECK_COMPILE:---no-compile --compile}"
+read -r -a FRONT_BACKENDS <<<"${GPU_CHECK_FRONT_BACKENDS:-auto torch fused}"
 mkdir -p "$LOGS"
 ROWS=()
 FAILED=0
@@ -70,9 +77,9 @@ bench() {  # bench LABEL FLAGS...
     fi
 }
 
-for backend in auto cuda triton torch fused; do
-    for amp in --no-amp --amp; do
-        for compile in --no-compile --compile; do
+for backend in "${BACKENDS[@]}"; do
+    for amp in "${AMPS[@]}"; do
+        for compile in "${COMPILES[@]}"; do
             label="$DEVICE $backend $amp $compile"
             if [ "$DEVICE" = cpu ] && { [ "$backend" = cuda ] || [ "$backend" = triton ] || [ "$amp" = --amp ]; }; then
                 row "bench $label" "-" "-" "$NO_GPU"
@@ -90,7 +97,7 @@ for backend in auto cuda triton torch fused; do
 done
 
 # The LIF front end, where the neurons' kernel is most of a step (docs/performance.md).
-for backend in auto torch fused; do
+for backend in "${FRONT_BACKENDS[@]}"; do
     if [ "$DEVICE" = cpu ]; then
         row "bench $DEVICE lif-front $backend" "-" "-" "skipped on the CPU: its figures are in docs/performance.md"
     else
