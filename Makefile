@@ -94,18 +94,20 @@ SEARCH_EPOCHS ?= 10
 RETRAIN_EPOCHS ?= 30
 RETRAIN_SEEDS ?= 3
 CONFIRM_SEEDS ?= 3
+SEARCH_WORKERS ?= 1
 headline: setup
-	$(PY) -m search.run --study $(STUDY) --trials $(TRIALS) --epochs $(SEARCH_EPOCHS)
+	$(PY) -m search.run --study $(STUDY) --trials $(TRIALS) --epochs $(SEARCH_EPOCHS) --workers $(SEARCH_WORKERS)
 	$(PY) -m search.final --study $(STUDY) --thesis --top 3 --seeds $(RETRAIN_SEEDS) --epochs $(RETRAIN_EPOCHS) \
 		--confirm $(CONFIRM_SEEDS)
 	$(PY) -m search.report --study $(STUDY)
 
 # The same at a budget for a GPU: trials as long as the thesis's 30 epochs, so that what pays only
 # over a long schedule (augmentation) can rank first, and 50-epoch retrains. About 220 million
-# training images, more than a day on this project's 2-core machine; unmeasured on a GPU
-# (docs/results.md#on-a-gpu).
+# training images, more than a day on this project's 2-core machine. Four search workers share
+# the GPU: on one H200 four trials ran at once as fast as one alone (docs/performance.md); the
+# whole run's speed and accuracy are unmeasured (docs/results.md#on-a-gpu).
 headline-gpu:
-	$(MAKE) headline STUDY=fmnist-snn-gpu TRIALS=100 SEARCH_EPOCHS=30 RETRAIN_EPOCHS=50
+	$(MAKE) headline STUDY=fmnist-snn-gpu TRIALS=100 SEARCH_EPOCHS=30 RETRAIN_EPOCHS=50 SEARCH_WORKERS=4
 
 bench: setup
 	$(PY) -m search.bench
