@@ -41,6 +41,7 @@ class Section:
     figures: list[tuple[str, go.Figure]] = field(default_factory=list)  # (div id, figure)
     unavailable: str | None = None
     wide: bool = False
+    table_html: str = ""  # a table built by grid_table (escaped), shown before the figures
 
 
 def facts_table(rows: Sequence[tuple[str, str]]) -> str:
@@ -63,6 +64,8 @@ def render_section(section: Section) -> str:
         parts.append(f'<p class="explain">{html.escape(section.explanation)}</p>')
     if section.unavailable is not None:
         parts.append(f'<p class="unavailable">{html.escape(section.unavailable)}</p>')
+    if section.table_html:
+        parts.append(section.table_html)
     for div_id, figure in section.figures:
         div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
         parts.append(f'<div class="wide">{div}</div>' if section.wide else div)

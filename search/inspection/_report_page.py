@@ -19,7 +19,7 @@ from search.inspection import _figures as figures
 from search.inspection._energy_figures import accuracy_energy_figure
 from search.inspection._fidelity import fidelity, fidelity_section
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
-from search.retrain import RetrainResult
+from search.retrain import RetrainResult, seed_range
 from search.store import TrialRecord, mask_url
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
 from search.tuning import FINISHED, epochs_saved, final_command, study_settings
@@ -52,9 +52,10 @@ def load_final_result(study: optuna.Study, folder: Path) -> FinalResult | None:
     return FinalResult(headline, None, "the study's user attribute final_result")
 
 
-def load_comparison(study: optuna.Study, folder: Path) -> dict[str, Any] | None:
-    """The latest comparison the study's ``final_comparison`` names, if its file is here."""
-    attr = study.user_attrs.get("final_comparison")
+def _final_record(study: optuna.Study, folder: Path, attr_name: str, keys: set[str]) -> dict[str, Any] | None:
+    """The JSON file under ``folder``/final/ that the study's user attribute ``attr_name`` names, if it is
+    here, belongs to this study and holds ``keys``."""
+    attr = study.user_attrs.get(attr_name)
     name = attr.get("file") if isinstance(attr, dict) else None
     if not isinstance(name, str) or "/" in name or ".." in name:
         return None
@@ -62,7 +63,19 @@ def load_comparison(study: optuna.Study, folder: Path) -> dict[str, Any] | None:
         record = json.loads((folder / "final" / name).read_text())
     except (OSError, ValueError):
         return None
-    return record if record.get("study") == study.study_name and "rows" in record else None
+    if not isinstance(record, dict) or record.get("study") != study.study_name or not keys <= record.keys():
+        return None
+    return record
+
+
+def load_comparison(study: optuna.Study, folder: Path) -> dict[str, Any] | None:
+    """The latest comparison the study's ``final_comparison`` names, if its file is here."""
+    return _final_record(study, folder, "final_comparison", {"rows"})
+
+
+def load_confirmation(study: optuna.Study, folder: Path) -> dict[str, Any] | None:
+    """The latest confirmation (``search.final --confirm``) the study's ``final_confirmation`` names."""
+    return _final_record(study, folder, "final_confirmation", {"A", "B", "difference_A_minus_B", "verdict"})
 
 
 def _count(n: object, noun: str) -> str:
@@ -377,6 +390,68 @@ def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, 
     ]
 
 
+def _mean_cell(row: dict[str, Any]) -> str:
+    """A confirmation row's mean over both seed ranges, with its interval where it has one."""
+    low, high = row["all_ci95"]
+    interval = "" if low is None or high is None else f" [{percent(low)}, {percent(high)}]"
+    return percent(row["all_mean"]) + interval
+
+
+def _difference(d: dict[str, Any]) -> str:
+    text = f"{100 * d['mean']:+.2f}"
+    low, high = d.get("ci95") or [None, None]
+    if low is not None and high is not None:
+        text += f" [{100 * low:+.2f}, {100 * high:+.2f}]"
+    return text + ("" if d.get("p_value") is None else f", p = {d['p_value']:.3f}")
+
+
+def confirmation_sections(study: optuna.Study, comparison: dict[str, Any] | None, folder: Path) -> list[Section]:
+    """The confirming seeds' table (``search.final --confirm K``) after the comparison: A and B over the
+    seeds that chose them, the confirming seeds and both, A - B paired over each, and the verdict."""
+    if comparison is None:
+        return []
+    title = "Confirming seeds: the winning pair on seeds that did not choose it"
+    confirmation = load_confirmation(study, folder)
+    if confirmation is None:
+        return [
+            Section(
+                "confirmation",
+                title,
+                unavailable="No confirming seeds yet: run the comparison's search.final command again with "
+                "--confirm K (K further seeds for the best searched configuration and the best thesis recipe).",
+            )
+        ]
+    c = confirmation
+    n, k = int(c["first_seeds"]), int(c["confirming_seeds"])
+    first, confirming, both = seed_range(0, n), seed_range(n, k), seed_range(0, n + k)
+    rows = [
+        [
+            f"{key}: {c[key]['label']}",
+            percent(c[key]["first_mean"]),
+            percent(c[key]["confirming_mean"]),
+            _mean_cell(c[key]),
+        ]
+        for key in ("B", "A")
+    ]
+    d = c["difference_A_minus_B"]
+    rows.append(
+        ["A - B, paired (points)", _difference(d["first"]), _difference(d["confirming"]), _difference(d["all"])]
+    )
+    explanation = (
+        f"A is the searched configuration with the highest test mean over {first}, B the thesis recipe with the "
+        f"highest; both trained {confirming} too, seeds that did not choose them. Test means, the interval over "
+        f"{both} (Student's t), A - B paired over each range ({c['budget']}). Verdict: {c['verdict']}."
+    )
+    latest = study.user_attrs["final_comparison"]["file"]  # load_comparison found it
+    if c.get("comparison") != latest:
+        explanation += f" It comes from an earlier comparison ({c.get('comparison')}), not the latest ({latest})."
+    section = Section("confirmation", title, explanation)
+    section.table_html = grid_table(
+        ["configuration", f"{first} (chose A and B)", f"{confirming} (confirming)", f"{both} (both)"], rows
+    )
+    return [section]
+
+
 def _retrain_command(study: optuna.Study, storage_url: str) -> str:
     if len(study.directions) > 1:
         return _front_command(study, storage_url)
@@ -401,10 +476,12 @@ def _fidelity_sections(study: optuna.Study, folder: Path) -> list[Section]:
 def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[str, list[Section]]:
     """The page's HTML and its sections; ``folder`` holds the study's results."""
     final = load_final_result(study, folder)
+    comparison = load_comparison(study, folder)
     sections = (
         search_sections(study)
         + _fidelity_sections(study, folder)
-        + comparison_sections(study, load_comparison(study, folder), storage_url)
+        + comparison_sections(study, comparison, storage_url)
+        + confirmation_sections(study, comparison, folder)
         + final_sections(study, final, folder, storage_url)
     )
     now = datetime.datetime.now(datetime.UTC)

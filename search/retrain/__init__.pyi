@@ -9,7 +9,7 @@ from ._comparison import (
     retrain_candidate,
     select_candidates,
 )
-from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair
+from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair, seed_range
 from ._progress import RetrainProgress
 from ._result import RetrainBudget, RetrainResult, RetrainRun
 from ._session import (
@@ -51,5 +51,6 @@ __all__ = [
     "retrain_all",
     "retrain_candidate",
     "retrain_confirmation",
+    "seed_range",
     "select_candidates",
 ]

@@ -18,7 +18,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from search.inspection import build_report
 from search.inspection._figures import strategy_accuracy
 from search.inspection._publish import FINAL_FIGURE_IDS
-from search.retrain import RetrainResult
+from search.inspection._report_html import render_section
+from search.inspection._report_page import confirmation_sections
+from search.retrain import RetrainResult, confirm
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.store import DEFAULT_STORAGE, write_json
 from search.training import TrainConfig
@@ -298,6 +300,78 @@ def test_only_a_retrain_at_the_thesis_budget_stands_beside_the_thesis(
         assert ("not at the thesis's budget" in html.unescape(page).lower()) is (not reduced and not beside)
         assert f"retrained on {train_size:,} training images for {epochs} epochs, 2 seeds" in page
         assert 'id="fig-per-class-accuracy"' in page and 'id="fig-final-learning-curves"' in page
+
+
+def _retrain(trial: int, accuracies: list[float], preset: str | None) -> RetrainResult:
+    runs = [
+        RetrainRun(
+            seed=k,
+            test_accuracy=a,
+            test_loss=0.3,
+            per_class_accuracy={},
+            confusion_matrix=[],
+            train_seconds=1.0,
+            test_seconds=1.0,
+        )
+        for k, a in enumerate(accuracies)
+    ]
+    return RetrainResult(
+        study="tiny",
+        storage="sqlite:///tiny.db",
+        trial=trial,
+        strategy="baseline",
+        thesis_preset=preset,
+        validation_accuracy=0.8,
+        config=TrainConfig(epochs=3).to_dict(),
+        budget=RetrainBudget(train_size=60_000, epochs=30, seeds=len(accuracies), trial_epochs=3),
+        runs=runs,
+        device="cpu",
+        versions={},
+    )
+
+
+def test_the_confirmation_section_shows_the_pair_the_differences_and_the_verdict(tmp_path: Path) -> None:
+    """search.final --confirm's file, as the report shows it: A and B over the seeds that chose them, the
+    confirming seeds and both, A - B paired over each, the verdict; stale or missing: said so."""
+    study = _tiny_study(complete=2, pruned=0)
+    assert confirmation_sections(study, None, tmp_path) == []  # no comparison: nothing to confirm
+
+    comparison = {"study": "tiny", "rows": []}
+    study.set_user_attr("final_comparison", {"file": "comparison-1.json"})
+    [missing] = confirmation_sections(study, comparison, tmp_path)
+    assert missing.unavailable and "--confirm K" in missing.unavailable and not missing.table_html
+
+    b = _retrain(0, [0.910, 0.912, 0.905, 0.915], "baseline")
+    a = _retrain(1, [0.930, 0.925, 0.921, 0.933], None)
+    c = confirm(("thesis baseline (trial 0)", b), ("trial 1 (baseline)", a), first_seeds=2)
+    name = "confirmation-0-1-abc.json"
+    record = {"study": "tiny", "budget": "60,000 images, 30 epochs", "comparison": "comparison-1.json", **c.to_dict()}
+    write_json(tmp_path / "final" / name, record)
+    study.set_user_attr("final_confirmation", {"file": name, "comparison": "comparison-1.json", "A": 1, "B": 0})
+    [section] = confirmation_sections(study, comparison, tmp_path)
+    page = html.unescape(render_section(section))
+    assert section.unavailable is None
+    for text in (
+        "seeds 0-1 (chose A and B)",
+        "seeds 2-3 (confirming)",
+        "seeds 0-3 (both)",
+        "B: thesis baseline (trial 0)",
+        "A: trial 1 (baseline)",
+        f"{100 * c.searched.confirming.mean:.2f}%",
+        f"{100 * c.confirming_difference.mean:+.2f} [{100 * c.confirming_difference.low:+.2f}, "
+        f"{100 * c.confirming_difference.high:+.2f}], p = {c.confirming_difference.p_value:.3f}",
+        f"Verdict: {c.verdict}.",
+    ):
+        assert text in page, text
+    assert "earlier comparison" not in page
+
+    study.set_user_attr("final_comparison", {"file": "comparison-2.json"})  # a newer comparison since
+    [stale] = confirmation_sections(study, comparison, tmp_path)
+    assert "from an earlier comparison (comparison-1.json), not the latest (comparison-2.json)" in stale.explanation
+
+    write_json(tmp_path / "final" / name, {**record, "study": "someone-else"})  # not this study's file
+    [foreign] = confirmation_sections(study, comparison, tmp_path)
+    assert foreign.unavailable and not foreign.table_html
 
 
 def test_empty_study_report_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

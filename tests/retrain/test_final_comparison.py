@@ -10,6 +10,7 @@ against closed forms and SciPy.
 from __future__ import annotations
 
 import fcntl
+import html
 import json
 import math
 import os
@@ -30,6 +31,7 @@ import pytest
 from scipy import stats
 
 from search.errors import UserError
+from search.inspection import build_report
 from search.inspection._publish import COMPARISON_FIGURE_ID
 from search.retrain import RetrainResult, compare, confirm, confirmation_lines, confirmation_pair
 from search.retrain._comparison import Candidate
@@ -203,6 +205,7 @@ def test_the_report_and_the_dashboard_show_the_forest_plot(comparison: Compariso
     page = comparison.report
     assert '<section id="comparison">' in page and 'id="fig-comparison"' in page
     assert "No comparison yet" not in page
+    assert '<section id="confirmation">' in page and "No confirming seeds yet" in page  # no --confirm yet
     study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{comparison.folder}/studies/optuna.db")
     system = study._storage.get_study_system_attrs(study._study_id)
     assert any(key.startswith(f"dashboard:plot_data:{COMPARISON_FIGURE_ID}:") for key in system)
@@ -273,6 +276,8 @@ def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Com
     noted = study.user_attrs["final_confirmation"]
     assert noted["file"] == path.name and noted["comparison"] == record["comparison"] == comparison.record_name
     assert (noted["A"], noted["B"]) == (a["trial"], b["trial"])
+    page = html.unescape(build_report(study, f"sqlite:///{folder}/studies/optuna.db", final.parent)[0])
+    assert "seeds 2-3 (confirming)" in page and f"Verdict: {record['verdict']}." in page  # the report shows it
 
     again = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)  # a resume trains nothing
     assert again.returncode == 0 and "epoch 1/1" not in again.stdout, again.stdout + again.stderr
