@@ -117,7 +117,7 @@ def run_search(run: SearchRun) -> int:
     if found.exists and run.workers > 1:  # the parent of several workers trains nothing
         return _run_workers(run, open_study(found, None))
     data = _load_data(run, found, device)
-    opened = open_study(found, data, start)
+    opened = open_study(found, data, start, run.worker_index)
     if run.workers > 1:
         return _run_workers(run, opened)
     print(_start_line(run, opened, data, device, start))

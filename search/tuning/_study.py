@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import optuna
 
 from search.errors import UsageError, UserError
@@ -158,14 +159,44 @@ def create_study(
     return study
 
 
-def attach(storage: optuna.storages.BaseStorage, name: str, settings: StudySettings) -> optuna.Study:
-    """The existing study ``name`` with the pruner and sampler of ``settings``."""
+def attach(
+    storage: optuna.storages.BaseStorage, name: str, settings: StudySettings, worker: int | None = None
+) -> optuna.Study:
+    """The existing study ``name`` with the pruner and sampler of ``settings``, as worker ``worker`` (None: alone).
+
+    The sampler's seed is :func:`sampler_seed`'s: a resumed or parallel seeded search draws new
+    configurations, not its first ones again.
+    """
+    started = trials_started(storage, name)
     return optuna.load_study(
         study_name=name,
         storage=storage,
-        sampler=make_sampler(settings.sampler, settings.seed, settings.space.fixed),
+        sampler=make_sampler(settings.sampler, sampler_seed(settings, started, worker), settings.space.fixed),
         pruner=make_pruner(settings.pruner, settings.space.epochs, settings.min_resource),
     )
+
+
+def trials_started(storage: optuna.storages.BaseStorage, name: str) -> int:
+    """Trials of study ``name`` that a sampler has drawn or a process has begun (queued ones are not)."""
+    study_id = storage.get_study_id_from_name(name)
+    return sum(t.state != optuna.trial.TrialState.WAITING for t in storage.get_all_trials(study_id, deepcopy=False))
+
+
+def sampler_seed(settings: StudySettings, started: int, worker: int | None) -> int | None:
+    """The seed of this process's sampler in a study where ``started`` trials have begun.
+
+    An Optuna sampler draws from its seed afresh in every process: seeded with ``--seed`` alone, a
+    resumed study's RandomSampler (and TPE's random start-up) would draw its first configurations
+    again, and workers started together would draw the same ones. So the first process of a new
+    study keeps the study's seed (one process with ``--seed`` reproduces its search) and any other
+    gets a seed derived from it, the trials already begun and its worker index. QMC keeps the
+    study's seed: its scrambling must be the same in every process, and it numbers its points by
+    the study's trials, so it does not repeat them.
+    """
+    seed = settings.seed
+    if seed is None or settings.sampler == "qmc" or (started == 0 and not worker):
+        return seed
+    return int(np.random.SeedSequence([seed, started, worker or 0]).generate_state(1)[0])
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -258,8 +289,11 @@ def find_study(url: str, name: str, request: StudyRequest, storage_options: dict
     return FoundStudy(url, name, request, storage_options, storage, request.new_settings(), False)
 
 
-def open_study(found: FoundStudy, data: TrainVal | None, start_from: ExtraQueue | None = None) -> OpenedStudy:
-    """The study, created now if it did not exist (``data`` is then required), with ``start_from``'s queue."""
+def open_study(
+    found: FoundStudy, data: TrainVal | None, start_from: ExtraQueue | None = None, worker: int | None = None
+) -> OpenedStudy:
+    """The study, created now if it did not exist (``data`` is then required), with ``start_from``'s queue,
+    opened by worker ``worker`` (None: a process alone, or the parent of several)."""
     storage = found.storage or open_storage(found.url, create=True, **found.storage_options)
     settings, existed = found.settings, found.exists
     if not existed:
@@ -269,7 +303,7 @@ def open_study(found: FoundStudy, data: TrainVal | None, start_from: ExtraQueue 
         except optuna.exceptions.DuplicatedStudyError:
             # Another worker created it a moment ago: join it, as if it had existed.
             settings, existed = resolve_study(storage, found.name, found.request), True
-    return OpenedStudy(attach(storage, found.name, settings), storage, settings, existed)
+    return OpenedStudy(attach(storage, found.name, settings, worker), storage, settings, existed)
 
 
 def budget_of(study: optuna.Study) -> tuple[int | None, int | None, int | None]:
