@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         default=None,
         metavar="EPOCH",
         help="the earliest epoch each pruner may prune at, as search.run --min-resource (default as "
-        "search.run's: half the curves' epochs, rounded up)",
+        "search.run's: 70%% of the curves' epochs, rounded up, before the last)",
     )
     args = parser.parse_args(argv)
     quiet_optuna()

@@ -160,15 +160,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="EPOCH",
         help="the earliest epoch a trial can be pruned at: the pruner's first rung "
         "(Hyperband's and successive halving's min_resource, the median pruner's "
-        "n_warmup_steps; default: half the epochs, rounded up, where a ranking starts to predict the last "
-        "epoch's, docs/search.md#the-default-study)",
+        "n_warmup_steps; default: 70%% of the epochs, rounded up, before the last: epoch 7 of 10, where "
+        "a ranking predicts the last epoch's, docs/search.md#the-default-study)",
     )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
     group.add_argument(
         "--seed", type=seed_number, default=None, help="sampler and training seed, for a reproducible search"
     )
     group.add_argument(
-        "--timeout", type=positive_float, default=None, help="stop starting trials after this many seconds"
+        "--timeout",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="stop starting trials after S seconds; the running ones finish and the same command "
+        "continues the study (make run: 10200, a sitting of at most 3 hours here)",
     )
     group.add_argument(
         "--start-from",

@@ -246,7 +246,11 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
 def _finish(run: SearchRun, study: optuna.Study) -> None:
     """The summary, and the fidelity check's warnings kept in the study note for the dashboard."""
     warnings = rung_warnings(study)  # read the curves once, for the summary and the note
-    print(summary(study, run.storage, final_command(run.study, run.storage), warnings))
+    finished, next_command = len(finished_trials(study)), final_command(run.study, run.storage)
+    if run.timeout is not None and finished < run.trials:  # a sitting (make run): the study goes on
+        print(f"--timeout {run.timeout:g} s reached: {finished} of {run.trials} trials finished; {INTERRUPTED}")
+        next_command = f"the same command, for the other {run.trials - finished} trials; then {next_command}"
+    print(summary(study, run.storage, next_command, warnings))
     note_fidelity(study, warnings)
     _publish(run, study)
 

@@ -343,6 +343,13 @@ def rows(fmnist: Path) -> list[Row]:
             ["argument --pruner: invalid choice: 'early'", *PRUNERS],
         ),
         Row(
+            "timeout-not-positive",
+            "search.run",
+            ["--timeout", "0"],
+            2,
+            ["argument --timeout: must be greater than 0, got 0.0"],
+        ),
+        Row(
             "min-resource-zero",
             "search.run",
             ["--min-resource", "0"],

@@ -76,8 +76,8 @@ def test_the_section_draws_every_ranking_and_warns_of_the_first_rung(tmp_path):
 
 
 def test_another_pruner_without_a_first_rung_starts_where_search_run_would():
-    study = _study(8)  # 4 epochs: search.run's first rung for 4 epochs is epoch 2
-    assert [a.low for a in fidelity(study, pruner=("sha", None)).epochs if a.rung] == ["epoch 2"]
+    study = _study(8)  # 4 epochs: search.run's first rung for 4 epochs is epoch 3
+    assert [a.low for a in fidelity(study, pruner=("sha", None)).epochs if a.rung] == ["epoch 3"]
     assert [a.low for a in fidelity(study, pruner=("sha", 1)).epochs if a.rung] == ["epoch 1", "epoch 3"]
 
 

@@ -63,9 +63,10 @@ def test_min_resource_is_fixed_when_the_study_is_created() -> None:
     before = created.to_dict()
     del before["min_resource"]  # a study made before the flag
     assert StudySettings.from_dict(before).min_resource == 1
-    # A new study's first rung defaults to half its epochs (docs/search.md#the-default-study).
-    assert StudyRequest().new_settings().pruner_text == "hyperband from epoch 5"
-    assert [StudyRequest(epochs=e).new_settings().min_resource for e in (1, 2, 3, 10, 15)] == [1, 1, 2, 5, 8]
+    # A new study's first rung defaults to 70% of its epochs, before the last (docs/search.md#the-default-study).
+    assert StudyRequest().new_settings().pruner_text == "hyperband from epoch 7"
+    firsts = [StudyRequest(epochs=e).new_settings().min_resource for e in (1, 2, 3, 4, 10, 15, 30)]
+    assert firsts == [1, 1, 2, 3, 7, 11, 21]
     assert StudyRequest().resolve("s", created).min_resource == 3
     assert StudyRequest(min_resource=3, pruner="median").resolve("s", created).pruner_text == "median from epoch 3"
     # Optuna keeps rungs by number: another first rung on a resume would mix epochs.
@@ -117,6 +118,6 @@ def test_the_replay_command_starts_where_search_run_would(tmp_path: Path) -> Non
     args = ["--storage", "sqlite:///r.db", "--study", "replay"]
     default = run_module("search.pruners", *args, cwd=tmp_path, timeout=120)
     assert default.returncode == 0, default.stderr
-    assert "8 trials of 9 epochs from study 'replay', replayed in order, pruning from epoch 5" in default.stdout
+    assert "8 trials of 9 epochs from study 'replay', replayed in order, pruning from epoch 7" in default.stdout
     first = run_module("search.pruners", *args, "--min-resource", "1", cwd=tmp_path, timeout=120)
     assert "replayed in order, pruning from epoch 1" in first.stdout

@@ -17,7 +17,7 @@ from search.tuning import Objective
 from search.tuning._settings import SpaceSettings, StudySettings
 from search.tuning._space import suggest_config
 from search.tuning._summary import NEAR_CHANCE, trial_state
-from support import STUDY, assert_one_line_error, head, run_module
+from support import STUDY, TINY, assert_one_line_error, head, run_module
 
 SMALL = ["--epochs", "2", "--train-size", "1000", "--val-size", "1000"]
 COMMON_PARAMS = {
@@ -110,6 +110,19 @@ def test_higher_target_adds_the_difference(searched: dict) -> None:
     assert sum(t.state.is_finished() for t in study.trials) == 6
     assert "resumed" in result.stdout
     assert_thesis_trials_ran_to_the_end(study)
+
+
+@pytest.mark.slow
+def test_timeout_ends_the_sitting_between_trials(tmp_path: Path) -> None:
+    """--timeout stops starting trials, finishes the one running, and says how to go on (make run's sitting)."""
+    storage = f"sqlite:///{tmp_path}/t.db"
+    result = run_module(
+        "search.run", "--trials", "3", *TINY, "--no-thesis", "--timeout", "0.5", "--storage", storage, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--timeout 0.5 s reached: 1 of 3 trials finished; rerun the same command to resume" in result.stdout
+    assert "next: the same command, for the other 2 trials; then python -m search.final" in result.stdout
+    assert [t.state.is_finished() for t in _study(storage).trials] == [True]
 
 
 @pytest.mark.slow
