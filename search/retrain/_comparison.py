@@ -307,11 +307,14 @@ def short_hash(key: Any) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:8]
 
 
-def comparison_name(trials: list[int], seeds: int, train_size: int, epochs: int | None) -> str:
-    """A file name for one comparison: its trials and budget, hashed, so another comparison never overwrites it."""
-    return (
-        f"comparison-{len(trials)}configs-{seeds}seeds-{short_hash([sorted(trials), seeds, train_size, epochs])}.json"
-    )
+def comparison_name(trials: list[int], seeds: int, train_size: int, epochs: int | None, tta: str | None = None) -> str:
+    """A file name for one comparison: its trials and budget, hashed, so another comparison never overwrites it.
+
+    ``tta`` is search.final's --tta (None: each trial's own); it joins the key only when given, so
+    the names of comparisons written before it did stay the same.
+    """
+    key: list[Any] = [sorted(trials), seeds, train_size, epochs, *([tta] if tta is not None else [])]
+    return f"comparison-{len(trials)}configs-{seeds}seeds-{short_hash(key)}.json"
 
 
 def compare(candidates: list[Candidate], results: list[RetrainResult]) -> tuple[list[ComparisonRow], int]:

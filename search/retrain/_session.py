@@ -168,7 +168,9 @@ def record_comparison(
         "thesis": {"baseline_test": THESIS_BASELINE_TEST, "best_test": THESIS_BEST_TEST},
         "folders": [r.budget.folder_name(r.result.trial) for r in retrained],
     }
-    path = final_dir / comparison_name([r.result.trial for r in retrained], request.seeds, train_size, request.epochs)
+    path = final_dir / comparison_name(
+        [r.result.trial for r in retrained], request.seeds, train_size, request.epochs, request.tta
+    )
     write_json(path, record)
     study.set_user_attr("final_comparison", {"file": path.name, "budget": text, "rows": len(rows)})
     return record, path

@@ -34,7 +34,7 @@ from search.errors import UserError
 from search.inspection import build_report
 from search.inspection._publish import COMPARISON_FIGURE_ID
 from search.retrain import RetrainResult, compare, confirm, confirmation_lines, confirmation_pair
-from search.retrain._comparison import Candidate
+from search.retrain._comparison import Candidate, comparison_name
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._statistics import paired_difference, summarize
 from search.store import TrialRecord
@@ -508,3 +508,13 @@ def test_the_verdict_says_what_the_confirming_seeds_show(a: list[float], b: list
         ("B", _result(5, [0.80] * 6, "sgd")[1]), ("A", _result(9, [0.82, 0.81, 0.83, 0.79, 0.82, 0.80], None)[1]), 3
     )
     assert noisy.verdict.startswith("A leads B over seeds 3-5 too, but within seed noise (paired p = ")
+
+
+def test_a_tta_override_gets_its_own_comparison_file() -> None:
+    """--tta joins the file name's key, so a comparison under it never overwrites one without it."""
+    headline = [33, 34, 51, 0, 1, 2, 4, 5, 6, 7]  # docs/data/headline/final, written before the key had tta
+    own = comparison_name(headline, 3, 60_000, 30)
+    assert own == "comparison-10configs-3seeds-8c8c6db6.json"
+    assert comparison_name(sorted(headline), 3, 60_000, 30) == own
+    names = {own, *(comparison_name(headline, 3, 60_000, 30, tta) for tta in ("none", "flip"))}
+    assert len(names) == 3
