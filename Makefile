@@ -93,7 +93,11 @@ run: setup
 # images under a budget and seeds fixed before the test set is read, then 3 confirming seeds for the
 # best searched configuration and the best thesis recipe by those test means (--confirm), then the
 # HTML report. Every step resumes where a stop left it: run the same command again.
+# REUSE=FOLDER reads the seeds an earlier retrain of the same networks recorded there instead of
+# training them again (search.final --reuse; e.g. REUSE=docs/data/headline/final for the thesis
+# recipes on a CPU; docs/retrain.md#reusing-earlier-retrains---reuse-folder).
 STUDY ?= fmnist-snn
+REUSE ?=
 SEARCH_EPOCHS ?= 10
 RETRAIN_EPOCHS ?= 30
 RETRAIN_SEEDS ?= 3
@@ -102,7 +106,7 @@ SEARCH_WORKERS ?= 1
 headline: setup
 	$(PY) -m search.run --study $(STUDY) --trials $(TRIALS) --epochs $(SEARCH_EPOCHS) --workers $(SEARCH_WORKERS)
 	$(PY) -m search.final --study $(STUDY) --thesis --top 3 --seeds $(RETRAIN_SEEDS) --epochs $(RETRAIN_EPOCHS) \
-		--confirm $(CONFIRM_SEEDS)
+		--confirm $(CONFIRM_SEEDS) $(if $(REUSE),--reuse $(REUSE))
 	$(PY) -m search.report --study $(STUDY)
 
 # The same at a budget for a GPU: trials as long as the thesis's 30 epochs, so that what pays only

@@ -18,7 +18,10 @@ accuracy when the rate is constant.  With --epochs N the schedule stretches to N
 (docs/strategies.md).  Each finished (configuration, seed) is written at once under
 <results>/<study>/final/trial-N-<epochs>ep-<images>img/ (with --tta flip: ...img-tta-flip/), with its
 weights (model.pt for seed 0, runs/seed-K.pt); rerunning the same command after a stop skips what finished,
-and --tta flip reads again the networks the same retrain without it kept.
+and --tta flip reads again the networks the same retrain without it kept.  With --reuse FOLDER a
+seed that an earlier retrain in FOLDER recorded for the same network (configuration, seed, images,
+epochs, device, software) is read from its record, not trained and tested again: the thesis
+recipes are the same networks in every study (docs/retrain.md#reusing-earlier-retrains---reuse-folder).
 
 With --confirm K, after the comparison, the searched configuration with the highest test mean
 (A) and the thesis recipe with the highest (B) train K further seeds in the same folders: seeds
@@ -29,6 +32,7 @@ over each (docs/retrain.md).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from search import inspection, retrain, store, training, tuning
 from search.cli import (
@@ -95,6 +99,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "its mirror image's, and also records the accuracy without it (default: the trial's "
         "own, none)",
     )
+    group.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="read the seeds an earlier retrain of the same network recorded in FOLDER (another study's "
+        "final/ folder, or docs/data/headline/final) instead of training and testing them again: same "
+        "configuration, seed, images, epochs, device and software only",
+    )
     add_runtime_flags(parser)
     add_compile_flag(parser)
     return parser.parse_args(argv)
@@ -130,6 +143,7 @@ def main(argv: list[str]) -> int:
     root = store.results_root(args.storage, args.results_dir)
     final_dir = store.study_dir(root, study.study_name) / "final"
     store.check_folder_writable(final_dir, "the retrain's results")
+    earlier = retrain.earlier_retrains(args.reuse) if args.reuse is not None else None
     train_set = training.load_full_train(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     test_set = training.load_test_set(args.data_dir, download=args.download).to(device)
     print(
@@ -156,6 +170,8 @@ def main(argv: list[str]) -> int:
             versions=versions,
             on_run=progress.run_done,
             on_epoch=progress.epoch,
+            earlier=earlier,
+            read_log=retrain.StudyReadLog(study),
         )
 
     with retrain.RetrainProgress(len(candidates) * args.seeds) as progress:

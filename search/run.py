@@ -72,7 +72,10 @@ def _energy_budget(text: str) -> float:
     try:
         value = positive_float(number) * scale
     except argparse.ArgumentTypeError as error:
-        raise argparse.ArgumentTypeError(str(error).replace(repr(number), repr(text))) from None
+        message = str(error).replace(repr(number), repr(text))  # name the flag's value as typed
+        if message.endswith(f"got {number}"):
+            message = message[: -len(number)] + text.strip()
+        raise argparse.ArgumentTypeError(message) from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite energy, e.g. 20uJ, got {text!r}")
     return value

@@ -59,7 +59,7 @@ def positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text.strip()}")  # as typed, not 0.0
     return value
 
 

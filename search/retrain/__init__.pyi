@@ -12,6 +12,7 @@ from ._comparison import (
 from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair, seed_range
 from ._progress import RetrainProgress
 from ._result import RetrainBudget, RetrainResult, RetrainRun
+from ._reuse import EarlierRetrain, earlier_retrains
 from ._session import (
     Retrained,
     RetrainRequest,
@@ -23,17 +24,20 @@ from ._session import (
     retrain_confirmation,
 )
 from ._tables import confirmation_intro, confirmation_lines, report_lines, results_table
+from ._test_reads import StudyReadLog
 
 __all__ = [
     "Candidate",
     "ComparisonRow",
     "Confirmation",
+    "EarlierRetrain",
     "RetrainBudget",
     "RetrainProgress",
     "RetrainRequest",
     "RetrainResult",
     "RetrainRun",
     "Retrained",
+    "StudyReadLog",
     "budget_for",
     "budget_text",
     "check_confirmable",
@@ -43,6 +47,7 @@ __all__ = [
     "confirmation_intro",
     "confirmation_lines",
     "confirmation_pair",
+    "earlier_retrains",
     "record_comparison",
     "record_confirmation",
     "record_retrain",

@@ -24,8 +24,9 @@ from search.errors import UserError
 from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
+from search.retrain._reuse import EarlierRetrain, earlier_store
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
-from search.retrain._test_reads import prior_test_reads
+from search.retrain._test_reads import StudyReadLog, prior_test_reads
 from search.store import TrialRecord, write_json
 from search.training import ImageSet, TrainConfig
 
@@ -217,9 +218,13 @@ def retrain_candidate(
     on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
     on_epoch: Callable[[Candidate, int, Any], None] | None = None,
     write_result: bool = True,
+    earlier: list[EarlierRetrain] | None = None,
+    read_log: StudyReadLog | None = None,
 ) -> RetrainResult:
-    """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``;
-    ``write_result=False`` leaves the folder's ``result.json`` as it was (confirming seeds)."""
+    """Retrain one candidate for every seed of ``budget``, skipping seeds already recorded in ``folder``
+    and reading those an ``earlier`` retrain of the same network recorded (``--reuse``);
+    ``write_result=False`` leaves the folder's ``result.json`` as it was (confirming seeds); every
+    seed whose test set was read here (now, or in an earlier sitting) is logged in ``read_log``."""
     config = stretch(candidate.config, budget.epochs)
     # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
     fingerprint = {
@@ -230,12 +235,19 @@ def retrain_candidate(
         "train_size": budget.train_size,
     }
     store = RunStore(folder, fingerprint)
-    reads_before = prior_test_reads(folder, candidate.record.number)
+    trial = candidate.record.number
+    reads_before = prior_test_reads(folder, trial, read_log.reads(trial) if read_log else None)
     plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
+    reused = earlier_store(earlier or [], fingerprint, str(device), versions)
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):
         run = store.load(seed)
-        if run is None:
+        if run is None and reused is not None and (recorded := _reused_seed(reused, seed, config, device)):
+            run, model = recorded
+            store.save(run, model)
+            if on_run:
+                on_run(candidate, run, False)
+        elif run is None:
             seeded = config.replace(seed=seed)
             trained = plain.trained(seed, config.network, device) if plain is not None else None
             if trained is not None:
@@ -254,6 +266,8 @@ def retrain_candidate(
                 on_run(candidate, run, False)
         elif on_run:
             on_run(candidate, run, True)
+        if read_log is not None:  # a reused seed too: its test figure is shown here
+            read_log.record(trial, folder.name, seed)
         runs.append(run)
     result = RetrainResult(
         study=study_name,
@@ -272,6 +286,27 @@ def retrain_candidate(
     if write_result:
         write_json(folder / "result.json", result.to_dict())
     return result
+
+
+def _reused_seed(
+    earlier: RunStore, seed: int, config: TrainConfig, device: torch.device
+) -> tuple[RetrainRun, torch.nn.Module | None] | None:
+    """An earlier retrain's record of ``seed``, marked as reused, with its network where its weights
+    were kept (copied beside it, as a trained seed's are); None where it has no usable record."""
+    model: torch.nn.Module | None = None
+    trained = earlier.trained(seed, config.network, device)
+    if trained is not None:
+        run, model = trained[0], trained[1]
+    else:
+        try:
+            loaded = earlier.load(seed)
+        except UserError:
+            return None
+        if loaded is None:
+            return None
+        run = loaded
+    # A seed the earlier folder itself reused keeps the folder that trained it.
+    return replace(run, reused_from=run.reused_from or str(earlier.folder)), model
 
 
 @dataclass(frozen=True)

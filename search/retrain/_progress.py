@@ -26,13 +26,17 @@ class RetrainProgress:
     def run_done(self, candidate: Candidate, run: RetrainRun, resumed: bool) -> None:
         self.done += 1
         self.bar.update(1)
-        read_again = (
-            f" (the network {run.weights_from}/ trained, read again)" if run.weights_from and not resumed else ""
-        )
+        if resumed:
+            how = " (recorded earlier, not rerun)"
+        elif run.reused_from:
+            how = f" (recorded by {run.reused_from}/, neither trained nor tested again)"
+        elif run.weights_from:
+            how = f" (the network {run.weights_from}/ trained, read again)"
+        else:
+            how = ""
         self.bar.write(
             f"  {candidate.label}, seed {run.seed}: test accuracy {100 * run.test_accuracy:.2f}%"
-            f"{without_tta(run.test_accuracy_plain)}{read_again}"
-            + (" (recorded earlier, not rerun)" if resumed else "")
+            f"{without_tta(run.test_accuracy_plain)}{how}"
         )
 
     def epoch(self, candidate: Candidate, seed: int, stats: EpochStats, *, epochs: int) -> None:

@@ -77,6 +77,9 @@ class RetrainRun:
     # Set where the network was trained by another retrain of the same configuration that differs only
     # in how it is read (tta): that retrain's folder name.  Its curve and training time are copied.
     weights_from: str | None = None
+    # Set where this seed's record was read from an earlier retrain of the same network (search.final
+    # --reuse; search.retrain._reuse): that retrain's folder.  Neither trained nor tested again here.
+    reused_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,5 +155,5 @@ class RetrainResult:
         """The result in ``path``; None when it is missing or not a result of this version."""
         try:
             return cls.from_dict(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # AttributeError: JSON, not an object
             return None

@@ -29,6 +29,8 @@ from search.retrain._comparison import (
 )
 from search.retrain._confirmation import Confirmation, check_confirmable, confirm
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
+from search.retrain._reuse import EarlierRetrain
+from search.retrain._test_reads import StudyReadLog
 from search.store import write_json
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, ImageSet, stretch_schedule
 
@@ -84,8 +86,12 @@ def retrain_all(
     versions: Callable[[Candidate], dict[str, str]],
     on_run: Callable[[Candidate, RetrainRun, bool], None] | None = None,
     on_epoch: Callable[..., None] | None = None,
+    earlier: list[EarlierRetrain] | None = None,
+    read_log: StudyReadLog | None = None,
 ) -> list[Retrained]:
-    """Retrain every candidate for every seed, in order, each in its own folder under ``final_dir``.
+    """Retrain every candidate for every seed, in order, each in its own folder under ``final_dir``;
+    a seed one of the ``earlier`` retrains (``--reuse``) recorded for the same network is read from it,
+    and every test read is logged in ``read_log`` (the study's, so that it outlives the folders).
 
     ``versions`` gives what a candidate's result records of the software and kernel it ran on;
     ``on_epoch(candidate, seed, stats, epochs=...)`` is told each epoch, with the budget's epochs.
@@ -107,6 +113,8 @@ def retrain_all(
             on_run=on_run,
             on_epoch=on_epoch and partial(on_epoch, epochs=budget.epochs),
             write_result=request.write_results,
+            earlier=earlier,
+            read_log=read_log,
         )
         done.append(Retrained(candidate, budget, result))
     return done

@@ -84,7 +84,28 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
         if reread
         else []
     )
-    return "\n".join([table, "settings:", *legend, *note])
+    reused = _reused_lines(rows)
+    return "\n".join([table, "settings:", *legend, *note, *reused])
+
+
+def _reused_lines(rows: list[ComparisonRow]) -> list[str]:
+    """Which rows' seeds were read from earlier retrains (``--reuse``), and from where."""
+    lines = []
+    for row in rows:
+        by_folder: dict[str, list[int]] = {}
+        for run in row.result.runs:
+            if run.reused_from:
+                by_folder.setdefault(run.reused_from, []).append(run.seed)
+        lines += [
+            f"  {row.label}: seed(s) {', '.join(map(str, seeds))} from {folder}/" for folder, seeds in by_folder.items()
+        ]
+    if not lines:
+        return []
+    return [
+        "reused (--reuse): these seeds are the same networks an earlier retrain trained and tested; "
+        "their records were read, neither trained nor tested again here:",
+        *lines,
+    ]
 
 
 def confirmation_intro(pair: tuple[Candidate, Candidate], first_seeds: int, confirming_seeds: int) -> str:

@@ -347,7 +347,7 @@ def rows(fmnist: Path) -> list[Row]:
             "search.run",
             ["--timeout", "0"],
             2,
-            ["argument --timeout: must be greater than 0, got 0.0"],
+            ["argument --timeout: must be greater than 0, got 0 (see --help)"],
         ),
         Row(
             "min-resource-zero",
@@ -493,7 +493,7 @@ def rows(fmnist: Path) -> list[Row]:
             "search.run",
             ["--storage-patience", "0"],
             2,
-            ["argument --storage-patience: must be greater than 0, got 0.0"],
+            ["argument --storage-patience: must be greater than 0, got 0 (see --help)"],
         ),
         Row(
             "grace-not-longer-than-heartbeat",
@@ -696,6 +696,25 @@ def rows(fmnist: Path) -> list[Row]:
             ["--study", "alpha", "--trial", "0", "--trial", "99"],
             1,
             ["error: --trial 99: study 'alpha' has trials 0..0"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-reuse-missing",
+            "search.final",
+            ["--study", "alpha", "--reuse", "nope/final"],
+            1,
+            ["error: --reuse nope/final: no such folder"],
+            setup=final_studies,
+        ),
+        Row(
+            "final-reuse-no-retrain",
+            "search.final",
+            ["--study", "alpha", "--reuse", "studies"],
+            1,
+            [
+                "error: --reuse studies: no finished retrain in it; give a study's final/ folder "
+                "(it holds trial-N-<epochs>ep-<images>img/result.json)"
+            ],
             setup=final_studies,
         ),
         Row(

@@ -158,6 +158,11 @@ def test_every_configuration_gets_a_row_with_mean_std_interval_and_p(comparison:
             assert re.fullmatch(r"[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]", row["vs reference (points)"]), row
             assert re.fullmatch(r"[01]\.\d{3}", row["paired p"]), row
             assert row[""] in ("within seed noise", "differs"), row
+    # Every read is logged in the study too, by trial, folder and seed (it outlives the folders).
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{comparison.folder}/studies/optuna.db")
+    logged = study.user_attrs["test_reads"]  # later tests add reads to this study: the fixture's are checked
+    for row, folder in zip(comparison.record["rows"], comparison.record["folders"]):
+        assert logged[str(row["trial"])][folder] == [0, 1]
     # The budget is said, and a reduced retrain is never set beside the thesis's printed figures.
     assert "300 training images" in comparison.rerun.stdout and "reduced retrain" in comparison.rerun.stdout
     assert "86.01%" not in comparison.rerun.stdout
@@ -282,6 +287,35 @@ def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Com
     again = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)  # a resume trains nothing
     assert again.returncode == 0 and "epoch 1/1" not in again.stdout, again.stdout + again.stderr
     assert again.stdout.count(RECORDED) == 2 * len(rows) + 2 * 4
+
+
+@pytest.mark.slow
+def test_reuse_reads_an_earlier_retrains_seeds_instead_of_training_them(
+    comparison: Comparison, inspection_study: InspectionStudy, tmp_path: Path
+) -> None:
+    """A new copy of the study with --reuse pointing at the comparison's final/: every seed is the
+    earlier record, marked as reused, and nothing trains; the table names where they came from."""
+    (tmp_path / "studies").mkdir()
+    shutil.copy(inspection_study.bare_folder / "studies" / "optuna.db", tmp_path / "studies" / "optuna.db")
+    result = run_module("search.final", *COMPARE, "--reuse", str(comparison.final), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    rows = comparison.record["rows"]
+    assert out.count("neither trained nor tested again)") == 2 * len(rows) and "epoch 1/1" not in out, out
+    assert "reused (--reuse): these seeds are the same networks an earlier retrain trained and tested" in out
+    final = tmp_path / "studies" / "optuna" / STUDY / "final"
+    for name in comparison.record["folders"]:
+        earlier = [json.loads(p.read_text())["run"] for p in sorted((comparison.final / name / "runs").glob("*.json"))]
+        here = [json.loads(p.read_text())["run"] for p in sorted((final / name / "runs").glob("*.json"))]
+        assert [r["reused_from"] for r in here] == [str(comparison.final / name)] * 2
+        assert [{**r, "reused_from": None} for r in here] == earlier  # the same records, test figures and curves
+        assert (final / name / "model.pt").is_file()  # seed 0's kept weights come along (the study's artifact)
+    assert parse_table(out) == parse_table(comparison.rerun.stdout)  # the same table, row for row
+    # A reused seed's figure is shown here: the study logs it as a read, as the files on disk count it.
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path}/studies/optuna.db")
+    assert study.user_attrs["test_reads"] == {
+        str(row["trial"]): {folder: [0, 1]} for row, folder in zip(rows, comparison.record["folders"])
+    }
 
 
 # --- resuming refuses what it cannot trust ---------------------------------------------------------------

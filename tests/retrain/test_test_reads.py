@@ -66,3 +66,35 @@ def test_the_table_shows_the_count_and_says_which_rows_were_read_before():
     assert "test reads before" in header
     assert "read before: trial 1 (baseline): their test accuracy had been read" in text
     assert "trial 2 (sgd)," not in text.splitlines()[-1]
+
+
+def test_reads_logged_in_the_study_outlive_their_folders(tmp_path):
+    """A folder lost with its machine still counts: the study's log holds its reads."""
+    import optuna
+
+    from search.retrain._test_reads import LOG_ATTR, StudyReadLog
+
+    study = optuna.create_study()
+    log = StudyReadLog(study)
+    final = tmp_path / "final"
+    _seeds(final / "trial-3-10ep-60000img", 2)
+    for seed in (0, 1, 1):  # a seed logged twice (a resume) is one read
+        log.record(3, "trial-3-10ep-60000img", seed)
+    for seed in range(3):  # a folder that is gone, and whose reads only the log remembers
+        log.record(3, "trial-3-10ep-60000img-tta-flip", seed)
+    log.record(4, "trial-4-30ep-60000img", 0)  # another trial
+    assert study.user_attrs[LOG_ATTR]["3"] == {
+        "trial-3-10ep-60000img": [0, 1],
+        "trial-3-10ep-60000img-tta-flip": [0, 1, 2],
+    }
+    assert log.reads(3) == {"trial-3-10ep-60000img": 2, "trial-3-10ep-60000img-tta-flip": 3}
+    assert log.reads(7) == {}
+    folder = final / "trial-3-30ep-60000img"
+    assert prior_test_reads(folder, 3, log.reads(3)) == 5
+    assert json.loads((folder / RECORD).read_text())["folders"] == log.reads(3)
+    # The log naming the folder being counted: an earlier copy of it, lost, read those seeds.
+    _seeds(final / "trial-4-10ep-60000img", 3)  # more on disk than in the log: the files count
+    assert count_before(final / "trial-4-30ep-60000img", 4, log.reads(4))["folders"] == {
+        "trial-4-10ep-60000img": 3,
+        "trial-4-30ep-60000img": 1,
+    }

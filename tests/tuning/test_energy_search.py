@@ -133,8 +133,8 @@ def test_a_silent_configuration_is_pruned_as_silent(
     [
         (["--objective", "speed"], "unknown objective 'speed'", 2),
         (["--objective", "accuracy,accuracy"], "is given twice", 2),
-        (["--max-energy", "0"], "must be greater than 0", 2),
-        (["--max-energy", "0uJ"], "must be greater than 0", 2),
+        (["--max-energy", "0"], "must be greater than 0, got 0 (see", 2),
+        (["--max-energy", "0uJ"], "must be greater than 0, got 0uJ (see", 2),
         (["--max-energy", "lots"], "expected a number", 2),
         (["--max-energy", "20kJ"], "expected a number, got '20kJ'", 2),
         (["--max-energy", "inf"], "must be a finite energy, e.g. 20uJ", 2),
