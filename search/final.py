@@ -32,6 +32,7 @@ over each (docs/retrain.md).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from search import inspection, retrain, store, training, tuning
@@ -174,7 +175,19 @@ def main(argv: list[str]) -> int:
             read_log=retrain.StudyReadLog(study),
         )
 
-    with retrain.RetrainProgress(len(candidates) * args.seeds) as progress:
+    def to_train(asked: retrain.RetrainRequest, chosen: list[retrain.Candidate]) -> int:
+        return retrain.runs_to_train(
+            asked,
+            chosen,
+            study_name=study.study_name,
+            final_dir=final_dir,
+            train_size=len(train_set),
+            device=device,
+            versions=versions,
+            earlier=earlier,
+        )
+
+    with retrain.RetrainProgress(len(candidates) * args.seeds, to_train=to_train(request, candidates)) as progress:
         retrained = retrain_these(request, candidates, progress)
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
@@ -199,7 +212,8 @@ def main(argv: list[str]) -> int:
     if request.confirm:
         pair = retrain.confirmation_pair(candidates, results)
         print(retrain.confirmation_intro(pair, args.seeds, request.confirm))
-        with retrain.RetrainProgress(2 * (args.seeds + request.confirm)) as progress:
+        more = dataclasses.replace(request, seeds=args.seeds + request.confirm)
+        with retrain.RetrainProgress(2 * more.seeds, to_train=to_train(more, list(pair))) as progress:
             confirmation, confirmed = retrain.retrain_confirmation(
                 request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress)
             )

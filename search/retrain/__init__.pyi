@@ -22,6 +22,7 @@ from ._session import (
     record_retrain,
     retrain_all,
     retrain_confirmation,
+    runs_to_train,
 )
 from ._tables import confirmation_intro, confirmation_lines, report_lines, results_table
 from ._test_reads import StudyReadLog
@@ -56,6 +57,7 @@ __all__ = [
     "retrain_all",
     "retrain_candidate",
     "retrain_confirmation",
+    "runs_to_train",
     "seed_range",
     "select_candidates",
 ]

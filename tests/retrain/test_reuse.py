@@ -10,11 +10,11 @@ import torch
 
 from search.errors import UserError
 from search.retrain import RetrainResult, earlier_retrains
-from search.retrain._comparison import _reused_seed
+from search.retrain._comparison import Candidate, _reused_seed, seeds_recorded
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._retrain import RunStore
 from search.retrain._reuse import earlier_store
-from search.store import write_json
+from search.store import TrialRecord, write_json
 from search.training import TrainConfig
 
 VERSIONS = {"torch": "2.14.1", "spikingjelly": "2.0.0", "optuna": "5.1.0", "neuron_kernel": "torch-reference"}
@@ -139,3 +139,27 @@ def test_a_folder_without_finished_retrains_is_a_one_line_error(tmp_path: Path) 
     (tmp_path / "trial-3-3ep-300img" / "result.json").write_text("[1, 2]")  # JSON, but not a result
     with pytest.raises(UserError, match="no finished retrain in it; give a study's final/ folder"):
         earlier_retrains(tmp_path)
+
+
+def test_the_seeds_it_need_not_train_are_counted_before_it_starts(tmp_path: Path) -> None:
+    """The time left leaves out the seeds recorded here (a resume) and those an earlier retrain holds."""
+    _earlier(tmp_path / "old")
+    candidate = Candidate(TrialRecord(number=3, state=None, params={}), CONFIG.replace(seed=3))  # type: ignore[arg-type]
+    budget = replace(BUDGET, seeds=4)
+    here = tmp_path / "new" / budget.folder_name(3)
+    RunStore(here, _fingerprint(CONFIG.replace(seed=3))).save(_run(3))
+
+    def count(earlier: Path | None) -> int:
+        return seeds_recorded(
+            candidate,
+            budget,
+            study_name="new",
+            folder=here,
+            device=torch.device("cpu"),
+            versions=VERSIONS,
+            stretch=lambda config, epochs: config,
+            earlier=earlier_retrains(earlier) if earlier else None,
+        )
+
+    assert count(None) == 1  # seed 3, recorded here
+    assert count(tmp_path / "old") == 3  # and seeds 0 and 1, recorded earlier; seed 2 trains
