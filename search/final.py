@@ -147,11 +147,6 @@ def main(argv: list[str]) -> int:
     earlier = retrain.earlier_retrains(args.reuse) if args.reuse is not None else None
     train_set = training.load_full_train(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     test_set = training.load_test_set(args.data_dir, download=args.download).to(device)
-    print(
-        f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
-        f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
-        f"results in {final_dir}/"
-    )
 
     def versions(candidate: retrain.Candidate) -> dict[str, str]:
         return {**tuning.versions(), "neuron_kernel": training.neuron_backend_in_use(device, candidate.config.compile)}
@@ -187,7 +182,13 @@ def main(argv: list[str]) -> int:
             earlier=earlier,
         )
 
-    with retrain.RetrainProgress(len(candidates) * args.seeds, to_train=to_train(request, candidates)) as progress:
+    runs, training_runs = len(candidates) * args.seeds, to_train(request, candidates)
+    print(
+        f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
+        f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}"
+        f"{retrain.runs_left_text(runs, training_runs)}; results in {final_dir}/"
+    )
+    with retrain.RetrainProgress(runs, to_train=training_runs) as progress:
         retrained = retrain_these(request, candidates, progress)
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)

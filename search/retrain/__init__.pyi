@@ -10,7 +10,7 @@ from ._comparison import (
     select_candidates,
 )
 from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair, seed_range
-from ._progress import RetrainProgress
+from ._progress import RetrainProgress, runs_left_text
 from ._result import RetrainBudget, RetrainResult, RetrainRun
 from ._reuse import EarlierRetrain, earlier_retrains
 from ._session import (
@@ -57,6 +57,7 @@ __all__ = [
     "retrain_all",
     "retrain_candidate",
     "retrain_confirmation",
+    "runs_left_text",
     "runs_to_train",
     "seed_range",
     "select_candidates",

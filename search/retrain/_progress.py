@@ -15,6 +15,13 @@ from search.retrain._result import RetrainRun
 from search.training import EpochStats
 
 
+def runs_left_text(runs: int, to_train: int) -> str:
+    """The retrain header's note on the runs that will not train: "" when every run trains."""
+    if to_train >= runs:
+        return ""
+    return f" ({to_train} of the {runs} runs to train; the others are recorded already or reused)"
+
+
 class RetrainProgress:
     """Callbacks for :func:`search.retrain._session.retrain_all`: ``run_done`` and ``epoch``."""
 

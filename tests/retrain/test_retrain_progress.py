@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.retrain import Candidate, RetrainProgress, RetrainRun
+from search.retrain import Candidate, RetrainProgress, RetrainRun, runs_left_text
 from search.store import TrialRecord
 from search.training import EpochStats, TrainConfig
 
@@ -42,3 +42,8 @@ def test_the_time_left_counts_only_the_runs_that_will_train(capsys: pytest.Captu
     progress.close()
     assert capsys.readouterr().out.strip().endswith("about 4m00s left")
     assert progress.trained == 0
+
+
+def test_the_header_says_how_many_runs_will_train_when_not_all_will() -> None:
+    assert runs_left_text(30, 30) == ""
+    assert runs_left_text(30, 9) == " (9 of the 30 runs to train; the others are recorded already or reused)"
