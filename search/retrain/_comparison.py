@@ -24,7 +24,7 @@ from search.errors import UserError
 from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
-from search.retrain._reuse import EarlierRetrain, earlier_store
+from search.retrain._reuse import EarlierRetrain, earlier_store, reads_before_at_source
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
 from search.retrain._test_reads import StudyReadLog, prior_test_reads
 from search.store import TrialRecord, write_json
@@ -274,11 +274,16 @@ def retrain_candidate(
         runs=runs,
         device=str(device),
         versions=versions,
-        test_reads_before=reads_before,
+        test_reads_before=_plus(reads_before, reads_before_at_source(runs)),
     )
     if write_result:
         write_json(folder / "result.json", result.to_dict())
     return result
+
+
+def _plus(here: int | None, there: int | None) -> int | None:
+    """Reads counted here and at a reused seed's source; unknown (None) where either is."""
+    return None if here is None or there is None else here + there
 
 
 def run_fingerprint(study_name: str, trial: int, config: TrainConfig, budget: RetrainBudget) -> dict[str, Any]:

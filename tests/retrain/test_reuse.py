@@ -13,7 +13,7 @@ from search.retrain import RetrainResult, earlier_retrains
 from search.retrain._comparison import Candidate, _reused_seed, seeds_recorded
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._retrain import RunStore
-from search.retrain._reuse import earlier_store
+from search.retrain._reuse import earlier_store, reads_before_at_source
 from search.store import TrialRecord, write_json
 from search.training import TrainConfig
 
@@ -163,3 +163,19 @@ def test_the_seeds_it_need_not_train_are_counted_before_it_starts(tmp_path: Path
 
     assert count(None) == 1  # seed 3, recorded here
     assert count(tmp_path / "old") == 3  # and seeds 0 and 1, recorded earlier; seed 2 trains
+
+
+@pytest.mark.parametrize(("source_count", "expected"), [(0, 0), (2, 2), (None, None)])
+def test_a_reused_seed_carries_the_reads_its_source_had_counted_before_it(
+    tmp_path: Path, source_count: int | None, expected: int | None
+) -> None:
+    """Its figure was read there: reads counted there before it were made before it here too;
+    an unknown count there (n/a) stays unknown."""
+    source = _earlier(tmp_path / "old", test_reads_before=source_count)
+    runs = [replace(_run(0), reused_from=str(source)), _run(1)]
+    assert reads_before_at_source(runs) == expected
+
+
+def test_seeds_not_reused_or_from_a_folder_gone_add_no_reads(tmp_path: Path) -> None:
+    assert reads_before_at_source([_run(0), _run(1)]) == 0
+    assert reads_before_at_source([replace(_run(0), reused_from=str(tmp_path / "gone"))]) == 0
