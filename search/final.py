@@ -32,6 +32,7 @@ over each (docs/retrain.md).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from search import inspection, retrain, store, training, tuning
@@ -146,11 +147,6 @@ def main(argv: list[str]) -> int:
     earlier = retrain.earlier_retrains(args.reuse) if args.reuse is not None else None
     train_set = training.load_full_train(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     test_set = training.load_test_set(args.data_dir, download=args.download).to(device)
-    print(
-        f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
-        f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}; "
-        f"results in {final_dir}/"
-    )
 
     def versions(candidate: retrain.Candidate) -> dict[str, str]:
         return {**tuning.versions(), "neuron_kernel": training.neuron_backend_in_use(device, candidate.config.compile)}
@@ -174,7 +170,25 @@ def main(argv: list[str]) -> int:
             read_log=retrain.StudyReadLog(study),
         )
 
-    with retrain.RetrainProgress(len(candidates) * args.seeds) as progress:
+    def to_train(asked: retrain.RetrainRequest, chosen: list[retrain.Candidate]) -> int:
+        return retrain.runs_to_train(
+            asked,
+            chosen,
+            study_name=study.study_name,
+            final_dir=final_dir,
+            train_size=len(train_set),
+            device=device,
+            versions=versions,
+            earlier=earlier,
+        )
+
+    runs, training_runs = len(candidates) * args.seeds, to_train(request, candidates)
+    print(
+        f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
+        f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}"
+        f"{retrain.runs_left_text(runs, training_runs)}; results in {final_dir}/"
+    )
+    with retrain.RetrainProgress(runs, to_train=training_runs) as progress:
         retrained = retrain_these(request, candidates, progress)
     results = [r.result for r in retrained]
     rows, reference = retrain.compare(candidates, results)
@@ -199,7 +213,8 @@ def main(argv: list[str]) -> int:
     if request.confirm:
         pair = retrain.confirmation_pair(candidates, results)
         print(retrain.confirmation_intro(pair, args.seeds, request.confirm))
-        with retrain.RetrainProgress(2 * (args.seeds + request.confirm)) as progress:
+        more = dataclasses.replace(request, seeds=args.seeds + request.confirm)
+        with retrain.RetrainProgress(2 * more.seeds, to_train=to_train(more, list(pair))) as progress:
             confirmation, confirmed = retrain.retrain_confirmation(
                 request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress)
             )

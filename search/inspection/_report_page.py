@@ -270,7 +270,13 @@ def search_sections(study: optuna.Study) -> list[Section]:
     ]
 
 
-def final_sections(study: optuna.Study, final: FinalResult | None, folder: Path, storage_url: str) -> list[Section]:
+def final_sections(
+    study: optuna.Study, final: FinalResult | None, folder: Path, storage_url: str, compared: bool = False
+) -> list[Section]:
+    """The single configuration's retrain (``search.final --study``); nothing to ask for where none was
+    run but a comparison (``compared``) retrained the best configurations beside others."""
+    if final is None and compared:
+        return []
     if final is None:
         return [
             Section(
@@ -482,7 +488,7 @@ def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[s
         + _fidelity_sections(study, folder)
         + comparison_sections(study, comparison, storage_url)
         + confirmation_sections(study, comparison, folder)
-        + final_sections(study, final, folder, storage_url)
+        + final_sections(study, final, folder, storage_url, compared=comparison is not None)
     )
     now = datetime.datetime.now(datetime.UTC)
     footer = (

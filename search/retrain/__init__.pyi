@@ -10,7 +10,7 @@ from ._comparison import (
     select_candidates,
 )
 from ._confirmation import Confirmation, check_confirmable, confirm, confirmation_pair, seed_range
-from ._progress import RetrainProgress
+from ._progress import RetrainProgress, runs_left_text
 from ._result import RetrainBudget, RetrainResult, RetrainRun
 from ._reuse import EarlierRetrain, earlier_retrains
 from ._session import (
@@ -22,6 +22,7 @@ from ._session import (
     record_retrain,
     retrain_all,
     retrain_confirmation,
+    runs_to_train,
 )
 from ._tables import confirmation_intro, confirmation_lines, report_lines, results_table
 from ._test_reads import StudyReadLog
@@ -56,6 +57,8 @@ __all__ = [
     "retrain_all",
     "retrain_candidate",
     "retrain_confirmation",
+    "runs_left_text",
+    "runs_to_train",
     "seed_range",
     "select_candidates",
 ]

@@ -24,7 +24,7 @@ from search.errors import UserError
 from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
-from search.retrain._reuse import EarlierRetrain, earlier_store
+from search.retrain._reuse import EarlierRetrain, earlier_store, reads_before_at_source
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
 from search.retrain._test_reads import StudyReadLog, prior_test_reads
 from search.store import TrialRecord, write_json
@@ -226,14 +226,7 @@ def retrain_candidate(
     ``write_result=False`` leaves the folder's ``result.json`` as it was (confirming seeds); every
     seed whose test set was read here (now, or in an earlier sitting) is logged in ``read_log``."""
     config = stretch(candidate.config, budget.epochs)
-    # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
-    fingerprint = {
-        "study": study_name,
-        "trial": candidate.record.number,
-        "config": config.replace(seed=0, compile=False).to_dict(),
-        "epochs": budget.epochs,
-        "train_size": budget.train_size,
-    }
+    fingerprint = run_fingerprint(study_name, candidate.record.number, config, budget)
     store = RunStore(folder, fingerprint)
     trial = candidate.record.number
     reads_before = prior_test_reads(folder, trial, read_log.reads(trial) if read_log else None)
@@ -281,11 +274,57 @@ def retrain_candidate(
         runs=runs,
         device=str(device),
         versions=versions,
-        test_reads_before=reads_before,
+        test_reads_before=_plus(reads_before, reads_before_at_source(runs)),
     )
     if write_result:
         write_json(folder / "result.json", result.to_dict())
     return result
+
+
+def _plus(here: int | None, there: int | None) -> int | None:
+    """Reads counted here and at a reused seed's source; unknown (None) where either is."""
+    return None if here is None or there is None else here + there
+
+
+def run_fingerprint(study_name: str, trial: int, config: TrainConfig, budget: RetrainBudget) -> dict[str, Any]:
+    """What every run file of a retrain carries, so that a resume never mixes in another retrain's runs."""
+    # compile changes speed, never the numbers: a resume with or without --compile reuses the runs.
+    return {
+        "study": study_name,
+        "trial": trial,
+        "config": config.replace(seed=0, compile=False).to_dict(),
+        "epochs": budget.epochs,
+        "train_size": budget.train_size,
+    }
+
+
+def seeds_recorded(
+    candidate: Candidate,
+    budget: RetrainBudget,
+    *,
+    study_name: str,
+    folder: Path,
+    device: torch.device,
+    versions: dict[str, str],
+    stretch: Callable[[TrainConfig, int], TrainConfig],
+    earlier: list[EarlierRetrain] | None = None,
+) -> int:
+    """How many of the budget's seeds :func:`retrain_candidate` will not train: recorded in ``folder``
+    (a resume) or by an ``earlier`` retrain of the same network (``--reuse``).  For the time left
+    only: a seed read again with test-time augmentation counts as trained, and a run file that
+    cannot be trusted as missing (the retrain itself then stops with its name)."""
+    fingerprint = run_fingerprint(study_name, candidate.record.number, stretch(candidate.config, budget.epochs), budget)
+    stores = [RunStore(folder, fingerprint)]
+    reused = earlier_store(earlier or [], fingerprint, str(device), versions)
+    stores += [reused] if reused is not None else []
+
+    def recorded(store: RunStore, seed: int) -> bool:
+        try:
+            return store.load(seed) is not None
+        except UserError:
+            return False
+
+    return sum(1 for seed in range(budget.seeds) if any(recorded(store, seed) for store in stores))
 
 
 def _reused_seed(

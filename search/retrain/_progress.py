@@ -15,16 +15,27 @@ from search.retrain._result import RetrainRun
 from search.training import EpochStats
 
 
+def runs_left_text(runs: int, to_train: int) -> str:
+    """The retrain header's note on the runs that will not train: "" when every run trains."""
+    if to_train >= runs:
+        return ""
+    return f" ({to_train} of the {runs} runs to train; the others are recorded already or reused)"
+
+
 class RetrainProgress:
     """Callbacks for :func:`search.retrain._session.retrain_all`: ``run_done`` and ``epoch``."""
 
-    def __init__(self, runs: int, log: bool | None = None) -> None:
+    def __init__(self, runs: int, log: bool | None = None, to_train: int | None = None) -> None:
+        """``runs`` in all, of which ``to_train`` (default all) train here; the others are recorded
+        already or reused, and take no time."""
         self.bar = tqdm(total=runs, unit="run", disable=None)
         self.log = self.bar.disable if log is None else log  # a line per epoch where no bar is drawn
         self.runs, self.done = runs, 0
+        self.to_train, self.trained = runs if to_train is None else to_train, 0
 
     def run_done(self, candidate: Candidate, run: RetrainRun, resumed: bool) -> None:
         self.done += 1
+        self.trained += not (resumed or run.reused_from or run.weights_from)
         self.bar.update(1)
         if resumed:
             how = " (recorded earlier, not rerun)"
@@ -47,9 +58,9 @@ class RetrainProgress:
         if not self.log:
             self.bar.set_postfix_str(where)
             return
-        # Every run is taken to last as long as this one will: the rest of it, then the runs after it.
+        # Every run still to train is taken to last as long as this one will: the rest of it, then the others.
         per_epoch = stats.elapsed_s / stats.epoch
-        left = per_epoch * (epochs - stats.epoch) + per_epoch * epochs * max(0, self.runs - self.done - 1)
+        left = per_epoch * (epochs - stats.epoch) + per_epoch * epochs * max(0, self.to_train - self.trained - 1)
         print(f"  {where}; about {format_duration(left)} left", flush=True)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from search.errors import UserError
-from search.retrain._result import RetrainResult
+from search.retrain._result import RetrainResult, RetrainRun
 from search.retrain._retrain import RunStore
 from search.training import TrainConfig
 
@@ -82,3 +82,20 @@ def earlier_store(
         ):
             return RunStore(candidate.folder, {**fingerprint, "study": r.study, "trial": r.trial})
     return None
+
+
+def reads_before_at_source(runs: list[RetrainRun]) -> int | None:
+    """The most test reads the folders that trained ``runs``' reused seeds had counted before theirs.
+
+    A reused seed's figure was read in its source folder, so whatever that folder's study had read
+    of the configuration before then was read before this figure too.  None where a source counted
+    none (``n/a``, unknown); a source folder no longer where the record says adds nothing."""
+    counts = [0]
+    for folder in sorted({run.reused_from for run in runs if run.reused_from}):
+        source = RetrainResult.load(Path(folder) / "result.json")
+        if source is None:
+            continue
+        if source.test_reads_before is None:
+            return None
+        counts.append(source.test_reads_before)
+    return max(counts)

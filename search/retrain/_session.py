@@ -24,6 +24,7 @@ from search.retrain._comparison import (
     budget_for,
     comparison_name,
     retrain_candidate,
+    seeds_recorded,
     select_candidates,
     short_hash,
 )
@@ -118,6 +119,35 @@ def retrain_all(
         )
         done.append(Retrained(candidate, budget, result))
     return done
+
+
+def runs_to_train(
+    request: RetrainRequest,
+    candidates: list[Candidate],
+    *,
+    study_name: str,
+    final_dir: Path,
+    train_size: int,
+    device: torch.device,
+    versions: Callable[[Candidate], dict[str, str]],
+    earlier: list[EarlierRetrain] | None = None,
+) -> int:
+    """How many (configuration, seed) runs :func:`retrain_all` will train for ``request``: the rest are
+    recorded already (a resume) or read from an earlier retrain (``--reuse``).  The time left counts these."""
+    total = 0
+    for candidate in candidates:
+        budget = budget_for(candidate, train_size=train_size, epochs=request.epochs, seeds=request.seeds)
+        total += budget.seeds - seeds_recorded(
+            candidate,
+            budget,
+            study_name=study_name,
+            folder=final_dir / budget.folder_name(candidate.record.number),
+            device=device,
+            versions=versions(candidate),
+            stretch=stretch_schedule,
+            earlier=earlier,
+        )
+    return total
 
 
 def budget_text(retrained: list[Retrained], train_size: int, seeds: int) -> str:

@@ -79,7 +79,8 @@ def results_table(rows: list[ComparisonRow], two_objectives: bool = False) -> st
     note = (
         [
             f"read before: {', '.join(reread)}: their test accuracy had been read in other retrains of the study "
-            "before these seeds, so a choice made after that look is not an unseen test (docs/retrain.md)"
+            "(or of the study a reused seed came from) before these seeds, so a choice made after that look is "
+            "not an unseen test (docs/retrain.md)"
         ]
         if reread
         else []

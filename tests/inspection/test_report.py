@@ -19,7 +19,7 @@ from search.inspection import build_report
 from search.inspection._figures import strategy_accuracy
 from search.inspection._publish import FINAL_FIGURE_IDS
 from search.inspection._report_html import render_section
-from search.inspection._report_page import confirmation_sections
+from search.inspection._report_page import confirmation_sections, final_sections
 from search.retrain import RetrainResult, confirm
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.store import DEFAULT_STORAGE, write_json
@@ -233,6 +233,8 @@ def test_small_study_report_says_what_is_missing(tmp_path: Path, monkeypatch: py
     importance = by_anchor["param-importances"].unavailable
     assert "needs at least 2 complete trials; the study has 1 complete trial" in importance
     assert by_anchor["final-result"].unavailable.startswith("No final result yet")
+    # Where a comparison retrained the best configurations, it is the retrain: nothing more to ask for.
+    assert final_sections(_tiny_study(complete=1, pruned=1), None, tmp_path, "sqlite:///tiny.db", compared=True) == []
     assert by_anchor["intermediate-values"].figures and by_anchor["timeline"].figures
     assert "2 epochs" in page and "1 complete, 1 pruned" in page  # epochs saved; trials by state
 

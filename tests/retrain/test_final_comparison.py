@@ -303,6 +303,7 @@ def test_reuse_reads_an_earlier_retrains_seeds_instead_of_training_them(
     rows = comparison.record["rows"]
     assert out.count("neither trained nor tested again)") == 2 * len(rows) and "epoch 1/1" not in out, out
     assert "reused (--reuse): these seeds are the same networks an earlier retrain trained and tested" in out
+    assert f"(0 of the {2 * len(rows)} runs to train; the others are recorded already or reused)" in out
     final = tmp_path / "studies" / "optuna" / STUDY / "final"
     for name in comparison.record["folders"]:
         earlier = [json.loads(p.read_text())["run"] for p in sorted((comparison.final / name / "runs").glob("*.json"))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.retrain import Candidate, RetrainProgress
+from search.retrain import Candidate, RetrainProgress, RetrainRun, runs_left_text
 from search.store import TrialRecord
 from search.training import EpochStats, TrainConfig
 
@@ -28,3 +28,22 @@ def test_on_a_terminal_the_bar_says_it_and_nothing_is_printed(capsys: pytest.Cap
     progress.epoch(CANDIDATE, 0, _stats(1, 5.0), epochs=2)
     progress.close()
     assert capsys.readouterr().out == ""
+
+
+def test_the_time_left_counts_only_the_runs_that_will_train(capsys: pytest.CaptureFixture) -> None:
+    """Runs recorded already or reused (--reuse) take no time: 3 runs, 1 to train, 8 epochs of 30 s left."""
+    from dataclasses import replace
+
+    progress = RetrainProgress(runs=3, log=True, to_train=1)
+    reused = RetrainRun(0, 0.9, 0.3, {}, [], 1.0, 0.1, reused_from="old/final/trial-0-30ep-60000img")
+    progress.run_done(CANDIDATE, reused, False)
+    progress.run_done(CANDIDATE, replace(reused, seed=1, reused_from=None), True)  # a resumed one
+    progress.epoch(CANDIDATE, 2, _stats(2, 60.0), epochs=10)
+    progress.close()
+    assert capsys.readouterr().out.strip().endswith("about 4m00s left")
+    assert progress.trained == 0
+
+
+def test_the_header_says_how_many_runs_will_train_when_not_all_will() -> None:
+    assert runs_left_text(30, 30) == ""
+    assert runs_left_text(30, 9) == " (9 of the 30 runs to train; the others are recorded already or reused)"

@@ -10,11 +10,11 @@ import torch
 
 from search.errors import UserError
 from search.retrain import RetrainResult, earlier_retrains
-from search.retrain._comparison import _reused_seed
+from search.retrain._comparison import Candidate, _reused_seed, seeds_recorded
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._retrain import RunStore
-from search.retrain._reuse import earlier_store
-from search.store import write_json
+from search.retrain._reuse import earlier_store, reads_before_at_source
+from search.store import TrialRecord, write_json
 from search.training import TrainConfig
 
 VERSIONS = {"torch": "2.14.1", "spikingjelly": "2.0.0", "optuna": "5.1.0", "neuron_kernel": "torch-reference"}
@@ -139,3 +139,43 @@ def test_a_folder_without_finished_retrains_is_a_one_line_error(tmp_path: Path) 
     (tmp_path / "trial-3-3ep-300img" / "result.json").write_text("[1, 2]")  # JSON, but not a result
     with pytest.raises(UserError, match="no finished retrain in it; give a study's final/ folder"):
         earlier_retrains(tmp_path)
+
+
+def test_the_seeds_it_need_not_train_are_counted_before_it_starts(tmp_path: Path) -> None:
+    """The time left leaves out the seeds recorded here (a resume) and those an earlier retrain holds."""
+    _earlier(tmp_path / "old")
+    candidate = Candidate(TrialRecord(number=3, state=None, params={}), CONFIG.replace(seed=3))  # type: ignore[arg-type]
+    budget = replace(BUDGET, seeds=4)
+    here = tmp_path / "new" / budget.folder_name(3)
+    RunStore(here, _fingerprint(CONFIG.replace(seed=3))).save(_run(3))
+
+    def count(earlier: Path | None) -> int:
+        return seeds_recorded(
+            candidate,
+            budget,
+            study_name="new",
+            folder=here,
+            device=torch.device("cpu"),
+            versions=VERSIONS,
+            stretch=lambda config, epochs: config,
+            earlier=earlier_retrains(earlier) if earlier else None,
+        )
+
+    assert count(None) == 1  # seed 3, recorded here
+    assert count(tmp_path / "old") == 3  # and seeds 0 and 1, recorded earlier; seed 2 trains
+
+
+@pytest.mark.parametrize(("source_count", "expected"), [(0, 0), (2, 2), (None, None)])
+def test_a_reused_seed_carries_the_reads_its_source_had_counted_before_it(
+    tmp_path: Path, source_count: int | None, expected: int | None
+) -> None:
+    """Its figure was read there: reads counted there before it were made before it here too;
+    an unknown count there (n/a) stays unknown."""
+    source = _earlier(tmp_path / "old", test_reads_before=source_count)
+    runs = [replace(_run(0), reused_from=str(source)), _run(1)]
+    assert reads_before_at_source(runs) == expected
+
+
+def test_seeds_not_reused_or_from_a_folder_gone_add_no_reads(tmp_path: Path) -> None:
+    assert reads_before_at_source([_run(0), _run(1)]) == 0
+    assert reads_before_at_source([replace(_run(0), reused_from=str(tmp_path / "gone"))]) == 0
