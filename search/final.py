@@ -213,10 +213,13 @@ def main(argv: list[str]) -> int:
     if request.confirm:
         pair = retrain.confirmation_pair(candidates, results)
         print(retrain.confirmation_intro(pair, args.seeds, request.confirm))
+        look = retrain.confirmation_look(study, path, pair, request.confirm)
+        if look:
+            print(f"looked before: {look}")
         more = dataclasses.replace(request, seeds=args.seeds + request.confirm)
         with retrain.RetrainProgress(2 * more.seeds, to_train=to_train(more, list(pair))) as progress:
             confirmation, confirmed = retrain.retrain_confirmation(
-                request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress)
+                request, pair, lambda asked, chosen: retrain_these(asked, chosen, progress), looked_before=look
             )
         print("\n".join(retrain.confirmation_lines(confirmation)))
         print(f"wrote {retrain.record_confirmation(study, confirmation, confirmed, path)}")

@@ -448,6 +448,8 @@ def confirmation_sections(study: optuna.Study, comparison: dict[str, Any] | None
         f"highest; both trained {confirming} too, seeds that did not choose them. Test means, the interval over "
         f"{both} (Student's t), A - B paired over each range ({c['budget']}). Verdict: {c['verdict']}."
     )
+    if c.get("looked_before"):
+        explanation += f" Looked before: {c['looked_before']}."
     latest = study.user_attrs["final_comparison"]["file"]  # load_comparison found it
     if c.get("comparison") != latest:
         explanation += f" It comes from an earlier comparison ({c.get('comparison')}), not the latest ({latest})."

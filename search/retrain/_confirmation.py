@@ -74,6 +74,8 @@ class Confirmation:
     first_difference: PairedDifference
     confirming_difference: PairedDifference
     all_difference: PairedDifference
+    # Set where an earlier confirmation of the same pair, with another K, printed its verdict first.
+    looked_before: str | None = None
 
     @property
     def ranges(self) -> tuple[str, str, str]:
@@ -123,12 +125,19 @@ class Confirmation:
                 "all": self.all_difference.to_dict(),
             },
             "verdict": self.verdict,
+            "looked_before": self.looked_before,
         }
 
 
-def confirm(thesis: tuple[str, RetrainResult], searched: tuple[str, RetrainResult], first_seeds: int) -> Confirmation:
+def confirm(
+    thesis: tuple[str, RetrainResult],
+    searched: tuple[str, RetrainResult],
+    first_seeds: int,
+    looked_before: str | None = None,
+) -> Confirmation:
     """The confirmation of labelled results ``thesis`` (B) and ``searched`` (A), each retrained on the
-    same seeds 0 .. N-1, of which the first ``first_seeds`` chose them."""
+    same seeds 0 .. N-1, of which the first ``first_seeds`` chose them; ``looked_before`` says which
+    earlier confirmation's verdict was read before this one was asked (:func:`earlier_look`)."""
     (b_label, b), (a_label, a) = thesis, searched
     n, total = first_seeds, len(b.accuracies)
     if len(a.accuracies) != total or not 0 < n < total:
@@ -146,4 +155,30 @@ def confirm(thesis: tuple[str, RetrainResult], searched: tuple[str, RetrainResul
         first_difference=paired_difference(a.accuracies[:n], b.accuracies[:n]),
         confirming_difference=paired_difference(a.accuracies[n:], b.accuracies[n:]),
         all_difference=paired_difference(a.accuracies, b.accuracies),
+        looked_before=looked_before,
+    )
+
+
+def earlier_look(
+    latest: dict[str, Any] | None, comparison: str, pair: tuple[int, int], confirming_seeds: int
+) -> str | None:
+    """What an earlier confirmation of the same comparison's pair (B, A trial numbers) showed before this
+    one, with ``confirming_seeds`` K, was asked: None where there was none, or it had the same K (a rerun
+    or a resume, which prints the same verdict; its own note, if it had one, is carried).
+
+    ``latest`` is the study's ``final_confirmation`` attribute with ``confirming_seeds`` and
+    ``looked_before`` from its record.  Asking for more (or fewer) seeds after a verdict was read is
+    a second look: the new verdict is printed, and says so."""
+    if not latest or latest.get("comparison") != comparison or (latest.get("B"), latest.get("A")) != pair:
+        return None
+    k = latest.get("confirming_seeds")
+    if k == confirming_seeds:
+        note = latest.get("looked_before")
+        return note if isinstance(note, str) else None
+    first = latest.get("first_seeds")
+    seeds = seed_range(first, k) if isinstance(first, int) and isinstance(k, int) else "its seeds"
+    asked = f"--confirm {k}" if isinstance(k, int) else "a confirmation"
+    return (
+        f"{asked} ({latest.get('file')}) had read {seeds} of this pair and printed its verdict "
+        f"({latest.get('verdict')}) before this --confirm {confirming_seeds} was asked: not a blind verdict"
     )

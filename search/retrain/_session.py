@@ -9,6 +9,7 @@ with ``--confirm``); the tables it prints come from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -28,7 +29,7 @@ from search.retrain._comparison import (
     select_candidates,
     short_hash,
 )
-from search.retrain._confirmation import Confirmation, check_confirmable, confirm
+from search.retrain._confirmation import Confirmation, check_confirmable, confirm, earlier_look
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun
 from search.retrain._reuse import EarlierRetrain
 from search.retrain._test_reads import StudyReadLog
@@ -233,16 +234,40 @@ def record_confirmation(
             "budget": text,
             "A": a,
             "B": b,
+            "first_seeds": c.first_seeds,
+            "confirming_seeds": c.confirming_seeds,
             "verdict": c.verdict,
+            "looked_before": c.looked_before,
         },
     )
     return path
+
+
+def confirmation_look(
+    study: optuna.Study, comparison: Path, pair: tuple[Candidate, Candidate], confirming: int
+) -> str | None:
+    """What the study's latest confirmation of the same pair, with another K, had shown before this
+    ``--confirm confirming`` (:func:`search.retrain._confirmation.earlier_look`); None where nothing."""
+    latest = study.user_attrs.get("final_confirmation")
+    if not isinstance(latest, dict):
+        return None
+    name = latest.get("file")
+    if "confirming_seeds" not in latest and isinstance(name, str) and "/" not in name and ".." not in name:
+        try:  # recorded before the attribute held K: its record does
+            record = json.loads((comparison.parent / name).read_text())
+        except (OSError, ValueError):
+            record = {}
+        if isinstance(record, dict):
+            latest = {**latest, **{k: record.get(k) for k in ("first_seeds", "confirming_seeds", "looked_before")}}
+    b, a = pair
+    return earlier_look(latest, comparison.name, (b.record.number, a.record.number), confirming)
 
 
 def retrain_confirmation(
     request: RetrainRequest,
     pair: tuple[Candidate, Candidate],
     retrain: Callable[[RetrainRequest, list[Candidate]], list[Retrained]],
+    looked_before: str | None = None,
 ) -> tuple[Confirmation, list[Retrained]]:
     """Retrain the pair (B, A) of :func:`confirmation_pair` on ``request.confirm`` seeds after its
     ``request.seeds`` with ``retrain`` (:func:`retrain_all` bound to the command's data and
@@ -251,5 +276,7 @@ def retrain_confirmation(
         raise ValueError("retrain_confirmation needs a request with confirm set")
     more = replace(request, seeds=request.seeds + request.confirm, write_results=False)
     done = retrain(more, list(pair))
-    confirmation = confirm((pair[0].label, done[0].result), (pair[1].label, done[1].result), request.seeds)
+    confirmation = confirm(
+        (pair[0].label, done[0].result), (pair[1].label, done[1].result), request.seeds, looked_before=looked_before
+    )
     return confirmation, done

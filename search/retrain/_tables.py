@@ -142,6 +142,7 @@ def confirmation_lines(confirmation: Confirmation) -> list[str]:
             ["configuration", f"{first} (chose A and B)", f"{confirming} (confirming)", f"{every} (both)"], rows
         ),
         c.verdict,
+        *([f"looked before: {c.looked_before}"] if c.looked_before else []),
     ]
 
 

@@ -35,6 +35,7 @@ from search.inspection import build_report
 from search.inspection._publish import COMPARISON_FIGURE_ID
 from search.retrain import RetrainResult, compare, confirm, confirmation_lines, confirmation_pair
 from search.retrain._comparison import Candidate, comparison_name
+from search.retrain._confirmation import earlier_look
 from search.retrain._result import RetrainBudget, RetrainRun
 from search.retrain._statistics import paired_difference, summarize
 from search.store import TrialRecord
@@ -287,6 +288,20 @@ def test_confirm_retrains_only_the_winning_pair_on_further_seeds(comparison: Com
     again = run_module("search.final", *COMPARE, "--confirm", "2", cwd=folder)  # a resume trains nothing
     assert again.returncode == 0 and "epoch 1/1" not in again.stdout, again.stdout + again.stderr
     assert again.stdout.count(RECORDED) == 2 * len(rows) + 2 * 4
+    assert "looked before" not in out + again.stdout and record["looked_before"] is None
+
+    # More seeds after that verdict was read: a second look, which the new verdict carries.
+    more = run_module("search.final", *COMPARE, "--confirm", "3", cwd=folder)
+    assert more.returncode == 0, more.stdout + more.stderr
+    look = f"--confirm 2 ({path.name}) had read seeds 2-3 of this pair and printed its verdict ({record['verdict']})"
+    assert f"looked before: {look} before this --confirm 3 was asked: not a blind verdict" in more.stdout
+    [newer] = set(final.glob("confirmation-*.json")) - {path}
+    assert json.loads(newer.read_text())["looked_before"].startswith(look)
+    rerun = run_module("search.final", *COMPARE, "--confirm", "3", cwd=folder)  # the same K again keeps the note
+    assert rerun.returncode == 0 and f"looked before: {look}" in rerun.stdout, rerun.stdout + rerun.stderr
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{folder}/studies/optuna.db")
+    page = html.unescape(build_report(study, f"sqlite:///{folder}/studies/optuna.db", final.parent)[0])
+    assert f"Looked before: {look}" in page
 
 
 @pytest.mark.slow
@@ -543,6 +558,53 @@ def test_the_verdict_says_what_the_confirming_seeds_show(a: list[float], b: list
         ("B", _result(5, [0.80] * 6, "sgd")[1]), ("A", _result(9, [0.82, 0.81, 0.83, 0.79, 0.82, 0.80], None)[1]), 3
     )
     assert noisy.verdict.startswith("A leads B over seeds 3-5 too, but within seed noise (paired p = ")
+
+
+LATEST = {
+    "file": "confirmation-5-9-abc.json",
+    "comparison": "comparison-1.json",
+    "A": 9,
+    "B": 5,
+    "first_seeds": 3,
+    "confirming_seeds": 3,
+    "verdict": "not confirmed: A does not lead B over seeds 3-5",
+    "looked_before": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("latest", "confirming", "says"),
+    [
+        (None, 3, None),  # no confirmation before
+        ({**LATEST, "comparison": "comparison-2.json"}, 6, None),  # another comparison's pair
+        ({**LATEST, "A": 8}, 6, None),  # another pair
+        (LATEST, 3, None),  # the same K: a rerun or a resume
+        ({**LATEST, "looked_before": "an earlier look"}, 3, "an earlier look"),  # ... which keeps its note
+        (
+            LATEST,
+            6,
+            "--confirm 3 (confirmation-5-9-abc.json) had read seeds 3-5 of this pair and printed its verdict "
+            "(not confirmed: A does not lead B over seeds 3-5) before this --confirm 6 was asked: not a blind verdict",
+        ),
+        (
+            {k: v for k, v in LATEST.items() if k not in ("first_seeds", "confirming_seeds")},
+            6,
+            "a confirmation (confirmation-5-9-abc.json) had read its seeds of this pair and printed its verdict "
+            "(not confirmed: A does not lead B over seeds 3-5) before this --confirm 6 was asked: not a blind verdict",
+        ),
+    ],
+    ids=["none", "other-comparison", "other-pair", "same-k", "same-k-carries", "more-seeds", "k-unknown"],
+)
+def test_a_confirmation_asked_after_another_of_the_same_pair_says_it_looked_before(
+    latest: dict | None, confirming: int, says: str | None
+) -> None:
+    look = earlier_look(latest, "comparison-1.json", (5, 9), confirming)
+    assert look == says
+    if look:
+        _, b = _result(5, [0.80] * 9, "sgd")
+        _, a = _result(9, [0.81] * 9, None)
+        c = confirm(("B", b), ("A", a), first_seeds=3, looked_before=look)
+        assert confirmation_lines(c)[-1] == f"looked before: {look}" and c.to_dict()["looked_before"] == look
 
 
 def test_a_tta_override_gets_its_own_comparison_file() -> None:
