@@ -35,7 +35,7 @@ class RetrainProgress:
 
     def run_done(self, candidate: Candidate, run: RetrainRun, resumed: bool) -> None:
         self.done += 1
-        self.trained += not (resumed or run.reused_from or run.weights_from)
+        self.trained += not (resumed or run.reused_from)  # a --tta reread counts as trained, as runs_to_train counts it
         self.bar.update(1)
         if resumed:
             how = " (recorded earlier, not rerun)"
