@@ -490,7 +490,7 @@ def build_report(study: optuna.Study, storage_url: str, folder: Path) -> tuple[s
         + _fidelity_sections(study, folder)
         + comparison_sections(study, comparison, storage_url)
         + confirmation_sections(study, comparison, folder)
-        + final_sections(study, final, folder, storage_url, compared=comparison is not None)
+        + final_sections(study, final, folder, storage_url, compared="final_comparison" in study.user_attrs)
     )
     now = datetime.datetime.now(datetime.UTC)
     footer = (
