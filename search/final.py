@@ -213,7 +213,7 @@ def main(argv: list[str]) -> int:
     if request.confirm:
         pair = retrain.confirmation_pair(candidates, results)
         print(retrain.confirmation_intro(pair, args.seeds, request.confirm))
-        look = retrain.confirmation_look(study, path, pair, request.confirm)
+        look = retrain.confirmation_look(study, path, pair, request, len(train_set))
         if look:
             print(f"looked before: {look}")
         more = dataclasses.replace(request, seeds=args.seeds + request.confirm)

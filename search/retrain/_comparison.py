@@ -24,7 +24,7 @@ from search.errors import UserError
 from search.formatting import plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
-from search.retrain._reuse import EarlierRetrain, earlier_store, reads_before_at_source
+from search.retrain._reuse import EarlierRetrain, earlier_match, earlier_store, reads_before_at_source
 from search.retrain._statistics import PairedDifference, Summary, paired_difference
 from search.retrain._test_reads import StudyReadLog, prior_test_reads
 from search.store import TrialRecord, write_json
@@ -232,10 +232,16 @@ def retrain_candidate(
     reads_before = prior_test_reads(folder, trial, read_log.reads(trial) if read_log else None)
     plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
     reused = earlier_store(earlier or [], fingerprint, str(device), versions)
+    source = earlier_match(earlier or [], fingerprint, str(device), versions)
+    source_reads = source.result.test_reads_before if source is not None else None
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):
         run = store.load(seed)
-        if run is None and reused is not None and (recorded := _reused_seed(reused, seed, config, device)):
+        if (
+            run is None
+            and reused is not None
+            and (recorded := _reused_seed(reused, seed, config, device, source_reads))
+        ):
             run, model = recorded
             store.save(run, model)
             if on_run:
@@ -328,10 +334,11 @@ def seeds_recorded(
 
 
 def _reused_seed(
-    earlier: RunStore, seed: int, config: TrainConfig, device: torch.device
+    earlier: RunStore, seed: int, config: TrainConfig, device: torch.device, reads_before: int | None = None
 ) -> tuple[RetrainRun, torch.nn.Module | None] | None:
-    """An earlier retrain's record of ``seed``, marked as reused, with its network where its weights
-    were kept (copied beside it, as a trained seed's are); None where it has no usable record."""
+    """An earlier retrain's record of ``seed``, marked as reused with the test reads its folder had
+    counted before it (``reads_before``), with its network where its weights were kept (copied beside
+    it, as a trained seed's are); None where it has no usable record."""
     model: torch.nn.Module | None = None
     trained = earlier.trained(seed, config.network, device)
     if trained is not None:
@@ -345,7 +352,7 @@ def _reused_seed(
             return None
         run = loaded
     # A seed the earlier folder itself reused keeps the folder that trained it.
-    return replace(run, reused_from=run.reused_from or str(earlier.folder)), model
+    return replace(run, reused_from=run.reused_from or str(earlier.folder), reused_reads_before=reads_before), model
 
 
 @dataclass(frozen=True)

@@ -159,26 +159,24 @@ def confirm(
     )
 
 
-def earlier_look(
-    latest: dict[str, Any] | None, comparison: str, pair: tuple[int, int], confirming_seeds: int
-) -> str | None:
-    """What an earlier confirmation of the same comparison's pair (B, A trial numbers) showed before this
-    one, with ``confirming_seeds`` K, was asked: None where there was none, or it had the same K (a rerun
-    or a resume, which prints the same verdict; its own note, if it had one, is carried).
+def earlier_look(earlier: list[dict[str, Any]], confirming_seeds: int) -> str | None:
+    """What other confirmations of the same pair showed before this one, with ``confirming_seeds`` K,
+    was asked; None where there were none.
 
-    ``latest`` is the study's ``final_confirmation`` attribute with ``confirming_seeds`` and
-    ``looked_before`` from its record.  Asking for more (or fewer) seeds after a verdict was read is
-    a second look: the new verdict is printed, and says so."""
-    if not latest or latest.get("comparison") != comparison or (latest.get("B"), latest.get("A")) != pair:
+    ``earlier`` are their records (``confirmation-B-A-*.json``, with ``file`` added; or the study's
+    ``final_confirmation`` attribute where its file is gone).  Asking for more (or fewer) seeds, or
+    another budget, after a verdict on the pair was read is a further look: the new verdict is
+    printed, and says so.  (A rerun of the same confirmation is not: it prints the same verdict.)"""
+    if not earlier:
         return None
-    k = latest.get("confirming_seeds")
-    if k == confirming_seeds:
-        note = latest.get("looked_before")
-        return note if isinstance(note, str) else None
-    first = latest.get("first_seeds")
-    seeds = seed_range(first, k) if isinstance(first, int) and isinstance(k, int) else "its seeds"
-    asked = f"--confirm {k}" if isinstance(k, int) else "a confirmation"
+
+    def described(record: dict[str, Any]) -> str:
+        first, k = record.get("first_seeds"), record.get("confirming_seeds")
+        seeds = seed_range(first, k) if isinstance(first, int) and isinstance(k, int) else "its seeds"
+        asked = f"--confirm {k}" if isinstance(k, int) else "a confirmation"
+        return f"{asked} ({record.get('file')}: {seeds}, {record.get('verdict')})"
+
     return (
-        f"{asked} ({latest.get('file')}) had read {seeds} of this pair and printed its verdict "
-        f"({latest.get('verdict')}) before this --confirm {confirming_seeds} was asked: not a blind verdict"
+        f"{'; '.join(described(r) for r in earlier)} had been read before this --confirm {confirming_seeds} "
+        "was asked: not a blind verdict"
     )

@@ -80,6 +80,9 @@ class RetrainRun:
     # Set where this seed's record was read from an earlier retrain of the same network (search.final
     # --reuse; search.retrain._reuse): that retrain's folder.  Neither trained nor tested again here.
     reused_from: str | None = None
+    # With reused_from: the test reads that folder had counted before its figure (its result's
+    # test_reads_before; None where unknown, or recorded before this field existed).
+    reused_reads_before: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -66,11 +66,11 @@ def _same_network(stored: dict[str, Any], config: dict[str, Any]) -> bool:
         return False
 
 
-def earlier_store(
+def earlier_match(
     earlier: list[EarlierRetrain], fingerprint: dict[str, Any], device: str, versions: dict[str, str]
-) -> RunStore | None:
-    """The run store of the first earlier retrain of the same network as ``fingerprint`` (study and
-    trial aside) on ``device`` with the same software; None where there is none."""
+) -> EarlierRetrain | None:
+    """The first earlier retrain of the same network as ``fingerprint`` (study and trial aside) on
+    ``device`` with the same software; None where there is none."""
     for candidate in earlier:
         r = candidate.result
         if (
@@ -80,22 +80,37 @@ def earlier_store(
             and r.budget.train_size == fingerprint["train_size"]
             and _same_network(r.config, fingerprint["config"])
         ):
-            return RunStore(candidate.folder, {**fingerprint, "study": r.study, "trial": r.trial})
+            return candidate
     return None
 
 
-def reads_before_at_source(runs: list[RetrainRun]) -> int | None:
-    """The most test reads the folders that trained ``runs``' reused seeds had counted before theirs.
+def earlier_store(
+    earlier: list[EarlierRetrain], fingerprint: dict[str, Any], device: str, versions: dict[str, str]
+) -> RunStore | None:
+    """The run store of :func:`earlier_match`'s retrain, checked against ``fingerprint`` but for its
+    study and trial; None where there is none."""
+    match = earlier_match(earlier, fingerprint, device, versions)
+    if match is None:
+        return None
+    return RunStore(match.folder, {**fingerprint, "study": match.result.study, "trial": match.result.trial})
 
-    A reused seed's figure was read in its source folder, so whatever that folder's study had read
-    of the configuration before then was read before this figure too.  None where a source counted
-    none (``n/a``, unknown); a source folder no longer where the record says adds nothing."""
+
+def reads_before_at_source(runs: list[RetrainRun]) -> int | None:
+    """The most test reads the folders ``runs``' reused seeds came from had counted before their figures.
+
+    A reused seed's figure was read there, so whatever that folder's study had read of the
+    configuration before then was read before this figure too.  Each reused run carries its source's
+    count (``reused_reads_before``); a run recorded before it did is looked up in its source folder's
+    result.  None (unknown, ``n/a``) where a source counted none or can no longer be found."""
     counts = [0]
-    for folder in sorted({run.reused_from for run in runs if run.reused_from}):
-        source = RetrainResult.load(Path(folder) / "result.json")
-        if source is None:
+    for run in runs:
+        if not run.reused_from:
             continue
-        if source.test_reads_before is None:
+        count = run.reused_reads_before
+        if count is None:
+            source = RetrainResult.load(Path(run.reused_from) / "result.json")
+            count = None if source is None else source.test_reads_before
+        if count is None:
             return None
-        counts.append(source.test_reads_before)
+        counts.append(count)
     return max(counts)

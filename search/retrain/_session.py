@@ -215,6 +215,16 @@ def record_comparison(
     return record, path
 
 
+def confirmation_path(
+    comparison: Path, pair: tuple[int, int], first: int, confirming: int, budget: RetrainBudget
+) -> Path:
+    """The record of the confirmation of ``pair`` (B, A trial numbers) on ``confirming`` seeds after
+    ``first``, at ``budget``: beside the ``comparison`` that chose the pair."""
+    b, a = pair
+    key = [b, a, first, confirming, budget.train_size, budget.epochs, budget.tta]
+    return comparison.parent / f"confirmation-{b}-{a}-{short_hash(key)}.json"
+
+
 def record_confirmation(
     study: optuna.Study, confirmation: Confirmation, confirmed: list[Retrained], comparison: Path
 ) -> Path:
@@ -223,8 +233,7 @@ def record_confirmation(
     c, budget = confirmation, confirmed[0].budget
     text = budget_text(confirmed, budget.train_size, budget.seeds)
     b, a = c.thesis.result.trial, c.searched.result.trial
-    key = [b, a, c.first_seeds, c.confirming_seeds, budget.train_size, budget.epochs, budget.tta]
-    path = comparison.parent / f"confirmation-{b}-{a}-{short_hash(key)}.json"
+    path = confirmation_path(comparison, (b, a), c.first_seeds, c.confirming_seeds, budget)
     write_json(path, {"study": study.study_name, "budget": text, "comparison": comparison.name, **c.to_dict()})
     study.set_user_attr(
         "final_confirmation",
@@ -243,24 +252,41 @@ def record_confirmation(
     return path
 
 
-def confirmation_look(
-    study: optuna.Study, comparison: Path, pair: tuple[Candidate, Candidate], confirming: int
-) -> str | None:
-    """What the study's latest confirmation of the same pair, with another K, had shown before this
-    ``--confirm confirming`` (:func:`search.retrain._confirmation.earlier_look`); None where nothing."""
-    latest = study.user_attrs.get("final_confirmation")
-    if not isinstance(latest, dict):
+def _record(path: Path) -> dict[str, Any] | None:
+    """A confirmation record with its file name; None where it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
-    name = latest.get("file")
-    if "confirming_seeds" not in latest and isinstance(name, str) and "/" not in name and ".." not in name:
-        try:  # recorded before the attribute held K: its record does
-            record = json.loads((comparison.parent / name).read_text())
-        except (OSError, ValueError):
-            record = {}
-        if isinstance(record, dict):
-            latest = {**latest, **{k: record.get(k) for k in ("first_seeds", "confirming_seeds", "looked_before")}}
+    return {**data, "file": path.name} if isinstance(data, dict) else None
+
+
+def confirmation_look(
+    study: optuna.Study, comparison: Path, pair: tuple[Candidate, Candidate], request: RetrainRequest, train_size: int
+) -> str | None:
+    """What other confirmations of the same pair had shown before this one (``request.confirm`` seeds
+    after ``request.seeds``) was asked (:func:`search.retrain._confirmation.earlier_look`).  A rerun
+    or a resume of this very confirmation keeps what its record said; None where there is nothing."""
+    if not request.confirm:
+        raise ValueError("confirmation_look needs a request with confirm set")
     b, a = pair
-    return earlier_look(latest, comparison.name, (b.record.number, a.record.number), confirming)
+    trials, k = (b.record.number, a.record.number), request.confirm
+    budget = budget_for(b, train_size=train_size, epochs=request.epochs, seeds=request.seeds + k)
+    this = confirmation_path(comparison, trials, request.seeds, k, budget)
+    own = _record(this)
+    if own is not None:
+        note = own.get("looked_before")
+        return note if isinstance(note, str) else None
+    paths = sorted(p for p in comparison.parent.glob(f"confirmation-{trials[0]}-{trials[1]}-*.json") if p != this)
+    earlier = [r for r in map(_record, paths) if r is not None]
+    latest = study.user_attrs.get("final_confirmation")
+    if (  # its file lost with a machine: the study still says what it read
+        isinstance(latest, dict)
+        and (latest.get("B"), latest.get("A")) == trials
+        and latest.get("file") not in {this.name, *(p.name for p in paths)}
+    ):
+        earlier.append(latest)
+    return earlier_look(earlier, k)
 
 
 def retrain_confirmation(

@@ -169,13 +169,23 @@ def test_the_seeds_it_need_not_train_are_counted_before_it_starts(tmp_path: Path
 def test_a_reused_seed_carries_the_reads_its_source_had_counted_before_it(
     tmp_path: Path, source_count: int | None, expected: int | None
 ) -> None:
-    """Its figure was read there: reads counted there before it were made before it here too;
-    an unknown count there (n/a) stays unknown."""
+    """Its figure was read there: reads counted there before it were made before it here too; an
+    unknown count there (n/a) stays unknown.  The run keeps the count, so it holds wherever the
+    command runs from and after the source folder has gone."""
     source = _earlier(tmp_path / "old", test_reads_before=source_count)
-    runs = [replace(_run(0), reused_from=str(source)), _run(1)]
-    assert reads_before_at_source(runs) == expected
+    store = RunStore(source, {**_fingerprint(), "study": "old", "trial": 4})
+    [match] = earlier_retrains(tmp_path / "old")
+    recorded = _reused_seed(store, 0, CONFIG, torch.device("cpu"), match.result.test_reads_before)
+    assert recorded is not None
+    run = recorded[0]
+    assert run.reused_reads_before == source_count
+    assert reads_before_at_source([run, _run(1)]) == expected
+    moved = replace(run, reused_from=str(tmp_path / "moved-away"))
+    assert reads_before_at_source([moved]) == expected  # kept in the run, not looked up
 
 
-def test_seeds_not_reused_or_from_a_folder_gone_add_no_reads(tmp_path: Path) -> None:
-    assert reads_before_at_source([_run(0), _run(1)]) == 0
-    assert reads_before_at_source([replace(_run(0), reused_from=str(tmp_path / "gone"))]) == 0
+def test_a_reused_seed_recorded_before_runs_kept_the_count_looks_it_up_in_its_source(tmp_path: Path) -> None:
+    source = _earlier(tmp_path / "old", test_reads_before=2)
+    assert reads_before_at_source([replace(_run(0), reused_from=str(source)), _run(1)]) == 2
+    assert reads_before_at_source([replace(_run(0), reused_from=str(tmp_path / "gone"))]) is None  # unknown
+    assert reads_before_at_source([_run(0), _run(1)]) == 0  # nothing reused
