@@ -231,8 +231,8 @@ def retrain_candidate(
     trial = candidate.record.number
     reads_before = prior_test_reads(folder, trial, read_log.reads(trial) if read_log else None)
     plain = _plain_retrain(folder, budget, candidate.record.number, fingerprint, config, device, versions)
-    reused = earlier_store(earlier or [], fingerprint, str(device), versions)
     source = earlier_match(earlier or [], fingerprint, str(device), versions)
+    reused = source.store(fingerprint) if source is not None else None
     source_reads = source.result.test_reads_before if source is not None else None
     runs: list[RetrainRun] = []
     for seed in range(budget.seeds):

@@ -38,6 +38,10 @@ class EarlierRetrain:
     folder: Path
     result: RetrainResult
 
+    def store(self, fingerprint: dict[str, Any]) -> RunStore:
+        """Its run store, checked against ``fingerprint`` but for its own study and trial."""
+        return RunStore(self.folder, {**fingerprint, "study": self.result.study, "trial": self.result.trial})
+
 
 def earlier_retrains(folder: Path) -> list[EarlierRetrain]:
     """The finished retrains in ``folder`` (a study's ``final/``), or a one-line error when it holds none."""
@@ -90,9 +94,7 @@ def earlier_store(
     """The run store of :func:`earlier_match`'s retrain, checked against ``fingerprint`` but for its
     study and trial; None where there is none."""
     match = earlier_match(earlier, fingerprint, device, versions)
-    if match is None:
-        return None
-    return RunStore(match.folder, {**fingerprint, "study": match.result.study, "trial": match.result.trial})
+    return None if match is None else match.store(fingerprint)
 
 
 def reads_before_at_source(runs: list[RetrainRun]) -> int | None:
