@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # make run's trials, and its sitting: no trial starts after SEARCH_TIMEOUT seconds (2 h 50 min; the
 # longest trial measured took 529 s), so one `make run` takes at most about 3 hours here and the
-# next continues the study. 50 trials took 3 h 32 min with the first rung at epoch 5 (2026-12-03, a
-# day the machine ran 1.75x slower); at epoch 7, about 20% more (docs/search.md#the-default-study).
+# next continues the study. 50 trials with the first rung at epoch 7 took 2 h 24 min in two sittings
+# (2026-12-04, alone; docs/results.md#the-search-sitting-by-sitting); at epoch 5 they took 3 h 32 min
+# on 2026-12-03, a day the machine ran about 1.7x slower.
 TRIALS ?= 50
 SEARCH_TIMEOUT ?= 10200
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
