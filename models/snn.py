@@ -47,6 +47,13 @@ PIXEL_MEAN = 0.5
 PIXEL_STD = 0.5
 
 
+def _float32_input(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """A spiking neuron's input as float32 (a no-op in float32): under bfloat16 autocast the layer before
+    it returns bfloat16, and a membrane potential kept in bfloat16's 8-bit mantissa would lose small
+    inputs near the threshold; the neurons' state and spikes stay float32 (search/training/_precision.py)."""
+    return tuple(a.float() if a.is_floating_point() else a for a in args)
+
+
 class BatchNorm2d(layer.BatchNorm2d):
     """SpikingJelly's multi-step BatchNorm2d, with evaluation as one multiply-add per channel.
 
@@ -118,9 +125,13 @@ class SpikingCNN(nn.Module):
                 surrogate_function=SURROGATES[config.surrogate](**surrogate_kwargs),
                 detach_reset=config.detach_reset,
             )
+            node: nn.Module
             if config.neuron == "plif":
-                return neuron.ParametricLIFNode(init_tau=float(config.tau), **common)
-            return FusedLIFNode(tau=float(config.tau), role=role, **common)
+                node = neuron.ParametricLIFNode(init_tau=float(config.tau), **common)
+            else:
+                node = FusedLIFNode(tau=float(config.tau), role=role, **common)
+            node.register_forward_pre_hook(_float32_input)
+            return node
 
         def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
             block: list[nn.Module] = [Conv2d(c_in, c_out, 3, padding=1, bias=not bn)]
@@ -146,6 +157,7 @@ class SpikingCNN(nn.Module):
             self.output: nn.Module = lif()
         else:
             self.output = neuron.NonSpikingLIFNode(tau=float(config.tau), decode="mean-mem")
+            self.output.register_forward_pre_hook(_float32_input)
         functional.set_step_mode(self, "m")
         self.fold_batch_norm(True)
 

@@ -3,8 +3,8 @@
 #
 #   scripts/gpu-check.sh            # from the repository root, on a machine with a CUDA GPU
 #
-# Runs search.bench for each neuron backend (auto, cuda, triton, torch, fused), each with and without
-# --amp and --compile, and the LIF front end for auto, torch and fused; a 20-trial search on 10,000 images (4 epochs each); one final retrain of
+# Runs search.bench for each neuron backend (auto, cuda, triton, torch, fused), each in float32 and in
+# bfloat16 (--precision fp32, bf16) and with and without --compile, and the LIF front end for auto, torch and fused; a 20-trial search on 10,000 images (4 epochs each); one final retrain of
 # its best trial; then prints one table (also written to studies/gpu-check/table.txt, with every
 # step's full output beside it).  Without CUDA the GPU rows are skipped with the reason, the CPU
 # reference rows, the search and the retrain run on the CPU, and the script exits 0; it exits 1
@@ -17,7 +17,7 @@
 #   GPU_CHECK_STUDY (gpu-check)  GPU_CHECK_STORAGE (sqlite:///studies/gpu-check.db)
 #   GPU_CHECK_LOGS (studies/$GPU_CHECK_STUDY)  PYTHON (.venv/bin/python)
 # and which benches run (a short GPU lease skips the slow ones; a skipped variant gets no row):
-#   GPU_CHECK_BACKENDS ("auto cuda triton torch fused")  GPU_CHECK_AMP ("--no-amp --amp")
+#   GPU_CHECK_BACKENDS ("auto cuda triton torch fused")  GPU_CHECK_PRECISIONS ("fp32 bf16")
 #   GPU_CHECK_COMPILE ("--no-compile --compile")  GPU_CHECK_FRONT_BACKENDS ("auto torch fused")
 set -uo pipefail
 
@@ -30,7 +30,7 @@ STUDY=${GPU_CHECK_STUDY:-gpu-check}
 STORAGE=${GPU_CHECK_STORAGE:-sqlite:///studies/gpu-check.db}
 LOGS=${GPU_CHECK_LOGS:-studies/$STUDY}
 read -r -a BACKENDS <<<"${GPU_CHECK_BACKENDS:-auto cuda triton torch fused}"
-read -r -a AMPS <<<"${GPU_CHECK_AMP:---no-amp --amp}"
+read -r -a PRECISIONS <<<"${GPU_CHECK_PRECISIONS:-fp32 bf16}"
 read -r -a COMPILES <<<"${GPU_CHECK_COMPILE:---no-compile --compile}"
 read -r -a FRONT_BACKENDS <<<"${GPU_CHECK_FRONT_BACKENDS:-auto torch fused}"
 mkdir -p "$LOGS"
@@ -64,6 +64,8 @@ else
     DEVICE=cpu
     NO_GPU="skipped: no CUDA GPU here (torch.cuda.is_available() is False)"
 fi
+# bfloat16 on the CPU: measured where oneDNN runs it natively, else skipped (emulated, many times slower).
+CPU_BF16=$("$PY" -c 'import torch; print(int(torch.ops.mkldnn._is_mkldnn_bf16_supported()))' 2>/dev/null || echo 0)
 
 bench() {  # bench LABEL FLAGS...
     local label=$1; shift
@@ -78,11 +80,13 @@ bench() {  # bench LABEL FLAGS...
 }
 
 for backend in "${BACKENDS[@]}"; do
-    for amp in "${AMPS[@]}"; do
+    for precision in "${PRECISIONS[@]}"; do
         for compile in "${COMPILES[@]}"; do
-            label="$DEVICE $backend $amp $compile"
-            if [ "$DEVICE" = cpu ] && { [ "$backend" = cuda ] || [ "$backend" = triton ] || [ "$amp" = --amp ]; }; then
+            label="$DEVICE $backend $precision $compile"
+            if [ "$DEVICE" = cpu ] && { [ "$backend" = cuda ] || [ "$backend" = triton ]; }; then
                 row "bench $label" "-" "-" "$NO_GPU"
+            elif [ "$DEVICE" = cpu ] && [ "$precision" = bf16 ] && [ "$CPU_BF16" != 1 ]; then
+                row "bench $label" "-" "-" "skipped: this CPU has no native bfloat16 (search.bench --naive times it)"
             elif [ "$DEVICE" = cpu ] && [ "$backend" = torch ]; then
                 row "bench $label" "-" "-" "same kernels as auto for this network on the CPU (SpikingJelly's torch reference)"
             elif [ "$DEVICE" = cpu ] && [ "$backend" = fused ]; then
@@ -90,7 +94,7 @@ for backend in "${BACKENDS[@]}"; do
             elif [ "$DEVICE" = cpu ] && [ "$compile" = --compile ]; then
                 row "bench $label" "-" "-" "skipped on the CPU: compiling takes minutes (search.bench --compile)"
             else
-                bench "$label" --neuron-backend "$backend" "$amp" "$compile"
+                bench "$label" --neuron-backend "$backend" --precision "$precision" "$compile"
             fi
         done
     done

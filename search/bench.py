@@ -6,7 +6,8 @@ GFLOP/s, and this machine's fp32 matrix-multiply GFLOP/s measured in the same
 run, so the ratio to what the hardware does is visible.
 
     python -m search.bench                      # default network: relu front end, T = 4, batch 128
-    python -m search.bench --naive              # also the naive pipeline, in the same run, and the ratio
+    python -m search.bench --naive              # also float32 and bfloat16 side by side, and the naive pipeline
+    python -m search.bench --precision fp32     # the step in float32 (default auto: bfloat16 where native)
     python -m search.bench --no-broadcast       # the same network repeating its input T times
     python -m search.bench --augment crop_flip  # with per-image crop and flip on each training batch
     python -m search.bench --compile            # torch.compile the network (compile time shown apart)
@@ -24,6 +25,7 @@ script runs; the project's own training keeps freed CPU memory for the next step
 from __future__ import annotations
 
 import argparse
+import sys
 
 from search import training
 from search.cli import add_config_flags, add_runtime_flags, config_from_flags, make_parser, positive_int
@@ -68,7 +70,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     mode.add_argument(
         "--naive",
         action="store_true",
-        help="also time the naive pipeline (per-image loading, input repeated T times, NCHW)",
+        help="also time the step in float32 and in bfloat16, and the naive pipeline (per-image loading, input "
+        "repeated T times, NCHW, float32), with the ratios",
     )
     mode.add_argument("--sweep", action="store_true", help="one table of training images/s across the space")
     mode.add_argument("--profile", action="store_true", help="torch.profiler's top operators of a training step")
@@ -85,9 +88,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 @command
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    config = config_from_flags(args)
     device = training.resolve_device(args.device)
     training.apply_neuron_backend(args.neuron_backend, device)
+    precision = training.choose_precision(args.precision, device)
+    if precision.slow_warning:
+        print(precision.slow_warning, file=sys.stderr)
+    config = config_from_flags(args).replace(precision=precision.precision)
     data = training.load_train_val(args.data_dir, download=args.download, train_size=10_000, val_size=5_000).to(device)
     options = training.BenchOptions(
         steps=args.steps, broadcast=args.broadcast, naive=args.naive, neuron_backend=args.neuron_backend

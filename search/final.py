@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 from search import inspection, retrain, store, training, tuning
@@ -125,6 +126,7 @@ def retrain_request(args: argparse.Namespace) -> retrain.RetrainRequest:
         train_size=args.train_size,
         tta=args.tta,
         compile=args.compile,
+        precision=None if args.precision == "auto" else args.precision,
         confirm=args.confirm,
     )
 
@@ -141,6 +143,9 @@ def main(argv: list[str]) -> int:
     if why:
         print(why)
     candidates = request.candidates(study)
+    precision = training.choose_precision(args.precision, device, candidates[0].config.precision, "the trial's")
+    if precision.slow_warning:
+        print(precision.slow_warning, file=sys.stderr)
     root = store.results_root(args.storage, args.results_dir)
     final_dir = store.study_dir(root, study.study_name) / "final"
     store.check_folder_writable(final_dir, "the retrain's results")
@@ -186,7 +191,7 @@ def main(argv: list[str]) -> int:
     print(
         f"study {study.study_name!r} in {store.mask_url(args.storage)}: retraining {len(candidates)} "
         f"configuration(s) x {args.seeds} seed(s) on {len(train_set):,} images on {device}"
-        f"{retrain.runs_left_text(runs, training_runs)}; results in {final_dir}/"
+        f"{retrain.runs_left_text(runs, training_runs)}; {precision.describe()}; results in {final_dir}/"
     )
     with retrain.RetrainProgress(runs, to_train=training_runs) as progress:
         retrained = retrain_these(request, candidates, progress)

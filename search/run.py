@@ -283,6 +283,7 @@ def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
         argv=tuple(argv),
         workers=args.workers,
         device=args.device,
+        precision=args.precision,
         neuron_backend=args.neuron_backend,
         compile=args.compile,
         timeout=args.timeout,

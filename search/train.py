@@ -7,6 +7,7 @@ python -m search.train --strategy sgd --thesis          # the thesis's own setti
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tqdm import tqdm
@@ -60,11 +61,16 @@ def main(argv: list[str]) -> int:
     config = config_from_flags(args, thesis=args.thesis)
     device = training.resolve_device(args.device)
     training.apply_neuron_backend(args.neuron_backend, device)
+    precision = training.choose_precision(args.precision, device)
+    if precision.slow_warning:
+        print(precision.slow_warning, file=sys.stderr)
+    config = config.replace(precision=precision.precision)
     data = training.load_train_val(args.data_dir, download=args.download, train_size=args.train_size).to(device)
     print(f"config: {config.to_json()}")
     print(
         f"data: {len(data.train):,} train / {len(data.val):,} validation images from {data.source}; device {device}, "
-        f"LIF kernel {training.neuron_backend_in_use(device, config.compile)} (--neuron-backend {args.neuron_backend})"
+        f"LIF kernel {training.neuron_backend_in_use(device, config.compile)} "
+        f"(--neuron-backend {args.neuron_backend}); {precision.describe()}"
     )
     bar = tqdm(total=config.epochs * len(data.train), unit="img", unit_scale=True, disable=None)
     try:

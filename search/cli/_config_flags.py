@@ -57,7 +57,6 @@ HELP = {
     "batch_size": "images per training batch",
     "compile": "torch.compile the network for training (same numbers; speed see docs/performance.md)",
     "seed": "seed of weights, shuffling, dropout and Poisson spikes",
-    "amp": "bfloat16 mixed precision (CUDA only)",
     "time_steps": "time steps T the input is presented for",
     "tau": "membrane time constant of the LIF neurons (> 1)",
     "v_threshold": "firing threshold of the LIF neurons",
@@ -77,8 +76,9 @@ HELP = {
     "width": "multiplier of the channels (32, 64) and the hidden layer (512), > 0",
 }
 ALIASES = {"time_steps": ["-T"]}
-# Set by commands in their own way (the search sets them per trial or per study).
-NOT_FLAGS = {"network"}
+# Set by commands in their own way (the search sets them per trial or per study; --precision is a
+# runtime flag, resolved against the device: search.cli._parser.add_runtime_flags).
+NOT_FLAGS = {"network", "precision"}
 
 
 def _fields() -> list[tuple[dataclasses.Field[Any], Any]]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
-from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS
+from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS, PRECISION_POLICIES
 
 
 def _whole_number(text: str) -> int:
@@ -129,9 +129,17 @@ def add_storage_flags(
 
 
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
-    """--device, --neuron-backend, --data-dir, --download: how and where, not what, to train."""
+    """--device, --precision, --neuron-backend, --data-dir, --download: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
     group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
+    group.add_argument(
+        "--precision",
+        choices=PRECISION_POLICIES,
+        default="auto",
+        help="bf16: bfloat16 autocast of convolutions and matrix products; fp32: float32 throughout "
+        "(default auto: a study's or trial's own precision, else bf16 where the device runs it natively, "
+        "else fp32; docs/performance.md#precision)",
+    )
     # Checked against the device by search.training._kernels.apply_neuron_backend (a one-line error, exit 2).
     group.add_argument(
         "--neuron-backend",

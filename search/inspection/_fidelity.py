@@ -70,9 +70,13 @@ def retrain_agreements(study: optuna.Study, folder: Path) -> list[Agreement]:
     ]
     if not results:
         return []
-    budgets = Counter((r.budget.train_size, r.budget.epochs, r.budget.tta) for r in results)
+    budgets = Counter((r.budget.train_size, r.budget.epochs, r.budget.tta, r.budget.precision) for r in results)
     shared = budgets.most_common(1)[0][0]
-    chosen = {r.trial: r for r in results if (r.budget.train_size, r.budget.epochs, r.budget.tta) == shared}
+    chosen = {
+        r.trial: r
+        for r in results
+        if (r.budget.train_size, r.budget.epochs, r.budget.tta, r.budget.precision) == shared
+    }
     numbers = sorted(chosen)
     label = f"test mean, retrain ({chosen[numbers[0]].budget.describe()})"
     rows = [

@@ -21,7 +21,7 @@ from search.inspection._fidelity import fidelity, fidelity_section
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
 from search.retrain import RetrainResult, seed_range
 from search.store import TrialRecord, mask_url
-from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
+from search.training import PRECISION_NAMES, THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
 from search.tuning import FINISHED, epochs_saved, final_command, study_settings
 
 
@@ -78,6 +78,13 @@ def load_confirmation(study: optuna.Study, folder: Path) -> dict[str, Any] | Non
     return _final_record(study, folder, "final_confirmation", {"A", "B", "difference_A_minus_B", "verdict"})
 
 
+def _precision_text(precision: str) -> str:
+    """A study's precision as the report shows it (docs/performance.md#precision)."""
+    if precision == "bf16":
+        return "bfloat16 autocast of convolutions and matrix products (neurons, loss, optimiser float32)"
+    return PRECISION_NAMES.get(precision, precision)
+
+
 def _count(n: object, noun: str) -> str:
     if not isinstance(n, int):
         return f"? {noun}s"
@@ -120,6 +127,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
                 ("pruner, sampler", f"{settings.pruner_text}, {settings.sampler}{seed}"),
                 ("epochs saved by pruning", f"{_count(saved, 'epoch')}{share}"),
             ]
+        rows.append(("precision", _precision_text(settings.precision)))
     best_html = "<p>No complete trial yet: no best configuration.</p>"
     complete = study.get_trials(deepcopy=False, states=(figures.COMPLETE,))
     retrain = final_command(study.study_name, storage_url)

@@ -25,6 +25,7 @@ from ._session import (
     retrain_confirmation,
     runs_to_train,
 )
+from ._statistics import paired_difference
 from ._tables import confirmation_intro, confirmation_lines, report_lines, results_table
 from ._test_reads import StudyReadLog
 
@@ -50,6 +51,7 @@ __all__ = [
     "confirmation_look",
     "confirmation_lines",
     "confirmation_pair",
+    "paired_difference",
     "earlier_retrains",
     "record_comparison",
     "record_confirmation",

@@ -170,6 +170,7 @@ def budget_for(candidate: Candidate, *, train_size: int, epochs: int | None, see
         seeds=seeds,
         trial_epochs=trial_epochs,
         tta=candidate.config.tta,
+        precision=candidate.config.precision,
     )
 
 
@@ -388,13 +389,21 @@ def short_hash(key: Any) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:8]
 
 
-def comparison_name(trials: list[int], seeds: int, train_size: int, epochs: int | None, tta: str | None = None) -> str:
+def comparison_name(
+    trials: list[int],
+    seeds: int,
+    train_size: int,
+    epochs: int | None,
+    tta: str | None = None,
+    precision: str | None = None,
+) -> str:
     """A file name for one comparison: its trials and budget, hashed, so another comparison never overwrites it.
 
-    ``tta`` is search.final's --tta (None: each trial's own); it joins the key only when given, so
-    the names of comparisons written before it did stay the same.
+    ``tta`` and ``precision`` are search.final's --tta and --precision (None: each trial's own); each
+    joins the key only when given, so the names of comparisons written before them stay the same.
     """
     key: list[Any] = [sorted(trials), seeds, train_size, epochs, *([tta] if tta is not None else [])]
+    key += [f"precision={precision}"] if precision is not None else []
     return f"comparison-{len(trials)}configs-{seeds}seeds-{short_hash(key)}.json"
 
 

@@ -34,6 +34,7 @@ class RetrainBudget:
     seeds: int
     trial_epochs: int
     tta: str = "none"  # test-time augmentation of the test set (TrainConfig.tta)
+    precision: str = "fp32"  # TrainConfig.precision; retrains recorded before it trained in float32
 
     @property
     def reduced(self) -> bool:
@@ -52,11 +53,14 @@ class RetrainBudget:
         text = f"{self.train_size:,} training images, {self.epochs} epoch{'s' if self.epochs != 1 else ''}, {seeds}"
         if self.tta != "none":
             text += f", test-time {self.tta}"
+        if self.precision != "fp32":
+            text += ", bfloat16"
         return text + (" (reduced retrain)" if self.reduced else "")
 
     def folder_name(self, trial: int) -> str:
         tta = "" if self.tta == "none" else f"-tta-{self.tta}"
-        return f"trial-{trial}-{self.epochs}ep-{self.train_size}img{tta}"
+        precision = "" if self.precision == "fp32" else f"-{self.precision}"  # float32's names as before
+        return f"trial-{trial}-{self.epochs}ep-{self.train_size}img{tta}{precision}"
 
 
 @dataclass(frozen=True)

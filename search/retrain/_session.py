@@ -50,6 +50,7 @@ class RetrainRequest:
     train_size: int | None = None
     tta: str | None = None  # None: each trial's own
     compile: bool | None = None  # None: each trial's own
+    precision: str | None = None  # --precision bf16 or fp32 (None: each trial's own, the study's)
     confirm: int | None = None  # further seeds for the pair search.retrain._confirmation names
     # False for the confirming seeds: each folder's result.json stays the comparison's (its seeds only),
     # so the report and search.fidelity never mix six-seed means of two rows with three-seed ones.
@@ -62,7 +63,11 @@ class RetrainRequest:
         )
         if self.confirm:
             check_confirmable(chosen)
-        overrides = {k: v for k, v in (("compile", self.compile), ("tta", self.tta)) if v is not None}
+        overrides = {
+            k: v
+            for k, v in (("compile", self.compile), ("tta", self.tta), ("precision", self.precision))
+            if v is not None
+        }
         return [c.with_config(c.config.replace(**overrides)) for c in chosen] if overrides else chosen
 
 
@@ -208,7 +213,7 @@ def record_comparison(
         "folders": [r.budget.folder_name(r.result.trial) for r in retrained],
     }
     path = final_dir / comparison_name(
-        [r.result.trial for r in retrained], request.seeds, train_size, request.epochs, request.tta
+        [r.result.trial for r in retrained], request.seeds, train_size, request.epochs, request.tta, request.precision
     )
     write_json(path, record)
     study.set_user_attr("final_comparison", {"file": path.name, "budget": text, "rows": len(rows)})
@@ -221,7 +226,8 @@ def confirmation_path(
     """The record of the confirmation of ``pair`` (B, A trial numbers) on ``confirming`` seeds after
     ``first``, at ``budget``: beside the ``comparison`` that chose the pair."""
     b, a = pair
-    key = [b, a, first, confirming, budget.train_size, budget.epochs, budget.tta]
+    key: list[object] = [b, a, first, confirming, budget.train_size, budget.epochs, budget.tta]
+    key += [budget.precision] if budget.precision != "fp32" else []  # float32's names as before
     return comparison.parent / f"confirmation-{b}-{a}-{short_hash(key)}.json"
 
 

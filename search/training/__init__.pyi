@@ -5,6 +5,9 @@ from ._config import (
     AUGMENTATIONS,
     DEFAULT_EPOCHS,
     OPTIMIZERS,
+    PRECISION_NAMES,
+    PRECISION_POLICIES,
+    PRECISIONS,
     SCHEDULES,
     STRATEGY_NAMES,
     TEST_TIME_AUGMENTATIONS,
@@ -15,6 +18,7 @@ from ._device import DEVICE_CHOICES, NEURON_BACKENDS, resolve_device
 from ._energy import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy, measure_prediction_energy
 from ._engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
 from ._kernels import apply_neuron_backend, neuron_backend_in_use
+from ._precision import PrecisionChoice, autocast, choose_precision, native_bf16
 from ._silence import silent_reason, steps_taken
 from ._sizes import CLASS_COUNT, EXPECTED_SIZE, SEARCH_TRAIN_SIZE
 from ._strategies import (
@@ -43,6 +47,10 @@ __all__ = [
     "ImageSet",
     "NEURON_BACKENDS",
     "OPTIMIZERS",
+    "PRECISION_NAMES",
+    "PRECISION_POLICIES",
+    "PRECISIONS",
+    "PrecisionChoice",
     "SCHEDULES",
     "STRATEGIES",
     "STRATEGY_NAMES",
@@ -56,6 +64,8 @@ __all__ = [
     "TrainVal",
     "VALIDATION_SIZE",
     "apply_neuron_backend",
+    "autocast",
+    "choose_precision",
     "bench_one",
     "bench_profile",
     "bench_sweep",
@@ -67,6 +77,7 @@ __all__ = [
     "load_train_val",
     "measure_energy",
     "measure_prediction_energy",
+    "native_bf16",
     "neuron_backend_in_use",
     "per_class_accuracy",
     "resolve_device",

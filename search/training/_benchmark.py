@@ -1,7 +1,7 @@
 """Speed measurements of one config (``python -m search.bench``): training and evaluation images/s.
 
 The timed training step is the engine's own :func:`search.training._step.train_step`
-(augmentation, autocast under ``--amp``, label smoothing, a compiled forward for full batches),
+(augmentation, bfloat16 autocast under ``--precision bf16``, label smoothing, a compiled forward for full batches),
 without evaluation or divergence checks; the naive pipeline is the way
 SpikingJelly's tutorials feed the network: a torchvision-style dataset that converts each
 image on its own (PIL, ToTensor) through a DataLoader, the image repeated T times in front
@@ -33,6 +33,7 @@ from search.training._cpu_memory import retain_freed_memory
 from search.training._data import ImageSet, TrainVal, batches
 from search.training._kernels import neuron_backend_in_use
 from search.training._optimizers import build_optimizer
+from search.training._precision import NAMES, autocast, native_bf16
 from search.training._step import train_step
 
 
@@ -156,13 +157,16 @@ def time_training(
 
 
 @torch.no_grad()
-def time_evaluation(net: SpikingCNN, data: ImageSet, device: torch.device, broadcast: bool = True) -> float:
+def time_evaluation(
+    net: SpikingCNN, data: ImageSet, device: torch.device, broadcast: bool = True, precision: str = "fp32"
+) -> float:
     net.eval()
 
     def run() -> int:
         seen = 0
         for images, _ in batches(data, 1000):
-            net(images, broadcast=broadcast)
+            with autocast(precision, device):
+                net(images, broadcast=broadcast)
             functional.reset_net(net)
             seen += len(images)
         return seen
@@ -209,7 +213,7 @@ def describe(config: TrainConfig, device: torch.device, neuron_backend: str, bro
         f"front end {config.network.front_end}, encoding {config.network.encoding}, "
         f"T = {config.network.time_steps}, batch {config.batch_size}, {config.optimizer}, "
         f"batch norm {'on' if config.network.batch_norm else 'off'}, "
-        f"compile {'on' if config.compile else 'off'}; input {input_path}"
+        f"compile {'on' if config.compile else 'off'}, precision {NAMES[config.precision]}; input {input_path}"
     )
 
 
@@ -232,8 +236,43 @@ def time_naive(config: TrainConfig, data: TrainVal, device: torch.device, steps:
     return ips
 
 
+def _training_ips(config: TrainConfig, data: TrainVal, device: torch.device, steps: int, broadcast: bool) -> float:
+    """Training images/s of ``config`` on a fresh network, as :func:`bench_one` times it."""
+    net = _network(config, device)
+    ips, _ = time_training(
+        net, _model(net, config, device), config, fast_batches(data.train, config.batch_size), device, steps, broadcast
+    )
+    return ips
+
+
+def _precision_rows(
+    config: TrainConfig, train_ips: float, naive_ips: float, data: TrainVal, device: torch.device, options: BenchOptions
+) -> list[list[str]]:
+    """``--naive``'s side-by-side rows: the step in float32 and in bfloat16, the naive pipeline, the ratios.
+
+    The precision not in use is timed on a fresh network of the same config; where the device only
+    emulates bfloat16 (search.training._precision) it gets a third of the steps, as the naive pipeline does.
+    """
+    other = "bf16" if config.precision == "fp32" else "fp32"
+    emulated = not native_bf16(device)
+    steps = max(options.steps // 3, 5) if other == "bf16" and emulated else options.steps
+    ips = {
+        config.precision: train_ips,
+        other: _training_ips(config.replace(precision=other), data, device, steps, options.broadcast),
+    }
+    bf16_label = "bfloat16" + (" (emulated: no native bfloat16 here)" if emulated else "")
+    return [
+        ["training images/s, float32", f"{ips['fp32']:,.0f}"],
+        [f"training images/s, {bf16_label}", f"{ips['bf16']:,.0f}"],
+        ["bfloat16 / float32", f"{ips['bf16'] / ips['fp32']:.2f}x"],
+        ["naive pipeline training images/s (float32)", f"{naive_ips:,.0f}"],
+        ["float32 / naive pipeline", f"{ips['fp32'] / naive_ips:.2f}x"],
+        ["bfloat16 / naive pipeline", f"{ips['bf16'] / naive_ips:.2f}x"],
+    ]
+
+
 def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device: torch.device) -> str:
-    naive_ips = time_naive(config, data, device, options.steps) if options.naive else None
+    naive_ips = time_naive(config.replace(precision="fp32"), data, device, options.steps) if options.naive else None
     net = _network(config, device)
     model = _model(net, config, device)
     images, labels = next(batches(data.train, config.batch_size, torch.Generator().manual_seed(0)))
@@ -241,7 +280,7 @@ def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device
     train_ips, warmup = time_training(
         net, model, config, fast_batches(data.train, config.batch_size), device, options.steps, options.broadcast
     )
-    eval_ips = time_evaluation(net, data.val, device, options.broadcast)
+    eval_ips = time_evaluation(net, data.val, device, options.broadcast, config.precision)
     augment_s = time_augmentation(config, data.train, device)
     rows = [
         ["training images/s", f"{train_ips:,.0f}"],
@@ -258,13 +297,15 @@ def bench_one(options: BenchOptions, config: TrainConfig, data: TrainVal, device
         ]
     if config.network.batch_norm:
         net.fold_batch_norm(False)
-        rows.append(["evaluation images/s, batch norm not folded", f"{time_evaluation(net, data.val, device):,.0f}"])
+        rows.append(
+            [
+                "evaluation images/s, batch norm not folded",
+                f"{time_evaluation(net, data.val, device, precision=config.precision):,.0f}",
+            ]
+        )
         net.fold_batch_norm(True)
     if naive_ips is not None:
-        rows += [
-            ["naive pipeline training images/s", f"{naive_ips:,.0f}"],
-            ["speed-up over the naive pipeline", f"{train_ips / naive_ips:.2f}x"],
-        ]
+        rows += _precision_rows(config, train_ips, naive_ips, data, device, options)
     peak = matmul_gflops(device)
     achieved = flops * train_ips / 1e9
     rows += [
@@ -319,19 +360,11 @@ def sweep_configs(config: TrainConfig) -> list[tuple[str, TrainConfig]]:
 def bench_sweep(options: BenchOptions, config: TrainConfig, data: TrainVal, device: torch.device) -> str:
     rows = []
     for label, cell in sweep_configs(config):
-        net = _network(cell, device)
-        ips, _ = time_training(
-            net,
-            _model(net, cell, device),
-            cell,
-            fast_batches(data.train, cell.batch_size),
-            device,
-            options.steps,
-            options.broadcast,
-        )
+        ips = _training_ips(cell, data, device, options.steps, options.broadcast)
         rows.append(
             [
                 label,
+                NAMES[cell.precision],
                 cell.network.front_end,
                 "on" if cell.network.batch_norm else "off",
                 cell.batch_size,
@@ -343,5 +376,7 @@ def bench_sweep(options: BenchOptions, config: TrainConfig, data: TrainVal, devi
     return (
         describe(config, device, options.neuron_backend, options.broadcast).split(";")[0]
         + f"; {options.steps} timed steps per cell after {WARMUP_STEPS} warm-up steps\n"
-        + format_table(["network", "front end", "batch norm", "batch", "T", "training images/s", "ms per step"], rows)
+        + format_table(
+            ["network", "precision", "front end", "batch norm", "batch", "T", "training images/s", "ms per step"], rows
+        )
     )

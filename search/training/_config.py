@@ -24,6 +24,12 @@ AUGMENTATIONS = ("none", "flip", "crop_flip", "crop_flip_erase")
 # Test-time augmentation of validation and test images (search.training._engine.evaluate): "flip" averages
 # each image's class scores with its mirror image's, at twice the inference cost.
 TEST_TIME_AUGMENTATIONS = ("none", "flip")
+# The precision a run trains and evaluates in (search/training/_precision.py applies it): float32, or
+# bfloat16 autocast of the convolutions and matrix products. PRECISION_POLICIES adds "auto" (the
+# device's fast one), which every command resolves before it builds a TrainConfig.
+PRECISIONS = ("fp32", "bf16")
+PRECISION_POLICIES = ("auto", *PRECISIONS)
+PRECISION_NAMES = {"fp32": "float32", "bf16": "bfloat16"}
 
 
 def check_policy(policy: str) -> None:
@@ -51,7 +57,7 @@ class TrainConfig:
     epochs: int = DEFAULT_EPOCHS
     batch_size: int = 128
     seed: int = 0
-    amp: bool = False  # bfloat16 autocast on CUDA; ignored on the CPU
+    precision: str = "fp32"  # PRECISIONS: "bf16" autocasts convolutions and matrix products to bfloat16
     augment: str = "none"  # training-batch augmentation policy (search.training._augment.AUGMENTATIONS)
     label_smoothing: float = 0.0  # of the training loss only; evaluation loss is plain cross-entropy
     tta: str = "none"  # test-time augmentation of validation and test (TEST_TIME_AUGMENTATIONS)
@@ -80,6 +86,10 @@ class TrainConfig:
             (0 < self.plateau_factor < 1, f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
             (self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (
+                self.precision in PRECISIONS,
+                f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}",
+            ),
             (
                 self.tta in TEST_TIME_AUGMENTATIONS,
                 f"unknown test-time augmentation {self.tta!r}; valid: {', '.join(TEST_TIME_AUGMENTATIONS)}",
@@ -110,6 +120,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         data = dict(data)
+        # Records made before the precision policy hold ``amp`` (bfloat16 autocast on CUDA, which no
+        # stored record had on): they trained in float32 unless amp was on.
+        amp = data.pop("amp", False)
+        data.setdefault("precision", "bf16" if amp else "fp32")
         network = NetworkConfig(**data.pop("network", {}))
         return cls(network=network, **data)
 

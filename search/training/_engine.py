@@ -24,7 +24,8 @@ from search.training._config import TrainConfig
 from search.training._cpu_memory import retain_freed_memory
 from search.training._data import CLASSES, ImageSet, batches
 from search.training._optimizers import build_optimizer, build_scheduler
-from search.training._step import autocast, train_step
+from search.training._precision import autocast
+from search.training._step import train_step
 
 EVAL_BATCH = 1000
 # A run has diverged when its running mean training loss is NaN, infinite or above
@@ -93,7 +94,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def _class_scores(net: SpikingCNN, images: torch.Tensor, config: TrainConfig, device: torch.device) -> torch.Tensor:
-    with autocast(config, device):
+    with autocast(config.precision, device):
         logits = net(images)
     functional.reset_net(net)
     return logits.float()

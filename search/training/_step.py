@@ -1,12 +1,10 @@
 """One training step, the one the engine trains with and the benchmark times.
 
 Both call :func:`train_step`, so ``search.bench`` measures what training does (augmentation,
-autocast under ``--amp``, a compiled forward for full batches, label smoothing), by construction.
+bfloat16 autocast under ``--precision bf16``, a compiled forward for full batches, label smoothing), by construction.
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import torch
 import torch.nn.functional as F
@@ -15,13 +13,7 @@ from torch import nn
 
 from search.training._augment import augment_batch
 from search.training._config import TrainConfig
-
-
-def autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[None]:
-    """bfloat16 autocast on a GPU under ``config.amp``; nothing otherwise."""
-    if config.amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+from search.training._precision import autocast
 
 
 def train_step(
@@ -44,7 +36,7 @@ def train_step(
     """
     images = augment_batch(images, config.augment, generator)
     forward = model if len(labels) == config.batch_size else net
-    with autocast(config, device):
+    with autocast(config.precision, device):
         logits = forward(images) if broadcast else forward(images, broadcast=False)
     loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
     optimizer.zero_grad(set_to_none=True)

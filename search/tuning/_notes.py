@@ -14,6 +14,7 @@ import optuna
 import optuna_dashboard
 
 from search.store import STARTED_FROM, THESIS_PRESET, mask_url
+from search.training import PRECISION_NAMES
 from search.tuning._settings import DATA_ATTR, SpaceSettings, StudySettings
 from search.tuning._space import describe_space
 
@@ -63,6 +64,7 @@ def study_note(
         f"- at most **{budget} epoch{'s' if budget != 1 else ''}** per trial; a pruned trial stops earlier",
         f"- training images per epoch: **{data.get('train_size', 0):,}**{subset}",
         "- number of trials: chosen per run (`--trials N` runs until the study holds N finished trials)",
+        f"- precision: **{PRECISION_NAMES[settings.precision]}** (`--precision`; docs/performance.md#precision)",
         "",
         "### Pruner and sampler",
         f"- pruner: **{settings.pruner_text}** ({pruner}); each trial reports validation accuracy after every epoch",

@@ -106,7 +106,9 @@ class Objective:
     def _run(self, trial: optuna.Trial) -> float | tuple[float, float]:
         settings = self.settings
         base_seed = settings.seed or 0
-        config = suggest_config(trial, settings.space, seed=base_seed + trial.number)
+        config = suggest_config(trial, settings.space, seed=base_seed + trial.number).replace(
+            precision=settings.precision
+        )
         if self.compile is not None:
             config = config.replace(compile=self.compile)
         trial.set_user_attr(CONFIG, config.to_dict())

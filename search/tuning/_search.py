@@ -10,14 +10,23 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import optuna
 import torch
 
 from search.formatting import plural
 from search.store import DEFAULT_STORAGE, STORAGE_PATIENCE_S, mask_url, parse_storage_url
-from search.training import VALIDATION_SIZE, EpochStats, TrainVal, apply_neuron_backend, load_train_val, resolve_device
+from search.training import (
+    VALIDATION_SIZE,
+    EpochStats,
+    PrecisionChoice,
+    TrainVal,
+    apply_neuron_backend,
+    choose_precision,
+    load_train_val,
+    resolve_device,
+)
 from search.tuning._claim_loop import Heartbeat, identity, run_until_target
 from search.tuning._interrupts import check_stop, interrupt_on_signals
 from search.tuning._notes import note_fidelity
@@ -51,6 +60,7 @@ class SearchRun:
     argv: tuple[str, ...]  # the command line, for the worker processes this run starts
     workers: int = 1
     device: str = "auto"
+    precision: str = "auto"  # --precision: auto (the study's own, else the device's fast one), bf16, fp32
     neuron_backend: str = "auto"
     compile: bool | None = None
     timeout: float | None = None
@@ -103,7 +113,12 @@ def run_search(run: SearchRun) -> int:
     apply_neuron_backend(run.neuron_backend, device)
     parse_storage_url(run.storage)
     options = {**heartbeat.storage_options(), "patience_s": run.storage_patience}
-    found = find_study(run.storage, run.study, run.request, options)
+    request = replace(
+        run.request,
+        precision=None if run.precision == "auto" else run.precision,
+        device_precision=choose_precision("auto", device).precision,
+    )
+    found = find_study(run.storage, run.study, request, options)
     start = plan_start_from(found.storage, run.study, run.start_from, run.start_top, found.settings, found.exists)
     if found.exists and (done := found.finished()) >= run.trials:
         print(
@@ -116,11 +131,16 @@ def run_search(run: SearchRun) -> int:
         torch.set_num_threads(run.threads)
     if found.exists and run.workers > 1:  # the parent of several workers trains nothing
         return _run_workers(run, open_study(found, None))
+    precision = choose_precision(
+        run.precision, device, found.settings.precision if found.exists else None, "the study's"
+    )
+    if precision.slow_warning and not run.is_worker:
+        print(precision.slow_warning, file=sys.stderr)
     data = _load_data(run, found, device)
     opened = open_study(found, data, start, run.worker_index)
     if run.workers > 1:
         return _run_workers(run, opened)
-    print(_start_line(run, opened, data, device, start))
+    print(_start_line(run, opened, data, device, precision, start))
     return _run_here(run, opened, data, device)
 
 
@@ -135,7 +155,12 @@ def _load_data(run: SearchRun, found: FoundStudy, device: torch.device) -> Train
 
 
 def _start_line(
-    run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device, start: StartFrom | None = None
+    run: SearchRun,
+    opened: OpenedStudy,
+    data: TrainVal,
+    device: torch.device,
+    precision: PrecisionChoice,
+    start: StartFrom | None = None,
 ) -> str:
     settings = opened.settings
     what = "resumed" if opened.existed else "created"
@@ -144,7 +169,9 @@ def _start_line(
         f"{run.prefix}study {run.study!r} ({what}) in {mask_url(run.storage)}: "
         f"{done} of {run.trials} trials finished; {len(data.train):,} train / {len(data.val):,} validation "
         f"images; {plural(settings.space.epochs, 'epoch')} per trial; pruner {settings.pruner_text}, "
-        f"sampler {settings.sampler}; device {device}" + (f", {run.threads} threads" if run.threads else "")
+        f"sampler {settings.sampler}; device {device}"
+        + (f", {run.threads} threads" if run.threads else "")
+        + f"; {precision.describe()}"
     ]
     lines += [f"{run.prefix}{line}" for line in _objective_lines(settings)]
     if start is not None and not opened.existed and (queued := StartFrom.describe(opened.study)):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from search.errors import UsageError
-from search.training import DEFAULT_EPOCHS, STRATEGY_NAMES
+from search.training import DEFAULT_EPOCHS, PRECISIONS, STRATEGY_NAMES
 from search.tuning._space_bounds import ADDED_IN_GENERATION, SPACE_GENERATION, parse_fixed
 
 PRUNERS = ("hyperband", "median", "sha", "none")
@@ -111,6 +111,9 @@ class StudySettings:
     objective: str = ACCURACY  # or ACCURACY_ENERGY: maximise accuracy, minimise energy per image
     max_energy_pj: float | None = None  # energy budget per image: a constrained single-objective study
     energy_unit: str = "pJ"  # of the energy objective (ENERGY_UNITS); absent before format 3, which stored pJ
+    # What every trial trains in (TrainConfig.precision, --precision): studies made before the policy
+    # trained in float32 on the CPU, where every one of them ran.
+    precision: str = "fp32"
 
     @property
     def energy_name(self) -> str:
@@ -177,6 +180,7 @@ class StudySettings:
             ("pruner", settings.pruner, PRUNERS),
             ("sampler", settings.sampler, SAMPLERS),
             ("energy unit", settings.energy_unit, tuple(ENERGY_UNITS)),
+            ("precision", settings.precision, PRECISIONS),
         ):
             if value not in valid:
                 raise UnreadableSettings(
@@ -203,6 +207,10 @@ class StudyRequest:
     objective: str | None = None
     max_energy_pj: float | None = None
     fixed: tuple[tuple[str, str], ...] | None = None  # --fix NAME=VALUE as given, parsed by new_settings
+    precision: str | None = None  # --precision bf16 or fp32 (None: auto)
+    # What auto takes for a new study on this run's device (search.training.choose_precision); a study
+    # that exists keeps its own, so that every worker, on whatever machine, trains as the study does.
+    device_precision: str = "fp32"
 
     def new_settings(self) -> StudySettings:
         """The settings of a study created from this request (defaults where nothing was given)."""
@@ -240,6 +248,7 @@ class StudyRequest:
                 max_energy_pj=self.max_energy_pj,
                 min_resource=self.min_resource or self._default_min_resource(epochs, objective),
                 energy_unit=NEW_ENERGY_UNIT,
+                precision=self.precision or self.device_precision,
             )
         )
 
@@ -274,6 +283,8 @@ class StudyRequest:
             ),
             # Optuna keeps a trial's rungs by number, not by epoch: another first rung would mix them.
             "--min-resource": (self.min_resource, stored.min_resource, stored.min_resource),
+            # float32 and bfloat16 trials rank differently by a few hundredths: one study, one precision.
+            "--precision": (self.precision, stored.precision, stored.precision),
         }
         conflicts = [
             f"{flag} {shown}" for flag, (asked, have, shown) in given.items() if asked is not None and asked != have
@@ -296,6 +307,7 @@ class StudyRequest:
                 max_energy_pj=stored.max_energy_pj,
                 min_resource=stored.min_resource,
                 energy_unit=stored.energy_unit,
+                precision=stored.precision,
             )
         )
 

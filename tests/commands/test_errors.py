@@ -586,6 +586,13 @@ def rows(fmnist: Path) -> list[Row]:
             needs="no-cuda",
         ),
         Row(
+            "precision-unknown",
+            "search.run",
+            ["--precision", "fp16"],
+            2,
+            ["argument --precision: invalid choice: 'fp16' (choose from 'auto', 'bf16', 'fp32')"],
+        ),
+        Row(
             "final-no-storage-file",
             "search.final",
             [],

@@ -202,11 +202,11 @@ def test_gpu_check_cpu_path(tmp_path) -> None:
     table = result.stdout
     assert "skipped: no CUDA GPU here" in table
     assert sum("bench cpu" in line for line in table.splitlines()) == 23
-    assert "bench cpu cuda --no-amp --no-compile" in table
+    assert "bench cpu cuda fp32 --no-compile" in table
     for line in table.splitlines():
-        if line.startswith(("bench cpu auto --no-amp --no-compile", "search:", "final retrain")):
+        if line.startswith(("bench cpu auto fp32 --no-compile", "search:", "final retrain")):
             assert "| ok," in line, line
-        if line.startswith("bench cpu auto --no-amp --no-compile"):
+        if line.startswith("bench cpu auto fp32 --no-compile"):
             assert line.split("|")[1].strip().replace(",", "").isdigit(), line  # training images/s parsed
     assert (tmp_path / "studies" / "gpu-check-test" / "table.txt").is_file()
 

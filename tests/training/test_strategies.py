@@ -279,7 +279,7 @@ def _unusual_config() -> TrainConfig:
         epochs=17,
         batch_size=96,
         seed=123456789,
-        amp=True,
+        precision="bf16",
         compile=True,
         augment="crop_flip_erase",
         label_smoothing=0.1 / 3,

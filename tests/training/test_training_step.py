@@ -51,12 +51,11 @@ def test_the_benchmark_times_the_engines_step(
     assert calls == [32] * (min(benchmark.WARMUP_STEPS, 3) + 3)  # the warm-up, then the timed steps
 
 
-def test_the_step_autocasts_under_amp_on_a_gpu_only() -> None:
-    # --amp: bfloat16 autocast on CUDA (what search.bench --amp now measures too); nothing on the CPU.
-    amp = CONFIG.replace(amp=True)
-    assert isinstance(step.autocast(amp, torch.device("cuda")), torch.autocast)
-    assert isinstance(step.autocast(amp, torch.device("cpu")), contextlib.nullcontext)
-    assert isinstance(step.autocast(CONFIG, torch.device("cuda")), contextlib.nullcontext)
+def test_the_step_autocasts_in_bfloat16_only_under_that_precision() -> None:
+    # --precision bf16: bfloat16 autocast on CUDA and on the CPU (what search.bench times too); nothing in float32.
+    for device in (torch.device("cuda"), torch.device("cpu")):
+        assert isinstance(step.autocast("bf16", device), torch.autocast)
+        assert isinstance(step.autocast("fp32", device), contextlib.nullcontext)
 
 
 def test_one_step_changes_the_weights_and_resets_the_neurons(small_data: TrainVal, cpu: torch.device) -> None:
