@@ -47,11 +47,15 @@ PIXEL_MEAN = 0.5
 PIXEL_STD = 0.5
 
 
+HALF_PRECISION = (torch.bfloat16, torch.float16)
+
+
 def _float32_input(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """A spiking neuron's input as float32 (a no-op in float32): under bfloat16 autocast the layer before
-    it returns bfloat16, and a membrane potential kept in bfloat16's 8-bit mantissa would lose small
-    inputs near the threshold; the neurons' state and spikes stay float32 (search/training/_precision.py)."""
-    return tuple(a.float() if a.is_floating_point() else a for a in args)
+    """A spiking neuron's half-precision input as float32 (float32 and float64 pass as they are): under
+    bfloat16 autocast the layer before it returns bfloat16, and a membrane potential kept in bfloat16's
+    8-bit mantissa would lose small inputs near the threshold; the neurons' state and spikes stay
+    float32 (search/training/_precision.py)."""
+    return tuple(a.float() if a.dtype in HALF_PRECISION else a for a in args)
 
 
 class BatchNorm2d(layer.BatchNorm2d):

@@ -225,6 +225,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds a worker retries a storage that does not answer (a database restart or failover), "
         f"with backoff, before it stops in one line (default {store.STORAGE_PATIENCE_S:.0f})",
     )
+    group.add_argument(
+        "--create-only",
+        action="store_true",
+        help="create the study (its settings, the thesis recipes queued) and exit without training, or check "
+        "the one there against the flags: the first step of a cluster job, before its workers start "
+        "(docs/distributed.md)",
+    )
     # Set by the parent for the worker processes it starts (search.tuning._worker_processes).
     group.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     group.add_argument("--threads", type=positive_int, default=None, help=argparse.SUPPRESS)
@@ -297,6 +304,7 @@ def search_run(args: argparse.Namespace, argv: list[str]) -> tuning.SearchRun:
         debug=args.debug,
         start_from=args.start_from,
         start_top=args.start_top,
+        create_only=args.create_only,
         publish=_publish_search,
     )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import optuna
 import torch
 
+from search.errors import UsageError
 from search.formatting import plural
 from search.store import DEFAULT_STORAGE, STORAGE_PATIENCE_S, mask_url, parse_storage_url
 from search.training import (
@@ -74,6 +75,7 @@ class SearchRun:
     debug: bool = False
     start_from: str | None = None  # --start-from: a study whose best configurations a new study queues
     start_top: int | None = None  # --start-top: how many of them (None: all)
+    create_only: bool = False  # --create-only: create the study (or check the one there) and train nothing
     # Told the study after each finished trial and at the end: search.run saves the dashboard's figures.
     publish: Callable[[optuna.Study], None] | None = None
 
@@ -107,6 +109,8 @@ def run_search(run: SearchRun) -> int:
     interrupt_on_signals(debug=run.debug)
     if run.is_worker:
         die_with_parent()
+    if run.create_only and run.workers > 1:
+        raise UsageError("--create-only trains nothing, so --workers has nothing to share: drop one of the two")
     check_worker_count(run.workers)
     heartbeat = Heartbeat(run.heartbeat_interval, run.grace_period)
     device = resolve_device(run.device)
@@ -120,6 +124,9 @@ def run_search(run: SearchRun) -> int:
     )
     found = find_study(run.storage, run.study, request, options)
     start = plan_start_from(found.storage, run.study, run.start_from, run.start_top, found.settings, found.exists)
+    if run.create_only and found.exists:
+        print(f"study {run.study!r} exists in {mask_url(run.storage)} with these settings; nothing to create")
+        return 0
     if found.exists and (done := found.finished()) >= run.trials:
         print(
             f"{run.prefix}study {run.study!r} already holds {done} finished trials (target {run.trials}); nothing to do"
@@ -138,6 +145,9 @@ def run_search(run: SearchRun) -> int:
         print(precision.slow_warning, file=sys.stderr)
     data = _load_data(run, found, device)
     opened = open_study(found, data, start, run.worker_index)
+    if run.create_only:
+        print(_created_line(run, opened))
+        return 0
     if run.workers > 1:
         return _run_workers(run, opened)
     print(_start_line(run, opened, data, device, precision, start))
@@ -179,6 +189,16 @@ def _start_line(
     if settings.space.not_searched:
         lines.append(f"{run.prefix}study {run.study!r} {kept_space_line(settings.space)}")
     return "\n".join(lines)
+
+
+def _created_line(run: SearchRun, opened: OpenedStudy) -> str:
+    """--create-only's one line: what is in the new study, and how its workers start."""
+    queued = len(opened.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    what = "created" if not opened.existed else "created a moment ago by another process"
+    return (
+        f"study {run.study!r} {what} in {mask_url(run.storage)}: {plural(queued, 'queued trial')}, none trained "
+        f"(--create-only); its workers: python -m search.run --study {run.study} --trials N"
+    )
 
 
 def _objective_lines(settings: StudySettings) -> list[str]:

@@ -586,6 +586,13 @@ def rows(fmnist: Path) -> list[Row]:
             needs="no-cuda",
         ),
         Row(
+            "create-only-with-workers",
+            "search.run",
+            ["--create-only", "--workers", "2"],
+            2,
+            ["error: --create-only trains nothing, so --workers has nothing to share: drop one of the two"],
+        ),
+        Row(
             "precision-unknown",
             "search.run",
             ["--precision", "fp16"],
