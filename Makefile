@@ -12,7 +12,7 @@ SEARCH_TIMEOUT ?= 10200
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup data postgres lint test test-fast test-deps run headline headline-gpu bench results
+.PHONY: setup data postgres slurm lint test test-fast test-deps run headline headline-gpu bench results
 
 setup: $(VENV)/.installed data
 
@@ -69,6 +69,16 @@ postgres:
 		echo "PostgreSQL $$v: running on 127.0.0.1:5432, database optuna_test" \
 	) || echo "PostgreSQL: set-up failed; the tests that need it will skip"; fi
 
+# SLURM for the cluster tests, as root where apt-get exists: Debian's slurm-wlm and munge, installed if
+# missing. The tests start their own one-node cluster (tests/cluster/test_slurm.py); elsewhere they skip
+# and say why.
+slurm:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v slurmctld >/dev/null; then \
+		echo "SLURM: installing Debian's slurm-wlm and munge for the cluster tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; } \
+			|| echo "SLURM: set-up failed; the cluster tests will skip"; \
+	fi
+
 # lint-imports checks the layers of pyproject.toml ([tool.importlinter]; docs/architecture.md);
 # ruff the style and mypy the types of search/ and models/, all configured in pyproject.toml.
 lint: setup
@@ -78,7 +88,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 # What CI runs (.ci/run): the linters, then the whole suite.
-test: setup test-deps postgres lint
+test: setup test-deps postgres slurm lint
 	$(PY) -m pytest
 
 # The edit-run loop: the tests not marked slow (no command run end to end, no browser, no workers).
