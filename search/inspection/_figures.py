@@ -16,9 +16,9 @@ from typing import Any
 
 import optuna
 import optuna.visualization as vis
-from optuna.importance import PedAnovaImportanceEvaluator
 import plotly.colors
 import plotly.graph_objects as go
+from optuna.importance import PedAnovaImportanceEvaluator
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
@@ -219,7 +219,7 @@ def _percent_cell(cell: Sequence[str]) -> list[str]:
 
 def _matches(text: str, value: object) -> bool:
     """Whether Optuna's printed value of a dimension (``0.0005``, ``adam``, ``5``) is ``value``."""
-    if isinstance(value, str) or isinstance(value, bool):
+    if isinstance(value, (str, bool)):
         return text == str(value)
     try:
         shown = float(text)

@@ -19,7 +19,7 @@ from typing import Any
 import optuna
 from optuna_dashboard import save_plotly_graph_object
 
-from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._energy_figures import accuracy_energy_figure, validation_size
 from search.inspection._figures import (
     FigureUnavailable,
     comparison_thesis_figures,
@@ -84,7 +84,9 @@ def publish_search(study: optuna.Study) -> None:
     trials = study.get_trials(deepcopy=False)
     builders = (
         lambda: strategy_accuracy(trials, settings.space.strategies if settings else ()),
-        lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+        lambda: accuracy_energy_figure(
+            trials, budget_pj=settings.max_energy_pj if settings else None, val_size=validation_size(study)
+        ),
     )
     for build, graph_id in zip(builders, SEARCH_FIGURE_IDS, strict=True):
         try:

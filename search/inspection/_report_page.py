@@ -14,12 +14,12 @@ from typing import Any
 
 import optuna
 
-from search.formatting import percent
+from search.errors import UserError
+from search.formatting import distinct_decimals, percent
 from search.inspection import _figures as figures
-from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._energy_figures import accuracy_energy_figure, validation_size
 from search.inspection._fidelity import fidelity, fidelity_section
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
-from search.errors import UserError
 from search.retrain import RetrainRequest, RetrainResult, seed_range
 from search.store import TrialRecord, mask_url
 from search.training import THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
@@ -126,10 +126,13 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
     retrain = _retrain_command(study, storage_url)
     if len(study.directions) > 1:
         front = sorted(study.best_trials, key=lambda t: t.number)
+        digits = distinct_decimals([TrialRecord.of(t).energy_uj for t in front])
         rows.append(
             (
                 "Pareto front",
-                ", ".join(f"#{t.number} ({percent(t.values[0])}, {TrialRecord.of(t).energy_uj:.1f} uJ)" for t in front)
+                ", ".join(
+                    f"#{t.number} ({percent(t.values[0])}, {TrialRecord.of(t).energy_uj:.{digits}f} uJ)" for t in front
+                )
                 or "none yet",
             )
         )
@@ -230,8 +233,10 @@ def search_sections(study: optuna.Study) -> list[Section]:
         _section(
             "param-importances",
             "Parameter importance",
-            "How much each parameter explains of the variation in validation accuracy across complete "
-            "trials (Optuna's default importance evaluator). Few trials make it a rough guide.",
+            "How much each parameter matters for reaching high validation accuracy across complete trials, by "
+            "PED-ANOVA (Optuna's default evaluator) on the most accurate trials: the evaluator and target of the "
+            "dashboard's own Hyperparameter Importance chart, so the two rank the parameters alike. Few trials make "
+            "it a rough guide.",
             figures.param_importances,
             study,
         ),
@@ -263,9 +268,13 @@ def search_sections(study: optuna.Study) -> list[Section]:
             "accuracy-energy",
             "Accuracy against energy",
             "Validation accuracy against the estimated compute energy per image (SpikingJelly's counters, "
-            "45 nm costs; docs/energy.md) of every trial that recorded it, log scale. Stars: the thesis's "
-            "recipes; the line: the Pareto front; grey crosses: over the energy budget.",
-            lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+            "45 nm costs; docs/energy.md) of every trial that recorded it, on a log scale where the energies span "
+            "a factor of 10. Stars: the thesis's recipes; the line: the Pareto front; grey crosses: over the energy "
+            "budget; grey rings: trials at chance level, never on the front. Energies within 1% of each other are "
+            "equal for the estimate: the figure then says so and draws no front.",
+            lambda: accuracy_energy_figure(
+                trials, budget_pj=settings.max_energy_pj if settings else None, val_size=validation_size(study)
+            ),
         ),
     ]
 
