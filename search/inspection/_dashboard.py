@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import warnings
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
@@ -15,10 +16,28 @@ import optuna_dashboard
 from search.errors import UserError
 from search.store import open_artifact_store
 
+# What optuna-dashboard's Hyperparameter Importance chart computes (optuna_dashboard._importance), said
+# once when it starts instead of PED-ANOVA's warnings about each parameter with few trials per value.
+IMPORTANCE_LINE = (
+    "parameter importance: PED-ANOVA on the most accurate trials, as the report computes it; with few "
+    "trials per parameter value it is a rough guide (Optuna's warnings about each such parameter are hidden)"
+)
+FEW_TRIALS_WARNINGS = (
+    r"Some regimes for parameter .* have less than \d+ trials",
+    r"The number of trials is too small to compute importances",
+    r"Target and region quantiles select the same set of trials",
+)
+
 
 def dashboard_app(storage: optuna.storages.BaseStorage, artifacts: Path) -> WSGIApplication:
-    """optuna-dashboard's WSGI app on ``storage``, offering the files of the artifact store in ``artifacts``."""
+    """optuna-dashboard's WSGI app on ``storage``, offering the files of the artifact store in ``artifacts``.
+
+    The importance chart's warnings that a parameter has few trials per value are hidden: a search
+    of tens of trials draws one per parameter on every refresh, and the study page says it instead.
+    """
     logging.getLogger("optuna_dashboard").setLevel(logging.ERROR)
+    for message in FEW_TRIALS_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
     return optuna_dashboard.wsgi(storage, artifact_store=open_artifact_store(artifacts))
 
 

@@ -155,7 +155,7 @@ def param_importances(study: optuna.Study) -> go.Figure:
     )
     bars = len(fig.data[0].y) if fig.data else 0
     return fig.update_layout(
-        title=f"Parameter importance for high validation accuracy ({IMPORTANCE_EVALUATOR}, as in the dashboard)",
+        title=f"Parameter importance for high validation accuracy ({IMPORTANCE_EVALUATOR}, as the dashboard's chart)",
         yaxis={"dtick": 1, "tickmode": "linear", "automargin": True},  # a name on every bar, none skipped
         height=max(300, 140 + BAR_HEIGHT * bars),
         showlegend=False,
