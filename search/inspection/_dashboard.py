@@ -6,7 +6,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
 
@@ -38,7 +40,35 @@ def dashboard_app(storage: optuna.storages.BaseStorage, artifacts: Path) -> WSGI
     logging.getLogger("optuna_dashboard").setLevel(logging.ERROR)
     for message in FEW_TRIALS_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=UserWarning)
-    return optuna_dashboard.wsgi(storage, artifact_store=open_artifact_store(artifacts))
+    return with_style(optuna_dashboard.wsgi(storage, artifact_store=open_artifact_store(artifacts)))
+
+
+# optuna-dashboard 0.21 prints each user attribute on one line that never wraps (white-space: nowrap), so a
+# trial's config and energy run off the page's right edge; the pages it serves get this rule in their head.
+WRAP_STYLE = b"<style>p.MuiTypography-body1 { white-space: normal; overflow-wrap: anywhere; }</style>"
+
+
+def with_style(app: WSGIApplication) -> WSGIApplication:
+    """``app``, with :data:`WRAP_STYLE` added to every HTML page it answers (its API and files untouched)."""
+
+    def styled(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers, exc_info=exc_info)
+            return lambda data: None  # optuna-dashboard (bottle) returns its body; it never writes
+
+        body = app(environ, capture)
+        headers = captured["headers"]
+        if not any(k.lower() == "content-type" and v.startswith("text/html") for k, v in headers):
+            start_response(captured["status"], headers, captured["exc_info"])
+            return body
+        page = b"".join(body).replace(b"</head>", WRAP_STYLE + b"</head>", 1)
+        headers = [(k, str(len(page)) if k.lower() == "content-length" else v) for k, v in headers]
+        start_response(captured["status"], headers, captured["exc_info"])
+        return [page]
+
+    return styled
 
 
 class QuietHandler(WSGIRequestHandler):
