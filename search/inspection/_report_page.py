@@ -288,14 +288,14 @@ def final_sections(
         return []
     if final is None:
         retrain = _retrain_command(study, storage_url)
-        run = f"Run: {retrain}  (then this report again)." if retrain.startswith("python ") else f"{retrain}."
+        advice = f"Run: {retrain}  (then this report again)." if retrain.startswith("python ") else f"{retrain}."
         return [
             Section(
                 "final-result",
                 "Final result",
                 unavailable=(
                     "No final result yet: the best configuration has not been retrained on all 60,000 training images "
-                    f"and tested. {run}"
+                    f"and tested. {advice}"
                 ),
             )
         ]

@@ -8,11 +8,11 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna_dashboard._importance import get_param_importance_from_trials_cache
 from optuna_dashboard._inmemory_cache import InMemoryCache
+from test_suggested_commands import energy
 
 from search.formatting import distinct_decimals
 from search.inspection import _figures as figures
 from search.inspection._energy_figures import accuracy_energy_figure, chance_ceiling, pareto_front
-from test_suggested_commands import energy
 
 DISTS = {
     "strategy": CategoricalDistribution(("baseline", "dropout", "sgd")),

@@ -78,7 +78,8 @@ def _trial(
 
 
 def _study(url: str, name: str, two_objectives: bool, trials: list[optuna.trial.FrozenTrial]) -> optuna.Study:
-    directions = ["maximize", "minimize"] if two_objectives else ["maximize"]
+    up, down = optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE
+    directions = [up, down] if two_objectives else [up]
     study = optuna.create_study(study_name=name, storage=url, directions=directions)
     study.set_user_attr(SETTINGS_ATTR, StudySettings(space=SpaceSettings()).to_dict())
     study.add_trials(trials)
