@@ -42,6 +42,11 @@ def chance_ceiling(val_size: int) -> float:
     return p + CHANCE_SE * math.sqrt(p * (1 - p) / val_size)
 
 
+def _noise_band(energies_uj: Sequence[float]) -> list[float]:
+    middle = (min(energies_uj) + max(energies_uj)) / 2
+    return [middle * (1 - ENERGY_NOISE), middle * (1 + ENERGY_NOISE)]
+
+
 def validation_size(study: optuna.Study) -> int | None:
     """The number of validation images the study's accuracies were measured on (None if not recorded)."""
     size = study.user_attrs.get("data", {}).get("val_size")
@@ -266,6 +271,9 @@ def accuracy_energy_figure(
         xaxis={
             "title": f"compute energy per image (µJ{', log scale' if log else ''})",
             "type": "log" if log else "linear",
+            # Energies within noise: the axis spans the 1% band around them, so that they sit together as the
+            # estimate sees them, with ticks at its precision, not spread over the page by their last digits.
+            **({"range": _noise_band(energies), "tickformat": ".2f"} if tied else {}),
         },
         yaxis={"title": "validation accuracy", "tickformat": ".1%"},
         legend={"title": "colour: " + ("front end" if color_by == "front_end" else "time steps")},

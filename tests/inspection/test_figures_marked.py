@@ -80,6 +80,8 @@ def test_energies_within_noise_are_said_equal_on_a_linear_axis_without_a_front()
     assert figure.layout.xaxis.type == "linear" and "log" not in figure.layout.xaxis.title.text
     assert "within the 1% the estimate can tell apart" in figure.layout.title.text
     assert "25.05 to 25.16 µJ" in figure.layout.title.text
+    low, high = figure.layout.xaxis.range  # the axis spans the 1% band: the points sit together
+    assert high / low == pytest.approx(1.01 / 0.99) and low < 25.05 and high > 25.16
     assert not any((t.name or "").startswith("Pareto front") for t in figure.data)
 
 
