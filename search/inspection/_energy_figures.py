@@ -262,7 +262,7 @@ def accuracy_energy_figure(
         digits = distinct_decimals([low, high], least=2)
         title += (
             f"<br><sub>Energies {low:.{digits}f} to {high:.{digits}f} µJ differ by {100 * (high - low) / low:.2f}%, "
-            f"within the {100 * ENERGY_NOISE:.0f}% the estimate can tell apart: equal energy, no Pareto front; "
+            f"within the {100 * ENERGY_NOISE:.0f}% the estimate can tell apart:<br>equal energy, no Pareto front; "
             "compare accuracy alone</sub>"
         )
     return fig.update_layout(
@@ -277,5 +277,5 @@ def accuracy_energy_figure(
         },
         yaxis={"title": "validation accuracy", "tickformat": ".1%"},
         legend={"title": "colour: " + ("front end" if color_by == "front_end" else "time steps")},
-        margin={"t": 110 if tied else 80},
+        margin={"t": 125 if tied else 80},
     )

@@ -155,7 +155,8 @@ def param_importances(study: optuna.Study) -> go.Figure:
     )
     bars = len(fig.data[0].y) if fig.data else 0
     return fig.update_layout(
-        title=f"Parameter importance for high validation accuracy ({IMPORTANCE_EVALUATOR}, as the dashboard's chart)",
+        title=f"Parameter importance for high validation accuracy<br><sub>by {IMPORTANCE_EVALUATOR}, the evaluator of "
+        "the dashboard's own Hyperparameter Importance chart</sub>",
         yaxis={"dtick": 1, "tickmode": "linear", "automargin": True},  # a name on every bar, none skipped
         height=max(300, 140 + BAR_HEIGHT * bars),
         showlegend=False,
