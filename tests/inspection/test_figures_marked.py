@@ -10,9 +10,11 @@ from optuna_dashboard._importance import get_param_importance_from_trials_cache
 from optuna_dashboard._inmemory_cache import InMemoryCache
 from test_suggested_commands import energy
 
+from search.errors import UserError
 from search.formatting import distinct_decimals
 from search.inspection import _figures as figures
 from search.inspection._energy_figures import accuracy_energy_figure, chance_ceiling, pareto_front
+from search.retrain import select_candidates
 
 DISTS = {
     "strategy": CategoricalDistribution(("baseline", "dropout", "sgd")),
@@ -107,3 +109,12 @@ def test_front_energies_print_with_the_digits_that_tell_them_apart() -> None:
     assert distinct_decimals([25.05, 25.08, 25.10]) == 2
     assert distinct_decimals([25.0, 31.0]) == 1
     assert distinct_decimals([25.0512, 25.0514]) == 4
+
+
+def test_search_final_lists_a_front_with_the_digits_that_tell_its_members_apart() -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for accuracy, uj in ((0.35, 25.10), (0.25, 25.08), (0.20, 25.05)):
+        study.add_trial(optuna.trial.create_trial(values=[accuracy, uj], user_attrs={"energy": energy(uj * 1e6)}))
+    with pytest.raises(UserError) as refused:
+        select_candidates(study)
+    assert "0 (35.00%, 25.10 uJ), 1 (25.00%, 25.08 uJ), 2 (20.00%, 25.05 uJ)" in str(refused.value)
