@@ -70,6 +70,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
+    print(inspection.IMPORTANCE_LINE, flush=True)
     print(f"open {inspection.url_for(args.host, args.port)}  (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

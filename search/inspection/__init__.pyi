@@ -1,6 +1,6 @@
 """Public surface of ``search.inspection``, loaded lazily (see ``__init__.py``)."""
 
-from ._dashboard import dashboard_app, is_loopback, serve, url_for
+from ._dashboard import IMPORTANCE_LINE, dashboard_app, is_loopback, serve, url_for
 from ._fidelity import Fidelity, fidelity, fidelity_figure, fidelity_page, fidelity_section
 from ._publish import publish_comparison, publish_retrain, publish_search
 from ._report_page import build_report
@@ -11,6 +11,7 @@ __all__ = [
     "fidelity_figure",
     "fidelity_page",
     "fidelity_section",
+    "IMPORTANCE_LINE",
     "dashboard_app",
     "is_loopback",
     "serve",

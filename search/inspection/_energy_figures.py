@@ -10,6 +10,7 @@ feasible trials.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,13 +18,45 @@ import optuna
 import plotly.colors
 import plotly.graph_objects as go
 
+from search.formatting import distinct_decimals
 from search.inspection._figures import TEMPLATE, THESIS_COLOR, FigureUnavailable
-from search.training import ENERGY_ATTR, EnergyCost
+from search.training import CLASS_COUNT, ENERGY_ATTR, VALIDATION_SIZE, EnergyCost
 
 COLOR_BY = ("front_end", "time_steps")
 FRONT_COLOR = "#222222"
 INFEASIBLE_COLOR = "#8c8c8c"
 PJ_PER_UJ = 1e6
+# Energies that differ by less than this share of the smallest are equal for this figure: the estimate
+# multiplies exact operation counts by per-operation costs given to two significant figures (4.6 pJ,
+# 0.9 pJ: about 1%), so a smaller difference is below its precision (docs/energy.md, "Reading the figure").
+ENERGY_NOISE = 0.01
+LOG_AXIS_RATIO = 10.0  # a log energy axis only where the energies span a factor of 10 or more
+CHANCE_SE = 3.0  # a trial within this many binomial standard errors of chance accuracy learnt nothing
+CHANCE_COLOR = "#b0b0b0"
+
+
+def chance_ceiling(val_size: int) -> float:
+    """The highest validation accuracy still at chance level: 1 in 10 classes plus 3 standard errors of a
+    guess on ``val_size`` images (16.4% on 200 images, 12.8% on 1,000, 10.9% on 10,000)."""
+    p = 1.0 / CLASS_COUNT
+    return p + CHANCE_SE * math.sqrt(p * (1 - p) / val_size)
+
+
+def _noise_band(energies_uj: Sequence[float]) -> list[float]:
+    middle = (min(energies_uj) + max(energies_uj)) / 2
+    return [middle * (1 - ENERGY_NOISE), middle * (1 + ENERGY_NOISE)]
+
+
+def validation_size(study: optuna.Study) -> int | None:
+    """The number of validation images the study's accuracies were measured on (None if not recorded)."""
+    size = study.user_attrs.get("data", {}).get("val_size")
+    return size if isinstance(size, int) else None
+
+
+def within_noise(energies_uj: Sequence[float]) -> bool:
+    """Whether every energy is within :data:`ENERGY_NOISE` of the smallest (so no energy ranks them)."""
+    low = min(energies_uj)
+    return (max(energies_uj) - low) <= ENERGY_NOISE * low
 
 
 def energy_of(trial: optuna.trial.FrozenTrial) -> EnergyCost | None:
@@ -46,13 +79,16 @@ def measured_trials(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.t
     return [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.values and energy_of(t) is not None]
 
 
-def pareto_front(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
-    """The feasible measured trials that no other beats on both accuracy (up) and energy (down).
+def pareto_front(
+    trials: Sequence[optuna.trial.FrozenTrial], chance: float | None = None
+) -> list[optuna.trial.FrozenTrial]:
+    """The feasible measured trials that no other beats on both accuracy (up) and energy (down), leaving
+    out trials at chance level (accuracy at most ``chance``): a network that learnt nothing is no trade-off.
 
     Computed by Optuna (``Study.best_trials`` of an in-memory two-objective view), so a
     single-objective study gets the same front a two-objective one would.
     """
-    candidates = [t for t in measured_trials(trials) if _feasible(t)]
+    candidates = [t for t in measured_trials(trials) if _feasible(t) and (chance is None or t.values[0] > chance)]
     if not candidates:
         return []
     verbosity = optuna.logging.get_verbosity()
@@ -107,12 +143,18 @@ def accuracy_energy_figure(
     *,
     color_by: str = "front_end",
     budget_pj: float | None = None,
+    val_size: int | None = None,
 ) -> go.Figure:
     """Validation accuracy against compute energy per image, the Pareto front drawn.
 
     Thesis recipes (user attribute ``thesis_preset``) are stars; trials over the
-    energy budget are grey crosses; ``budget_pj`` draws the budget as a line.
+    energy budget are grey crosses; ``budget_pj`` draws the budget as a line.  Trials at
+    chance level on ``val_size`` validation images (:func:`chance_ceiling`) are grey rings,
+    never on the front.  Where every energy is within :data:`ENERGY_NOISE` of the others,
+    the figure draws no front and says so; the axis is linear unless the energies span
+    :data:`LOG_AXIS_RATIO`.
     """
+    chance = chance_ceiling(val_size or VALIDATION_SIZE)
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, got {color_by!r}")
     measured = measured_trials(trials)
@@ -130,7 +172,10 @@ def accuracy_energy_figure(
             members = [
                 t
                 for t in measured
-                if _group(t, color_by) == group and bool(t.user_attrs.get("thesis_preset")) == thesis and _feasible(t)
+                if _group(t, color_by) == group
+                and bool(t.user_attrs.get("thesis_preset")) == thesis
+                and _feasible(t)
+                and t.values[0] > chance
             ]
             if not members:
                 continue
@@ -165,7 +210,27 @@ def accuracy_energy_figure(
                 hoverinfo="text",
             )
         )
-    front = pareto_front(measured)
+    at_chance = [t for t in measured if _feasible(t) and t.values[0] <= chance]
+    if at_chance:
+        fig.add_trace(
+            go.Scatter(
+                x=[energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in at_chance],  # type: ignore[union-attr]
+                y=[t.values[0] for t in at_chance],
+                mode="markers",
+                name=f"at chance level (≤ {chance:.1%}): not on the front",
+                marker={
+                    "color": CHANCE_COLOR,
+                    "size": 11,
+                    "symbol": ["star-open" if t.user_attrs.get("thesis_preset") else "circle-open" for t in at_chance],
+                    "line": {"width": 2},
+                },
+                hovertext=[_hover(t, energy_of(t)) + "<br>at chance level" for t in at_chance],  # type: ignore[arg-type]
+                hoverinfo="text",
+            )
+        )
+    energies = [energy_of(t).energy_pj_per_image / PJ_PER_UJ for t in measured]  # type: ignore[union-attr]
+    tied = within_noise(energies)
+    front = [] if tied else pareto_front(measured, chance)
     if front:
         fig.add_trace(
             go.Scatter(
@@ -190,10 +255,27 @@ def accuracy_energy_figure(
                 hoverinfo="skip",
             )
         )
+    log = max(energies) >= LOG_AXIS_RATIO * min(energies)
+    title = "Accuracy against energy per image (45 nm estimate, MAC + AC)"
+    if tied:
+        low, high = min(energies), max(energies)
+        digits = distinct_decimals([low, high], least=2)
+        title += (
+            f"<br><sub>Energies {low:.{digits}f} to {high:.{digits}f} µJ differ by {100 * (high - low) / low:.2f}%, "
+            f"within the {100 * ENERGY_NOISE:.0f}% the estimate can tell apart:<br>equal energy, no Pareto front; "
+            "compare accuracy alone</sub>"
+        )
     return fig.update_layout(
         template=TEMPLATE,
-        title="Accuracy against energy per image (45 nm estimate, MAC + AC)",
-        xaxis={"title": "compute energy per image (µJ, log scale)", "type": "log"},
+        title=title,
+        xaxis={
+            "title": f"compute energy per image (µJ{', log scale' if log else ''})",
+            "type": "log" if log else "linear",
+            # Energies within noise: the axis spans the 1% band around them, so that they sit together as the
+            # estimate sees them, with ticks at its precision, not spread over the page by their last digits.
+            **({"range": _noise_band(energies), "tickformat": ".2f"} if tied else {}),
+        },
         yaxis={"title": "validation accuracy", "tickformat": ".1%"},
         legend={"title": "colour: " + ("front end" if color_by == "front_end" else "time steps")},
+        margin={"t": 125 if tied else 80},
     )

@@ -9,6 +9,7 @@ reader can act on.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ import optuna
 import optuna.visualization as vis
 import plotly.colors
 import plotly.graph_objects as go
+from optuna.importance import PedAnovaImportanceEvaluator
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
@@ -30,6 +32,9 @@ THESIS_COLOR = "#c0392b"
 SEARCH_COLOR = "#2c6fbb"
 PRUNED_COLOR = "#8c8c8c"
 BOX_MIN_TRIALS = 4  # fewer points make a box that pretends to show quartiles
+# The thesis's recipes look the same in every figure: red stars (red dashed lines where a figure draws lines).
+THESIS_NAME = "thesis recipe"
+THESIS_MARKER = {"color": THESIS_COLOR, "symbol": "star", "size": 15, "line": {"width": 1, "color": "white"}}
 
 
 class FigureUnavailable(Exception):
@@ -90,9 +95,23 @@ def optimization_history(study: optuna.Study) -> go.Figure:
     for trial in sorted(complete, key=lambda t: t.number):
         numbers.append(trial.number)
         best.append(max(accuracy_of(trial), best[-1]) if best else accuracy_of(trial))
-    fig.add_trace(go.Scatter(x=numbers, y=best, mode="lines", name="best so far", line={"color": THESIS_COLOR}))
+    fig.add_trace(go.Scatter(x=numbers, y=best, mode="lines", name="best so far", line={"color": SEARCH_COLOR}))
+    thesis = [t for t in complete if is_thesis(t)]
+    if thesis:
+        fig.add_trace(
+            go.Scatter(
+                x=[t.number for t in thesis],
+                y=[accuracy_of(t) for t in thesis],
+                mode="markers",
+                name=THESIS_NAME,
+                marker=THESIS_MARKER,
+                text=[f"trial {t.number}, thesis recipe '{thesis_preset_of(t)}'" for t in thesis],
+                hovertemplate="%{text}<br>validation accuracy %{y:.2%}<extra></extra>",
+            )
+        )
     return fig.update_layout(
-        title="Optimisation history: validation accuracy of each trial and best so far", yaxis_tickformat=".1%"
+        title="Optimisation history: validation accuracy of each trial and best so far (stars: the thesis's recipes)",
+        yaxis_tickformat=".1%",
     )
 
 
@@ -112,10 +131,36 @@ def intermediate_values(study: optuna.Study) -> go.Figure:
     )
 
 
+IMPORTANCE_EVALUATOR = "PED-ANOVA"
+BAR_HEIGHT = 26  # pixels per bar: enough for every parameter's name at the axis's font size
+
+
+def importance_target(trial: optuna.trial.FrozenTrial) -> float:
+    """What the importance explains: PED-ANOVA rates parameters for reaching LOW target values, so the
+    negated accuracy (high accuracy), exactly as optuna-dashboard's chart computes it."""
+    return -accuracy_of(trial)
+
+
 def param_importances(study: optuna.Study) -> go.Figure:
+    """Each parameter's importance for reaching high validation accuracy, by the evaluator and target that
+    optuna-dashboard's own chart uses (Optuna's PED-ANOVA on the negated accuracy): the two rank alike."""
     _need_complete(study, 2, "Parameter importance")
-    fig = _quiet(lambda: vis.plot_param_importances(study, target=accuracy_of, target_name=OBJECTIVE_NAME))
-    return fig.update_layout(title="Parameter importance for validation accuracy")
+    fig = _quiet(
+        lambda: vis.plot_param_importances(
+            study,
+            evaluator=PedAnovaImportanceEvaluator(),
+            target=importance_target,
+            target_name=OBJECTIVE_NAME,
+        )
+    )
+    bars = len(fig.data[0].y) if fig.data else 0
+    return fig.update_layout(
+        title=f"Parameter importance for high validation accuracy<br><sub>by {IMPORTANCE_EVALUATOR}, the evaluator of "
+        "the dashboard's own Hyperparameter Importance chart</sub>",
+        yaxis={"dtick": 1, "tickmode": "linear", "automargin": True},  # a name on every bar, none skipped
+        height=max(300, 140 + BAR_HEIGHT * bars),
+        showlegend=False,
+    )
 
 
 def parallel_coordinate(study: optuna.Study) -> go.Figure:
@@ -126,19 +171,79 @@ def parallel_coordinate(study: optuna.Study) -> go.Figure:
     )
     # Optuna colours a target's highest values palest; accuracy is better high: the best trials darkest,
     # drawn last (on top).  Each line's first point is its accuracy, scaled to [0, 1] on the first axis.
-    lines = [t for t in fig.data if t.mode != "markers" and t.y is not None and len(t.y)]
+    # (The feasibility legend's lines of a constrained study hold no point: they are not trials.)
+    lines = [t for t in fig.data if t.mode == "lines" and t.y is not None and len(t.y) and t.y[0] is not None]
+    thesis = _thesis_lines(lines, complete)
     for trace in lines:
         trace.line.color = sample_colorscale("Blues", [0.2 + 0.8 * float(trace.y[0])])[0]
+        trace.customdata = [_percent_cell(trace.customdata[0]), *trace.customdata[1:]]
+    for trace in thesis:
+        trace.update(line={"color": THESIS_COLOR, "width": 2.5, "dash": "dash"}, opacity=0.9)
     for trace in fig.data:
         if trace.mode == "markers" and trace.marker.colorscale:  # the colour bar
             trace.marker.colorscale = [[v, sample_colorscale("Blues", [0.2 + 0.8 * v])[0]] for v in (0.0, 0.5, 1.0)]
             trace.marker.reversescale = False
+            trace.marker.colorbar.tickformat = ".0%"
+    for note in fig.layout.annotations:
+        if note.x == 0:  # the accuracy axis's ticks, printed by Optuna as fractions
+            note.text = f"{100 * float(note.text):.1f}%"
     others = [t for t in fig.data if t not in lines]
-    fig.data = tuple(sorted(lines, key=lambda t: float(t.y[0]))) + tuple(others)
+    ordered = sorted(lines, key=lambda t: (t in thesis, float(t.y[0])))  # the thesis's lines on top
+    fig.data = tuple(ordered) + tuple(others)
+    if thesis:  # the legend's entry for the red dashed lines
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name=THESIS_NAME,
+                line={"color": THESIS_COLOR, "width": 2.5, "dash": "dash"},
+            )
+        )
     return fig.update_layout(
-        title="Parallel coordinates: the parameters every complete trial has (darker: more accurate)",
-        xaxis={"tickangle": -30},  # long parameter names side by side overlap when level
+        title="Parallel coordinates: the parameters every complete trial has (darker: more accurate; "
+        "red dashed: the thesis's recipes)",
+        xaxis={"tickangle": -30, "automargin": True},  # long parameter names side by side overlap when level
+        margin={"l": 90, "b": 130},  # the first (slanted) axis name reaches left of the plot
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        height=520,
     )
+
+
+def _percent_cell(cell: Sequence[str]) -> list[str]:
+    """The accuracy axis's hover cell [name, value] with the value in percent."""
+    try:
+        return [cell[0], f"{100 * float(cell[1]):.1f}%"]
+    except (TypeError, ValueError):
+        return list(cell)
+
+
+def _matches(text: str, value: object) -> bool:
+    """Whether Optuna's printed value of a dimension (``0.0005``, ``adam``, ``5``) is ``value``."""
+    if isinstance(value, (str, bool)):
+        return text == str(value)
+    try:
+        shown = float(text)
+    except ValueError:
+        return text == str(value)
+    return math.isclose(shown, float(value), rel_tol=5e-3, abs_tol=1e-12)  # type: ignore[arg-type]
+
+
+def _thesis_lines(lines: Sequence[Any], trials: Sequence[optuna.trial.FrozenTrial]) -> list[Any]:
+    """The traces of the thesis's recipes: each line's hover cells ([axis name, value] per axis, accuracy
+    first) matched to the trial whose accuracy and parameters they print."""
+    found = []
+    left = list(trials)
+    for trace in lines:
+        cells = [list(c) for c in trace.customdata]
+        for trial in left:
+            values = [accuracy_of(trial), *(trial.params.get(name) for name, _ in cells[1:])]
+            if all(v is not None and _matches(text, v) for (_, text), v in zip(cells, values, strict=True)):
+                left.remove(trial)
+                if is_thesis(trial):
+                    found.append(trace)
+                break
+    return found
 
 
 def slice_plot(study: optuna.Study) -> go.Figure:
@@ -146,6 +251,7 @@ def slice_plot(study: optuna.Study) -> go.Figure:
     params = all_params(complete)
     fig = _quiet(lambda: vis.plot_slice(study, params=params, target=accuracy_of, target_name=OBJECTIVE_NAME))
     # One panel per parameter in one row: give each a readable width (the page scrolls sideways).
+    fig.update_yaxes(tickformat=".0%")
     return fig.update_layout(
         title="Slice plots: validation accuracy against each parameter", width=max(900, 240 * len(params)), height=420
     )
@@ -155,7 +261,20 @@ def timeline(study: optuna.Study) -> go.Figure:
     if not study.get_trials(deepcopy=False):
         raise FigureUnavailable("The study has no trials yet.")
     fig = _quiet(lambda: vis.plot_timeline(study))
-    return fig.update_layout(title="Timeline: when each trial ran, and how it ended")
+    thesis = [t for t in study.get_trials(deepcopy=False) if is_thesis(t) and t.datetime_start is not None]
+    if thesis:
+        fig.add_trace(
+            go.Scatter(
+                x=[t.datetime_start.isoformat() for t in thesis],  # type: ignore[union-attr]
+                y=[t.number for t in thesis],
+                mode="markers",
+                name=THESIS_NAME,
+                marker=THESIS_MARKER,
+                text=[f"trial {t.number}, thesis recipe '{thesis_preset_of(t)}'" for t in thesis],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    return fig.update_layout(title="Timeline: when each trial ran, and how it ended (stars: the thesis's recipes)")
 
 
 def _trial_accuracy(trial: optuna.trial.FrozenTrial) -> float | None:

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna_dashboard import save_plotly_graph_object
+from optuna_dashboard import get_note, save_note, save_plotly_graph_object
 
-from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._energy_figures import accuracy_energy_figure, validation_size
 from search.inspection._figures import (
     FigureUnavailable,
     comparison_thesis_figures,
     confusion_matrix,
     forest_plot,
     learning_curves,
+    param_importances,
     strategy_accuracy,
 )
 from search.retrain import RetrainResult
@@ -33,9 +34,10 @@ from search.store import open_artifact_store, upload_study_files
 from search.tuning import study_settings
 
 FINAL_FIGURE_IDS = ("final-learning-curves", "final-confusion-matrix")
-SEARCH_FIGURE_IDS = ("search-by-strategy", "search-accuracy-energy")
+SEARCH_FIGURE_IDS = ("search-by-strategy", "search-accuracy-energy", "search-importance")
 COMPARISON_FIGURE_ID = "final-comparison"
 FINAL_ARTIFACTS_ATTR = "final_artifacts"
+RETRAIN_NOTE_TITLE = "Final retrain"  # a trial note's heading per retrain folder: "### Final retrain trial-2-..."
 DASHBOARD_HEIGHT = 450
 
 
@@ -51,6 +53,7 @@ def publish_retrain(study: optuna.Study, result: RetrainResult, folder: Path, ar
     if (folder / "model.pt").is_file():
         files[f"{name}.model.pt"] = folder / "model.pt"
     ids = upload_study_files(study, files, open_artifact_store(artifacts))
+    note_retrain_files(study, result.trial, name, ids)
     recorded = dict(study.user_attrs.get(FINAL_ARTIFACTS_ATTR, {}))
     recorded[name] = {"trial": result.trial, "budget": result.budget.describe(), **ids}
     study.set_user_attr(FINAL_ARTIFACTS_ATTR, recorded)
@@ -70,6 +73,23 @@ def publish_retrain(study: optuna.Study, result: RetrainResult, folder: Path, ar
     )
 
 
+def note_retrain_files(study: optuna.Study, number: int, folder: str, ids: dict[str, str]) -> None:
+    """Name a retrain's files, with download links, in the note of the trial it retrained.
+
+    Optuna and optuna-dashboard refuse to attach an artifact to a finished trial (``UpdateFinishedTrialError``;
+    the dashboard's own upload answers "The trial is already finished"), so the files are study artifacts.
+    A trial's note lives in the study's attributes and can change after the trial ends: the trial's page
+    lists them there, under a heading per retrain folder; the rest of the note (a thesis recipe's) stays.
+    """
+    trial = optuna.Trial(study, study.get_trials(deepcopy=False)[number]._trial_id)
+    title = f"{RETRAIN_NOTE_TITLE} {folder}"
+    intro, *sections = ("\n\n" + get_note(trial)).split("\n\n### ")
+    links = [f"- [{name}](/artifacts/{study._study_id}/{artifact_id})" for name, artifact_id in ids.items()]
+    sections = [part for part in sections if part.split("\n")[0] != title]
+    sections.append("\n".join([title, "", "Study artifacts, to download:", *links]))
+    save_note(trial, "\n\n### ".join([intro.strip("\n"), *sections]).lstrip("\n"))
+
+
 def publish_comparison(study: optuna.Study, record: dict[str, Any], path: Path, artifacts: Path) -> str:
     """Upload a comparison's JSON and save its forest plot on the study's page."""
     ids = upload_study_files(study, {path.name: path}, open_artifact_store(artifacts))
@@ -84,7 +104,10 @@ def publish_search(study: optuna.Study) -> None:
     trials = study.get_trials(deepcopy=False)
     builders = (
         lambda: strategy_accuracy(trials, settings.space.strategies if settings else ()),
-        lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+        lambda: accuracy_energy_figure(
+            trials, budget_pj=settings.max_energy_pj if settings else None, val_size=validation_size(study)
+        ),
+        lambda: param_importances(study),  # the dashboard's own chart does not name its evaluator: this one does
     )
     for build, graph_id in zip(builders, SEARCH_FIGURE_IDS, strict=True):
         try:

@@ -39,7 +39,8 @@ class Section:
     title: str
     explanation: str = ""
     figures: list[tuple[str, go.Figure]] = field(default_factory=list)  # (div id, figure)
-    unavailable: str | None = None
+    unavailable: str | None = None  # what the section cannot show yet (search.report lists these)
+    caveat: str | None = None  # how to read what it shows (not something missing)
     wide: bool = False
     table_html: str = ""  # a table built by grid_table (escaped), shown before the figures
 
@@ -62,8 +63,9 @@ def render_section(section: Section) -> str:
     parts = [f'<section id="{section.anchor}">', f"<h2>{html.escape(section.title)}</h2>"]
     if section.explanation:
         parts.append(f'<p class="explain">{html.escape(section.explanation)}</p>')
-    if section.unavailable is not None:
-        parts.append(f'<p class="unavailable">{html.escape(section.unavailable)}</p>')
+    for note in (section.unavailable, section.caveat):
+        if note is not None:
+            parts.append(f'<p class="unavailable">{html.escape(note)}</p>')
     if section.table_html:
         parts.append(section.table_html)
     for div_id, figure in section.figures:

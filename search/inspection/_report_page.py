@@ -14,12 +14,13 @@ from typing import Any
 
 import optuna
 
-from search.formatting import percent
+from search.errors import UserError
+from search.formatting import distinct_decimals, percent
 from search.inspection import _figures as figures
-from search.inspection._energy_figures import accuracy_energy_figure
+from search.inspection._energy_figures import accuracy_energy_figure, validation_size
 from search.inspection._fidelity import fidelity, fidelity_section
 from search.inspection._report_html import Section, facts_table, grid_table, render_page
-from search.retrain import RetrainResult, seed_range
+from search.retrain import RetrainRequest, RetrainResult, seed_range
 from search.store import TrialRecord, mask_url
 from search.training import PRECISION_NAMES, THESIS_BASELINE_TEST, THESIS_BEST_TEST, THESIS_EPOCHS
 from search.tuning import FINISHED, epochs_saved, final_command, study_settings
@@ -130,13 +131,16 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
         rows.append(("precision", _precision_text(settings.precision)))
     best_html = "<p>No complete trial yet: no best configuration.</p>"
     complete = study.get_trials(deepcopy=False, states=(figures.COMPLETE,))
-    retrain = final_command(study.study_name, storage_url)
+    retrain = _retrain_command(study, storage_url)
     if len(study.directions) > 1:
         front = sorted(study.best_trials, key=lambda t: t.number)
+        digits = distinct_decimals([TrialRecord.of(t).energy_uj for t in front])
         rows.append(
             (
                 "Pareto front",
-                ", ".join(f"#{t.number} ({percent(t.values[0])}, {TrialRecord.of(t).energy_uj:.1f} uJ)" for t in front)
+                ", ".join(
+                    f"#{t.number} ({percent(t.values[0])}, {TrialRecord.of(t).energy_uj:.{digits}f} uJ)" for t in front
+                )
                 or "none yet",
             )
         )
@@ -144,7 +148,6 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             "<p>Two objectives: no single best configuration. The Pareto front is listed above and drawn "
             'in <a href="#accuracy-energy">Accuracy against energy</a>.</p>'
         )
-        retrain = _front_command(study, storage_url)
         complete = []
     if complete:
         best = study.best_trial
@@ -162,7 +165,7 @@ def header(study: optuna.Study, storage_url: str, final: FinalResult | None) -> 
             ["parameter", "value"], [(k, _value(v)) for k, v in best.params.items()]
         )
     if final is None:
-        rows.append(("final result", f"none yet: {retrain}"))
+        rows.append(("final result", _no_final_text(study, retrain)))
     else:
         rows.append(("final result", final_line(final.headline)))
     return facts_table(rows) + best_html
@@ -238,8 +241,10 @@ def search_sections(study: optuna.Study) -> list[Section]:
         _section(
             "param-importances",
             "Parameter importance",
-            "How much each parameter explains of the variation in validation accuracy across complete "
-            "trials (Optuna's default importance evaluator). Few trials make it a rough guide.",
+            "How much each parameter matters for reaching high validation accuracy across complete trials, by "
+            "PED-ANOVA (Optuna's default evaluator) on the most accurate trials: the evaluator and target of the "
+            "dashboard's own Hyperparameter Importance chart, so the two rank the parameters alike. Few trials make "
+            "it a rough guide.",
             figures.param_importances,
             study,
         ),
@@ -271,9 +276,13 @@ def search_sections(study: optuna.Study) -> list[Section]:
             "accuracy-energy",
             "Accuracy against energy",
             "Validation accuracy against the estimated compute energy per image (SpikingJelly's counters, "
-            "45 nm costs; docs/energy.md) of every trial that recorded it, log scale. Stars: the thesis's "
-            "recipes; the line: the Pareto front; grey crosses: over the energy budget.",
-            lambda: accuracy_energy_figure(trials, budget_pj=settings.max_energy_pj if settings else None),
+            "45 nm costs; docs/energy.md) of every trial that recorded it, on a log scale where the energies span "
+            "a factor of 10. Stars: the thesis's recipes; the line: the Pareto front; grey crosses: over the energy "
+            "budget; grey rings: trials at chance level, never on the front. Energies within 1% of each other are "
+            "equal for the estimate: the figure then says so and draws no front.",
+            lambda: accuracy_energy_figure(
+                trials, budget_pj=settings.max_energy_pj if settings else None, val_size=validation_size(study)
+            ),
         ),
     ]
 
@@ -286,13 +295,15 @@ def final_sections(
     if final is None and compared:
         return []
     if final is None:
+        retrain = _retrain_command(study, storage_url)
+        advice = f"Run: {retrain}  (then this report again)." if retrain.startswith("python ") else f"{retrain}."
         return [
             Section(
                 "final-result",
                 "Final result",
                 unavailable=(
                     "No final result yet: the best configuration has not been retrained on all 60,000 training images "
-                    f"and tested. Run: {_retrain_command(study, storage_url)}  (then this report again)."
+                    f"and tested. {advice}"
                 ),
             )
         ]
@@ -304,11 +315,11 @@ def final_sections(
     )
     sections = [section]
     if h.get("reduced"):
-        section.unavailable = (
+        section.caveat = (
             "A reduced retrain (fewer training images or epochs than the trial): not set beside the thesis's figures."
         )
     elif not h.get("at_thesis_budget"):
-        section.unavailable = (
+        section.caveat = (
             f"Not at the thesis's budget (all 60,000 training images, {THESIS_EPOCHS} epochs or more, one image per "
             "prediction): the thesis's printed figures are not set beside this retrain."
         )
@@ -365,17 +376,13 @@ def final_sections(
 
 def comparison_sections(study: optuna.Study, comparison: dict[str, Any] | None, storage_url: str) -> list[Section]:
     if comparison is None:
-        return [
-            Section(
-                "comparison",
-                "Comparison under one protocol",
-                unavailable=(
-                    "No comparison yet. Run: "
-                    f"{final_command(study.study_name, storage_url, *_comparison_flags(study))}"
-                    "  (then this report again)."
-                ),
-            )
-        ]
+        flags = _comparison_flags(study)
+        run = (
+            f"Run: {final_command(study.study_name, storage_url, *flags)}  (then this report again)."
+            if flags
+            else "Nothing to compare yet: the study has no complete trial."
+        )
+        return [Section("comparison", "Comparison under one protocol", unavailable=f"No comparison yet. {run}")]
     thesis = figures.comparison_thesis_figures(comparison)
     text = (
         "Each configuration retrained with the same seeds, images and epoch rule; the point is the test "
@@ -469,15 +476,43 @@ def confirmation_sections(study: optuna.Study, comparison: dict[str, Any] | None
 
 
 def _retrain_command(study: optuna.Study, storage_url: str) -> str:
+    """The retrain to suggest; where search.final would refuse every retrain yet, why there is none."""
     if len(study.directions) > 1:
         return _front_command(study, storage_url)
+    if not _selectable(study, RetrainRequest()):
+        return "nothing to retrain yet: no complete trial"
     return final_command(study.study_name, storage_url)
 
 
-def _comparison_flags(study: optuna.Study) -> tuple[str, ...]:
-    """The 3 best searched configurations beside the thesis recipes (a two-objective study: from its front)."""
-    top = 3 if len(study.directions) == 1 else max(1, min(3, len(study.best_trials)))
-    return ("--top", str(top), "--thesis", "--seeds", "3")
+def _no_final_text(study: optuna.Study, retrain: str) -> str:
+    """The header's final-result line before a single retrain: a comparison may have retrained the best already."""
+    compared = study.user_attrs.get("final_comparison")
+    if isinstance(compared, dict):
+        rows = compared.get("rows")
+        what = f"{rows} configurations" if isinstance(rows, int) else "its configurations"
+        return (
+            f"no single retrain; the comparison below ({compared.get('file', 'search.final')}) retrained {what} "
+            f"({compared.get('budget', 'its budget')}): see Comparison under one protocol"
+        )
+    return f"none yet: {retrain}"
+
+
+def _selectable(study: optuna.Study, request: RetrainRequest) -> bool:
+    """Whether search.final would find the configurations ``request`` asks for (it raises UserError if not)."""
+    try:
+        return bool(request.candidates(study))
+    except UserError:
+        return False
+
+
+def _comparison_flags(study: optuna.Study) -> tuple[str, ...] | None:
+    """Up to the 3 most accurate searched configurations (a two-objective study: of its front) beside the
+    thesis recipes, as far as the study has them: each flag only where search.final can select it, so the
+    command runs as printed (a --no-thesis study gets no --thesis).  None where it has nothing to compare."""
+    thesis = _selectable(study, RetrainRequest(thesis=True))
+    top = next((k for k in (3, 2, 1) if _selectable(study, RetrainRequest(top=k, thesis=thesis))), None)
+    flags = (("--top", str(top)) if top else ()) + (("--thesis",) if thesis else ())
+    return (*flags, "--seeds", "3") if flags else None
 
 
 def _fidelity_sections(study: optuna.Study, folder: Path) -> list[Section]:

@@ -21,7 +21,7 @@ import optuna
 import torch
 
 from search.errors import UserError
-from search.formatting import plural
+from search.formatting import distinct_decimals, plural
 from search.retrain._result import RetrainBudget, RetrainResult, RetrainRun, default_epochs
 from search.retrain._retrain import RunStore, reread_seed, run_seed
 from search.retrain._reuse import EarlierRetrain, earlier_match, earlier_store, reads_before_at_source
@@ -109,9 +109,10 @@ def select_candidates(
     all_trials = study.get_trials(deepcopy=False)
     pareto = len(study.directions) > 1
     if pareto and top is None and not trials and not thesis:
+        members = sorted(study.best_trials, key=lambda t: t.number)
+        digits = distinct_decimals([TrialRecord.of(t).energy_uj for t in members])
         front = ", ".join(
-            f"{t.number} ({100 * t.values[0]:.2f}%, {TrialRecord.of(t).energy_uj:.1f} uJ)"
-            for t in sorted(study.best_trials, key=lambda t: t.number)
+            f"{t.number} ({100 * t.values[0]:.2f}%, {TrialRecord.of(t).energy_uj:.{digits}f} uJ)" for t in members
         )
         raise UserError(
             f"study {name!r} has two objectives and no single best trial: pick one of its Pareto front with "

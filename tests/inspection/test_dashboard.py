@@ -2,7 +2,8 @@
 
 The browser tests use Debian's chromium and chromium-driver through selenium; nothing
 downloads a browser.  Where Chromium is absent they are skipped with the reason (and
-`make test` installs it where apt-get exists).  Screenshots go to tests/artifacts/.
+`make test` installs it where apt-get exists).  Screenshots go to pytest's temporary folder (screenshots0/;
+`pytest --basetemp DIR` puts it in DIR), for a reviewer to open.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any
 import optuna
 import pytest
 
+from search.inspection import IMPORTANCE_LINE
+from search.inspection._dashboard import WRAP_STYLE
 from support import STUDY, TINY, InspectionStudy, assert_one_line_error, command_env, python_module, run_module
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -167,7 +169,9 @@ def test_thesis_recipes_and_energy_are_plain_columns_in_the_api(dashboard: Dashb
     notes = {t["number"]: t["note"]["body"] for t in detail["trials"]}
     thesis = [t.number for t in study.trials if "thesis_preset" in t.user_attrs]
     assert thesis and all("the thesis's own recipe" in notes[n] for n in thesis)
-    assert all(notes[t.number] == "" for t in study.trials if t.number not in thesis)
+    retrained = study.user_attrs["final_result"]["trial"]
+    assert all(notes[t.number] == "" for t in study.trials if t.number not in thesis and t.number != retrained)
+    assert "### Final retrain trial-" in notes[retrained]  # its files, linked (test_a_retrained_trial_...)
 
 
 @pytest.mark.slow
@@ -219,7 +223,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     chrome = webdriver.Chrome(options=options, service=Service(driver))
     chrome.set_page_load_timeout(60)
-    ARTIFACTS.mkdir(exist_ok=True)
+    chrome.shots = tmp_path_factory.mktemp("screenshots")  # where every screenshot of these tests goes
     try:
         yield chrome
     finally:
@@ -234,9 +238,8 @@ def wait_for(chrome: Any, condition: str, what: str, timeout: float = 30) -> Any
         if value:
             return value
         if time.monotonic() > deadline:
-            ARTIFACTS.mkdir(exist_ok=True)
-            chrome.save_screenshot(str(ARTIFACTS / "timeout.png"))
-            pytest.fail(f"timed out waiting for {what} (screenshot in tests/artifacts/timeout.png)")
+            chrome.save_screenshot(str(chrome.shots / "timeout.png"))
+            pytest.fail(f"timed out waiting for {what} (screenshot in {chrome.shots / 'timeout.png'})")
         time.sleep(0.25)
 
 
@@ -269,7 +272,7 @@ def test_study_page_renders_in_chromium(browser: Any, dashboard: Dashboard) -> N
     assert "Best Trial (number=" in text and "Study User Attributes" in text
     assert "Final retrain of trial" in text  # the figures search.final saved
     assert "result.json" in text and "model.pt" in text  # study artifacts, downloadable
-    full_page_screenshot(browser, ARTIFACTS / "dashboard-study.png")
+    full_page_screenshot(browser, browser.shots / "dashboard-study.png")
     assert console_errors(browser) == []
 
 
@@ -279,12 +282,51 @@ def test_trials_and_note_pages_render_in_chromium(browser: Any, dashboard: Dashb
     wait_for(browser, "document.body.innerText.includes('User Attributes')", "the trial list")
     text = browser.find_element("tag name", "body").text
     assert "Trial 0" in text and "thesis_preset" in text and "best_val_acc" in text
-    browser.save_screenshot(str(ARTIFACTS / "dashboard-trials.png"))
+    browser.save_screenshot(str(browser.shots / "dashboard-trials.png"))
     browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/note")
     wait_for(browser, "document.body.innerText.includes('Search space')", "the study note")
     text = browser.find_element("tag name", "body").text
     assert "Budget" in text and "Data split" in text and "validation accuracy" in text
-    browser.save_screenshot(str(ARTIFACTS / "dashboard-note.png"))
+    browser.save_screenshot(str(browser.shots / "dashboard-note.png"))
+    assert console_errors(browser) == []
+
+
+def test_pages_get_the_wrapping_style_and_the_api_is_untouched(dashboard: Dashboard) -> None:
+    with urllib.request.urlopen(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}") as page:
+        assert WRAP_STYLE.decode() in page.read().decode()
+    assert get_json(f"{dashboard.url}/api/studies")["study_summaries"]
+    assert IMPORTANCE_LINE in dashboard.output.read_text()
+    stderr = dashboard.output.with_name("stderr").read_text()
+    get_json(f"{dashboard.url}/api/studies/{dashboard.study_id}/param_importances")
+    assert "Some regimes" not in stderr + dashboard.output.with_name("stderr").read_text()
+
+
+@pytest.mark.slow
+def test_a_retrained_trial_links_its_files_and_nothing_runs_off_the_page_in_chromium(
+    browser: Any, dashboard: Dashboard
+) -> None:
+    study = optuna.load_study(study_name=STUDY, storage=dashboard.fixture.storage)
+    headline = study.user_attrs["final_result"]
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}/trials?numbers={headline['trial']}")
+    wait_for(browser, "document.body.innerText.includes('Final retrain trial-')", "the retrained trial's note")
+    links = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a')).filter(a => a.href.includes('/artifacts/'))"
+        ".map(a => [a.textContent, a.href]);"
+    )
+    folder = headline["folder"]
+    assert {name for name, _ in links} == {f"{folder}.result.json", f"{folder}.model.pt"}
+    href = next(h for name, h in links if name.endswith(".result.json"))
+    with urllib.request.urlopen(href) as r:
+        assert r.read() == (dashboard.fixture.results / "final" / folder / "result.json").read_bytes()
+    # The long user attributes (config, energy, history) wrap inside the page instead of running off it.
+    wide = browser.execute_script(
+        "return Array.from(document.querySelectorAll('p')).filter(p => p.textContent.startsWith('config '))"
+        ".map(p => p.scrollWidth - p.closest('div[class*=MuiBox]').parentElement.clientWidth);"
+    )
+    assert wide and max(wide) <= 0, wide
+    full_page_screenshot(browser, browser.shots / "dashboard-retrained-trial.png")
+    browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
+    wait_for(browser, "document.body.innerText.includes('PED-ANOVA')", "the importance figure naming its evaluator")
     assert console_errors(browser) == []
 
 
@@ -301,7 +343,7 @@ def test_thesis_recipes_and_energy_in_microjoules_show_in_chromium(browser: Any,
         assert ("the thesis's own recipe" in text) == thesis  # the trial's note, above its value
         assert f"energy_uJ {trial.user_attrs['energy_uJ']}" in text
         if thesis:
-            full_page_screenshot(browser, ARTIFACTS / "dashboard-thesis-trial.png")
+            full_page_screenshot(browser, browser.shots / "dashboard-thesis-trial.png")
     browser.get(f"{dashboard.url}/dashboard/studies/{dashboard.study_id}")
     wait_for(
         browser,
@@ -331,7 +373,7 @@ def test_the_pareto_plot_of_a_two_objective_study_reads_microjoules_in_chromium(
     )
     # Microjoules per image read 25.06; picojoules would read 25.06M.
     assert energy_ticks and all(1 < float(t) < 1000 for t in energy_ticks), energy_ticks
-    full_page_screenshot(browser, ARTIFACTS / "dashboard-pareto.png")
+    full_page_screenshot(browser, browser.shots / "dashboard-pareto.png")
     assert console_errors(browser) == []
 
 
@@ -361,4 +403,19 @@ def test_report_renders_offline_in_chromium(browser: Any, dashboard: Dashboard) 
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [u for u in loaded if not u.startswith(("file:", "data:", "blob:"))] == []
     assert console_errors(browser) == []
-    full_page_screenshot(browser, ARTIFACTS / "report.png")
+    full_page_screenshot(browser, browser.shots / "report.png")
+    bars, names = browser.execute_script(
+        "const f = document.getElementById('fig-param-importances');"
+        "return [f.data[0].y.length, Array.from(f.querySelectorAll('.ytick text')).map(t => t.textContent)];"
+    )
+    assert len(names) == bars and sorted(names) == sorted(browser.execute_script(
+        "return document.getElementById('fig-param-importances').data[0].y;"))  # fmt: skip
+    # Every axis name of the parallel coordinates lies inside its figure (none cut at the left edge).
+    outside = browser.execute_script(
+        "const f = document.getElementById('fig-parallel-coordinate'); const box = f.getBoundingClientRect();"
+        "return Array.from(f.querySelectorAll('.xtick text')).map(t => t.getBoundingClientRect())"
+        ".filter(r => r.left < box.left || r.right > box.right || r.bottom > box.bottom).length;"
+    )
+    assert outside == 0
+    for anchor in ("param-importances", "parallel-coordinate", "optimization-history", "timeline", "accuracy-energy"):
+        browser.find_element("id", anchor).screenshot(str(browser.shots / f"report-{anchor}.png"))
