@@ -41,8 +41,6 @@ from search.errors import command
 if TYPE_CHECKING:
     import optuna
 
-VALIDATION_IMAGES = 10_000
-
 
 def _objective(text: str) -> str:
     try:
@@ -152,7 +150,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=image_count(training.VALIDATION_SIZE, "validation part"),
         default=None,
         help=f"validate on a stratified subset of this many images (default all "
-        f"{VALIDATION_IMAGES:,}; smaller for quick tests)",
+        f"{training.VALIDATION_SIZE:,}; smaller for quick tests)",
     )
     group = parser.add_argument_group("how it searches")
     group.add_argument("--pruner", choices=tuning.PRUNERS, default=None, help=f"default {tuning.DEFAULT_PRUNER}")

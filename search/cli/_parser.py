@@ -11,8 +11,9 @@ import warnings
 from collections.abc import Callable
 from typing import NoReturn
 
+from search.errors import UsageError
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
-from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS
+from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS, check_device_name
 
 
 def _whole_number(text: str) -> int:
@@ -128,14 +129,30 @@ def add_storage_flags(
     )
 
 
+def _device_name(text: str) -> str:
+    """``--device`` in form (auto, cpu, cuda, cuda:N); whether the GPU exists is checked once torch loads."""
+    try:
+        return check_device_name(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _neuron_backend(text: str) -> str:
+    """``--neuron-backend`` by name; whether it runs on the device is checked once torch loads (_kernels)."""
+    if text not in NEURON_BACKENDS:
+        raise argparse.ArgumentTypeError(f"unknown kernel {text!r}; valid: {', '.join(NEURON_BACKENDS)}")
+    return text
+
+
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     """--device, --neuron-backend, --data-dir, --download: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
-    group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
-    # Checked against the device by search.training._kernels.apply_neuron_backend (a one-line error, exit 2).
+    group.add_argument("--device", default="auto", type=_device_name, help=f"one of {DEVICE_CHOICES} (default auto)")
+    # Its name here; whether it runs on the device, by search.training._kernels.apply_neuron_backend (exit 2).
     group.add_argument(
         "--neuron-backend",
         default="auto",
+        type=_neuron_backend,
         metavar="{" + ",".join(NEURON_BACKENDS) + "}",
         help="the LIF neurons' kernel (default auto: on a GPU SpikingJelly's native CUDA, "
         "else Triton, else torch; on the CPU the fused compiled recurrence for the LIF "

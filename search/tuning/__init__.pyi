@@ -1,6 +1,6 @@
 """Public surface of ``search.tuning``, loaded lazily (see ``__init__.py``)."""
 
-from ._claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat, identity, run_until_target
+from ._claim_loop import identity, run_until_target
 from ._fidelity import (
     WEAK_TAU,
     Agreement,
@@ -10,10 +10,12 @@ from ._fidelity import (
     kendall,
     study_agreement,
 )
+from ._heartbeat import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat
 from ._objective import Objective, versions
 from ._progress import SearchProgress
 from ._pruner_replay import full_curves, replay
-from ._search import SearchRun, final_command, run_search, show_study_space
+from ._search import final_command, run_search, show_study_space
+from ._search_run import SearchRun
 from ._settings import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import optuna
 import torch
 
 from search.formatting import plural
-from search.store import DEFAULT_STORAGE, STORAGE_PATIENCE_S, mask_url, parse_storage_url
+from search.store import DEFAULT_STORAGE, mask_url
 from search.training import VALIDATION_SIZE, EpochStats, TrainVal, apply_neuron_backend, load_train_val, resolve_device
-from search.tuning._claim_loop import Heartbeat, identity, run_until_target
+from search.tuning._claim_loop import identity, run_until_target
 from search.tuning._interrupts import check_stop, interrupt_on_signals
 from search.tuning._notes import note_fidelity
 from search.tuning._objective import Objective
 from search.tuning._progress import SearchProgress
-from search.tuning._settings import StudyRequest, StudySettings
+from search.tuning._search_run import SearchRun
+from search.tuning._settings import StudySettings
 from search.tuning._space import kept_space_line
 from search.tuning._start_from import StartFrom, plan_start_from
 from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
 from search.tuning._summary import rung_warnings, summary, trial_line
 from search.tuning._worker_processes import (
-    check_worker_count,
     describe_exit,
     die_with_parent,
     plan_workers,
@@ -38,42 +36,6 @@ from search.tuning._worker_processes import (
 )
 
 INTERRUPTED = "rerun the same command to resume"
-
-
-@dataclass(frozen=True)
-class SearchRun:
-    """What one ``search.run`` asked for, besides what defines the study (its :class:`StudyRequest`)."""
-
-    study: str
-    storage: str
-    request: StudyRequest
-    trials: int
-    argv: tuple[str, ...]  # the command line, for the worker processes this run starts
-    workers: int = 1
-    device: str = "auto"
-    neuron_backend: str = "auto"
-    compile: bool | None = None
-    timeout: float | None = None
-    heartbeat_interval: int = 60
-    grace_period: int = 120
-    storage_patience: float = STORAGE_PATIENCE_S  # seconds a worker retries a storage that does not answer
-    data_dir: str | None = None
-    download: bool = False
-    worker_index: int | None = None  # set in a worker process started by a parent run
-    threads: int | None = None
-    debug: bool = False
-    start_from: str | None = None  # --start-from: a study whose best configurations a new study queues
-    start_top: int | None = None  # --start-top: how many of them (None: all)
-    # Told the study after each finished trial and at the end: search.run saves the dashboard's figures.
-    publish: Callable[[optuna.Study], None] | None = None
-
-    @property
-    def is_worker(self) -> bool:
-        return self.worker_index is not None
-
-    @property
-    def prefix(self) -> str:
-        return f"[worker {self.worker_index}] " if self.is_worker else ""
 
 
 def final_command(study: str, storage: str, *extra: str) -> str:
@@ -97,12 +59,9 @@ def run_search(run: SearchRun) -> int:
     interrupt_on_signals(debug=run.debug)
     if run.is_worker:
         die_with_parent()
-    check_worker_count(run.workers)
-    heartbeat = Heartbeat(run.heartbeat_interval, run.grace_period)
     device = resolve_device(run.device)
     apply_neuron_backend(run.neuron_backend, device)
-    parse_storage_url(run.storage)
-    options = {**heartbeat.storage_options(), "patience_s": run.storage_patience}
+    options = {**run.heartbeat.storage_options(), "patience_s": run.storage_patience}
     found = find_study(run.storage, run.study, run.request, options)
     start = plan_start_from(found.storage, run.study, run.start_from, run.start_top, found.settings, found.exists)
     if found.exists and (done := found.finished()) >= run.trials:
