@@ -24,6 +24,11 @@ def without_tta(accuracy: float | None) -> str:
     return "" if accuracy is None else f" ({percent(accuracy)} without test-time augmentation)"
 
 
+def parameter_value(value: object) -> str:
+    """A parameter as a person reads it: a float to four significant digits (``0.0005373``), the rest as is."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def plural(n: int, noun: str) -> str:
     """``1 epoch``, ``2 epochs``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -6,6 +6,7 @@ Nothing here imports torch or SpikingJelly, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import warnings
 from collections.abc import Callable
@@ -64,11 +65,33 @@ def positive_float(text: str) -> float:
     return value
 
 
+UNRECOGNIZED = "unrecognized arguments: "
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations."""
+    """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations;
+    an unknown flag gets the command's closest flag as a suggestion (``--trial: did you mean --trials?``)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {message}{self._suggestions(message)} (see --help)\n")
+
+    def _suggestions(self, message: str) -> str:
+        """``; --trial: did you mean --trials?`` for each unknown flag with a close one (difflib), else nothing."""
+        if not message.startswith(UNRECOGNIZED):
+            return ""
+        shown = [
+            option
+            for action in self._actions
+            if action.help != argparse.SUPPRESS
+            for option in action.option_strings
+            if option.startswith("--")
+        ]
+        hints = []
+        for word in message.removeprefix(UNRECOGNIZED).split():
+            flag = word.split("=", 1)[0]
+            if flag.startswith("--") and (close := difflib.get_close_matches(flag, shown, n=1)):
+                hints.append(f"{flag}: did you mean {close[0]}?")
+        return "".join(f"; {hint}" for hint in hints)
 
 
 def make_parser(module: str, doc: str | None) -> Parser:

@@ -21,9 +21,10 @@ COMMANDS = ("run", "final", "train", "report", "bench", "fidelity", "dashboard",
 
 # One refused flag per command at least; search.run's checks after the parser are here too.
 FLAG_ERRORS = [
-    ("search.run", ["--trial", "6"], "unrecognized arguments: --trial 6"),
+    ("search.run", ["--trial", "6"], "unrecognized arguments: --trial 6; --trial: did you mean --trials?"),
+    ("search.final", ["--trials", "3"], "--trials: did you mean --trial?"),
     ("search.run", ["--val-size", "5"], "argument --val-size"),
-    ("search.run", ["--max-energy", "20mJ"], "argument --max-energy"),
+    ("search.run", ["--max-energy", "20mJ"], "in uJ, µJ, nJ or pJ (a bare number is pJ), e.g. 20uJ; got '20mJ'"),
     ("search.run", ["--device", "tpu"], "argument --device: unknown device 'tpu'"),
     ("search.run", ["--workers", "100000"], "--workers 100000: this machine has"),
     ("search.run", ["--heartbeat-interval", "5", "--grace-period", "1"], "must be longer than --heartbeat-interval"),
@@ -32,7 +33,7 @@ FLAG_ERRORS = [
     ("search.final", ["--neuron-backend", "cupy"], "argument --neuron-backend: unknown kernel 'cupy'"),
     ("search.train", ["--train-size", "5"], "argument --train-size"),
     ("search.train", ["--device", "gpu"], "argument --device: unknown device 'gpu'; valid: auto, cpu, cuda, cuda:N"),
-    ("search.report", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("search.report", ["--studdy", "x"], "--studdy: did you mean --study?"),
     ("search.bench", ["--device", "tpu"], "argument --device: unknown device 'tpu'"),
     ("search.fidelity", ["--study", ""], "argument --study"),
     ("search.dashboard", ["--port", "0"], "argument --port"),
