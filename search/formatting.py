@@ -1,8 +1,12 @@
-"""Plain-text output shared by commands and library: tables, percentages, plurals."""
+"""Plain-text output shared by commands and library: tables, percentages, plurals, durations, progress."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -39,3 +43,24 @@ def format_duration(seconds: float) -> str:
     minutes, s = divmod(int(round(seconds)), 60)
     hours, m = divmod(minutes, 60)
     return f"{hours}h{m:02d}m" if hours else f"{m}m{s:02d}s"
+
+
+def epochs_time_left_s(
+    elapsed_s: float, epoch: int, epochs: int, runs_after: int, per_run_s: float | None = None
+) -> float:
+    """Seconds left: the rest of this run at its pace so far, then ``runs_after`` runs of ``per_run_s``
+    each (default: as long as this run will take)."""
+    per_epoch = elapsed_s / max(1, epoch)
+    per_run = per_epoch * epochs if per_run_s is None else per_run_s
+    return per_epoch * (epochs - epoch) + per_run * max(0, runs_after)
+
+
+def show_epoch(bar: tqdm, where: str, left_s: float | None, *, log: bool) -> None:
+    """Where a long run is, after each epoch: in the bar's postfix on a terminal; in a log (no bar
+    drawn: nohup, a scheduler, a pipe), a line of its own with the time left, so that a run of minutes
+    is never silent (``search.run`` and ``search.final`` alike)."""
+    if not log:
+        bar.set_postfix_str(where)
+        return
+    left = "" if left_s is None else f"; about {format_duration(left_s)} left"
+    print(f"  {where}{left}", flush=True)

@@ -137,10 +137,12 @@ def _objective_lines(settings: StudySettings) -> list[str]:
 def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> int:
     """Claim and train trials in this process until the study holds ``run.trials`` finished ones."""
     study, epochs = opened.study, opened.settings.space.epochs
-    progress = SearchProgress(run.trials, len(finished_trials(study)), epochs, enabled=False if run.is_worker else None)
+    progress = SearchProgress(
+        run.trials, len(finished_trials(study)), epochs, enabled=False if run.is_worker else None, prefix=run.prefix
+    )
 
     def on_epoch(number: int, stats: EpochStats) -> None:
-        progress.epoch(number, stats.epoch, stats.val_acc)
+        progress.epoch(number, stats.epoch, stats.val_acc, stats.elapsed_s)
         check_stop()
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
