@@ -23,7 +23,7 @@ import argparse
 from pathlib import Path
 
 from search import inspection, store, tuning
-from search.cli import add_storage_flags, make_parser, positive_int, quiet_optuna, study_name
+from search.cli import add_storage_flags, first_rung_help, make_parser, positive_int, quiet_optuna, study_name
 from search.errors import UsageError, command
 from search.formatting import plural
 
@@ -52,8 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=positive_int,
         default=None,
         metavar="EPOCH",
-        help="with --pruner: its first rung, as search.run --min-resource (default as search.run's: half "
-        "the study's epochs, rounded up)",
+        help=f"with --pruner: its first rung, as search.run --min-resource (default as search.run's: "
+        f"{first_rung_help()})",
     )
     parser.add_argument(
         "--out",
@@ -80,13 +80,16 @@ def main(argv: list[str]) -> int:
     store.check_file_writable(out, "the figure")
     pruner = None if args.pruner is None else (args.pruner, args.min_resource)
     result = inspection.fidelity(study, folder, others, pruner)
-    ran = result.epochs[0].n if result.epochs else 0
-    print(
-        f"study {study.study_name!r}: {plural(ran, 'complete trial')} ran every epoch; "
-        "Kendall's tau-b of each ranking against the one it should predict"
-    )
+    problem = tuning.epoch_ranking_problem(study)
+    if problem is None:
+        print(
+            f"study {study.study_name!r}: {plural(result.epochs[0].n, 'complete trial')} ran every epoch; "
+            "Kendall's tau-b of each ranking against the one it should predict"
+        )
+    else:
+        print(f"study {study.study_name!r}: no ranking of its epochs: {problem}")
     if not result.rows:
-        print("nothing to rank yet: no complete trial ran more than one epoch, and no other study or retrain is given")
+        print("nothing to rank: give another study of the same space (--against), or retrain trials (search.final)")
         return 0
     print(tuning.agreement_table(result.rows))
     for line in result.warnings:

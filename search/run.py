@@ -28,6 +28,7 @@ from search.cli import (
     add_compile_flag,
     add_runtime_flags,
     add_storage_flags,
+    first_rung_help,
     image_count,
     make_parser,
     positive_float,
@@ -161,8 +162,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="EPOCH",
         help="the earliest epoch a trial can be pruned at: the pruner's first rung "
         "(Hyperband's and successive halving's min_resource, the median pruner's "
-        "n_warmup_steps; default: 70%% of the epochs, rounded up, before the last: epoch 7 of 10, where "
-        "a ranking predicts the last epoch's, docs/search.md#the-default-study)",
+        f"n_warmup_steps; default: {first_rung_help()}, where a ranking predicts the last epoch's, "
+        "docs/search.md#the-default-study)",
     )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
     group.add_argument(

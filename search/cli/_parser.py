@@ -12,9 +12,10 @@ import warnings
 from collections.abc import Callable
 from typing import NoReturn
 
+from search import tuning
 from search.errors import UsageError
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
-from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS, check_device_name
+from search.training import CLASS_COUNT, DEFAULT_EPOCHS, DEVICE_CHOICES, NEURON_BACKENDS, check_device_name
 
 
 def _whole_number(text: str) -> int:
@@ -201,6 +202,16 @@ def add_compile_flag(parser: argparse.ArgumentParser) -> None:
         help="torch.compile the network for training (same numbers; default: the config's own "
         "setting, off; docs/performance.md says when it pays)",
     )
+
+
+def first_rung_help() -> str:
+    """The default first rung of a pruner in words, for a ``--min-resource`` help (argparse's ``%`` escaped):
+    from ``FIRST_RUNG_SHARE``, the one number search.run's pruners use."""
+    example = tuning.default_min_resource(DEFAULT_EPOCHS)
+    text = (
+        f"{tuning.FIRST_RUNG_SHARE:.0%} of the epochs, rounded up, before the last: epoch {example} of {DEFAULT_EPOCHS}"
+    )
+    return text.replace("%", "%%")
 
 
 def quiet_optuna(errors_only: bool = False) -> None:
