@@ -15,6 +15,7 @@ Writes the figure to <results>/<study>/fidelity.html (docs/search.md, "The fidel
     python -m search.fidelity --study probe --pruner hyperband --min-resource 3   # its rungs marked
     python -m search.run --study probe-10k --start-from probe --train-size 10000 --pruner none --no-thesis --trials 16
     python -m search.fidelity --study probe --against probe-10k
+    python -m search.fidelity --study best          # the study search.final --study best would pick
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from search.formatting import plural
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.fidelity", __doc__)
-    add_storage_flags(parser, results=True)
+    add_storage_flags(parser, best=True, results=True)
     parser.add_argument(
         "--against",
         action="append",
@@ -73,7 +74,11 @@ def main(argv: list[str]) -> int:
         raise UsageError("--min-resource sets the first rung of --pruner: add --pruner hyperband, median or sha")
     quiet_optuna(errors_only=True)
     storage = store.open_storage(args.storage, create=False)
-    study = store.load_study(storage, args.study, args.storage)
+    study, why = tuning.pick_study(storage, args.study, args.storage)
+    if why:
+        print(why)
+    if study.study_name in args.against:
+        raise UsageError(f"--against {study.study_name}: that is the study --study best picked")
     others = [store.load_study(storage, name, args.storage) for name in args.against]
     folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
     out = args.out or folder / "fidelity.html"
