@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from search import store
+from search.errors import UsageError
 from search.tuning._heartbeat import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat
 from search.tuning._settings import StudyRequest
 from search.tuning._worker_processes import check_worker_count
@@ -52,6 +53,7 @@ class SearchRun:
         """Refuse what no storage or data is needed to see, cheapest first (the storage URL loads SQLAlchemy)."""
         check_worker_count(self.workers)
         self.heartbeat  # noqa: B018 - built to check the pair
+        check_start_flags(self.study, self.start_from, self.start_top)
         self.request.check()
         store.parse_storage_url(self.storage)  # loads SQLAlchemy and Optuna: last
 
@@ -66,3 +68,11 @@ class SearchRun:
     @property
     def prefix(self) -> str:
         return f"[worker {self.worker_index}] " if self.is_worker else ""
+
+
+def check_start_flags(study: str, source: str | None, top: int | None) -> None:
+    """``--start-from SOURCE [--start-top K]`` as flags: K needs a source, and a study cannot start from itself."""
+    if source is None and top is not None:
+        raise UsageError("--start-top K chooses how many configurations --start-from STUDY queues: add it")
+    if source is not None and source == study:
+        raise UsageError(f"--start-from {source}: a study cannot start from itself")

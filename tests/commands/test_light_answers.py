@@ -4,7 +4,8 @@ Each case runs ``python -X importtime -m <command> ...`` as a user would and rea
 interpreter's own import log, every module the command loaded: the check is on what loaded,
 not on a clock.  The flag errors are ones the command refuses before it needs a storage or data
 (a mistyped flag, a value out of range, a device or kernel that does not exist, too many
-workers, a grace period no longer than the heartbeat, an unknown strategy).
+workers, a grace period no longer than the heartbeat, --start-top without --start-from, an unknown
+strategy).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FLAG_ERRORS = [
     ("search.run", ["--workers", "100000"], "--workers 100000: this machine has"),
     ("search.run", ["--heartbeat-interval", "5", "--grace-period", "1"], "must be longer than --heartbeat-interval"),
     ("search.run", ["--strategies", "baseline,warp"], "unknown strategy warp"),
+    ("search.run", ["--start-top", "3"], "--start-top K chooses how many configurations --start-from STUDY queues"),
     ("search.final", ["--top", "0"], "argument --top"),
     ("search.final", ["--neuron-backend", "cupy"], "argument --neuron-backend: unknown kernel 'cupy'"),
     ("search.train", ["--train-size", "5"], "argument --train-size"),
