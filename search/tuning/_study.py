@@ -332,10 +332,14 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tup
         return load_study(storage, name, url), None
     candidates: list[tuple[tuple[int, int, int], float, optuna.Study]] = []
     skipped: list[str] = []  # "'name' (why)"
+    pareto_complete = False  # a two-objective study holds a complete trial: "no complete trial yet" would mislead
     for study_name in study_names(storage):
         study = optuna.load_study(study_name=study_name, storage=storage)
         if len(study.directions) != 1:
             skipped.append(f"{study_name!r} (two objectives: no single best trial)")
+            pareto_complete = pareto_complete or bool(
+                study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            )
             continue
         try:
             value = study.best_value
@@ -348,7 +352,7 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tup
             continue
         candidates.append((((train or 0) * (epochs or 0), train or 0, val or 0), value, study))
     if not candidates:
-        if skipped:
+        if pareto_complete:
             raise UserError(
                 f"--study best found no single-objective study with a complete trial in {mask_url(url)} "
                 f"(skipped {', '.join(skipped)}); name a study with --study NAME"
