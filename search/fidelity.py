@@ -15,6 +15,7 @@ Writes the figure to <results>/<study>/fidelity.html (docs/search.md, "The fidel
     python -m search.fidelity --study probe --pruner hyperband --min-resource 3   # its rungs marked
     python -m search.run --study probe-10k --start-from probe --train-size 10000 --pruner none --no-thesis --trials 16
     python -m search.fidelity --study probe --against probe-10k
+    python -m search.fidelity --study best          # the study search.final --study best would pick
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import argparse
 from pathlib import Path
 
 from search import inspection, store, tuning
-from search.cli import add_storage_flags, make_parser, positive_int, quiet_optuna, study_name
+from search.cli import add_storage_flags, first_rung_help, make_parser, positive_int, quiet_optuna, study_name
 from search.errors import UsageError, command
 from search.formatting import plural
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = make_parser("search.fidelity", __doc__)
-    add_storage_flags(parser, results=True)
+    add_storage_flags(parser, best=True, results=True)
     parser.add_argument(
         "--against",
         action="append",
@@ -52,8 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=positive_int,
         default=None,
         metavar="EPOCH",
-        help="with --pruner: its first rung, as search.run --min-resource (default as search.run's: half "
-        "the study's epochs, rounded up)",
+        help=f"with --pruner: its first rung, as search.run --min-resource (default as search.run's: "
+        f"{first_rung_help()})",
     )
     parser.add_argument(
         "--out",
@@ -73,20 +74,27 @@ def main(argv: list[str]) -> int:
         raise UsageError("--min-resource sets the first rung of --pruner: add --pruner hyperband, median or sha")
     quiet_optuna(errors_only=True)
     storage = store.open_storage(args.storage, create=False)
-    study = store.load_study(storage, args.study, args.storage)
+    study, why = tuning.pick_study(storage, args.study, args.storage)
+    if why:
+        print(why)
+    if study.study_name in args.against:
+        raise UsageError(f"--against {study.study_name}: that is the study --study best picked")
     others = [store.load_study(storage, name, args.storage) for name in args.against]
     folder = store.study_dir(store.results_root(args.storage, args.results_dir), study.study_name)
     out = args.out or folder / "fidelity.html"
     store.check_file_writable(out, "the figure")
     pruner = None if args.pruner is None else (args.pruner, args.min_resource)
     result = inspection.fidelity(study, folder, others, pruner)
-    ran = result.epochs[0].n if result.epochs else 0
-    print(
-        f"study {study.study_name!r}: {plural(ran, 'complete trial')} ran every epoch; "
-        "Kendall's tau-b of each ranking against the one it should predict"
-    )
+    problem = tuning.epoch_ranking_problem(study)
+    if problem is None:
+        print(
+            f"study {study.study_name!r}: {plural(result.epochs[0].n, 'complete trial')} ran every epoch; "
+            "Kendall's tau-b of each ranking against the one it should predict"
+        )
+    else:
+        print(f"study {study.study_name!r}: no ranking of its epochs: {problem}")
     if not result.rows:
-        print("nothing to rank yet: no complete trial ran more than one epoch, and no other study or retrain is given")
+        print("nothing to rank: give another study of the same space (--against), or retrain trials (search.final)")
         return 0
     print(tuning.agreement_table(result.rows))
     for line in result.warnings:

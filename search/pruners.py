@@ -8,14 +8,14 @@ would have survived.  The replay holds the trials fixed: in a live search, pruni
 also changes what the sampler learns from, which this does not measure.
 
     python -m search.run --study replay --pruner none --trials 30 --epochs 6 --train-size 5000
-    python -m search.pruners --study replay                     # pruning from epoch 3 of 6, as search.run
+    python -m search.pruners --study replay                     # pruning from epoch 5 of 6, as search.run
     python -m search.pruners --study replay --min-resource 1    # from the first epoch
 """
 
 from __future__ import annotations
 
 from search import store, tuning
-from search.cli import add_storage_flags, make_parser, positive_int, quiet_optuna
+from search.cli import add_storage_flags, first_rung_help, make_parser, positive_int, quiet_optuna
 from search.errors import UsageError, UserError, command
 from search.formatting import format_table, percent, plural
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         default=None,
         metavar="EPOCH",
         help="the earliest epoch each pruner may prune at, as search.run --min-resource (default as "
-        "search.run's: 70%% of the curves' epochs, rounded up, before the last)",
+        f"search.run's: {first_rung_help()})",
     )
     args = parser.parse_args(argv)
     quiet_optuna()

@@ -28,6 +28,7 @@ from search.cli import (
     add_compile_flag,
     add_runtime_flags,
     add_storage_flags,
+    first_rung_help,
     image_count,
     make_parser,
     positive_float,
@@ -40,8 +41,6 @@ from search.errors import command
 
 if TYPE_CHECKING:
     import optuna
-
-VALIDATION_IMAGES = 10_000
 
 
 def _objective(text: str) -> str:
@@ -58,24 +57,24 @@ def _fixed(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-# Units --max-energy accepts, in picojoules; lower case (the suffix is matched case-insensitively).
-ENERGY_SUFFIXES = {"uj": 1e6, "µj": 1e6, "nj": 1e3, "pj": 1.0}
+# Units --max-energy accepts, in picojoules, as a user writes them (matched case-insensitively).
+ENERGY_UNITS = {"uJ": 1e6, "µJ": 1e6, "nJ": 1e3, "pJ": 1.0}
+ENERGY_UNITS_TEXT = "an energy per image in uJ, µJ, nJ or pJ (a bare number is pJ), e.g. 20uJ"
 
 
 def _energy_budget(text: str) -> float:
     """Picojoules per image from ``20uJ`` (also ``µJ``, ``nJ``, ``pJ``) or a bare number of picojoules."""
     number, scale = text.strip(), 1.0
-    for suffix, factor in ENERGY_SUFFIXES.items():
-        if number.lower().endswith(suffix):
-            number, scale = number[: -len(suffix)].strip(), factor
+    for unit, factor in ENERGY_UNITS.items():
+        if number.lower().endswith(unit.lower()):
+            number, scale = number[: -len(unit)].strip(), factor
             break
     try:
-        value = positive_float(number) * scale
-    except argparse.ArgumentTypeError as error:
-        message = str(error).replace(repr(number), repr(text))  # name the flag's value as typed
-        if message.endswith(f"got {number}"):
-            message = message[: -len(number)] + text.strip()
-        raise argparse.ArgumentTypeError(message) from None
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {ENERGY_UNITS_TEXT}; got {text.strip()!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text.strip()}")  # as typed, not 0.0
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite energy, e.g. 20uJ, got {text!r}")
     return value
@@ -144,15 +143,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_energy_budget,
         default=None,
         metavar="ENERGY",
-        help="an energy budget: compute energy per image, e.g. 20uJ (also nJ, pJ; a bare number is "
-        "picojoules; docs/energy.md); the best trial is the best within it, and pruning stays on",
+        help=f"an energy budget: compute energy per image, {ENERGY_UNITS_TEXT} (docs/energy.md); "
+        "the best trial is the best within it, and pruning stays on",
     )
     group.add_argument(
         "--val-size",
         type=image_count(training.VALIDATION_SIZE, "validation part"),
         default=None,
         help=f"validate on a stratified subset of this many images (default all "
-        f"{VALIDATION_IMAGES:,}; smaller for quick tests)",
+        f"{training.VALIDATION_SIZE:,}; smaller for quick tests)",
     )
     group = parser.add_argument_group("how it searches")
     group.add_argument("--pruner", choices=tuning.PRUNERS, default=None, help=f"default {tuning.DEFAULT_PRUNER}")
@@ -163,8 +162,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="EPOCH",
         help="the earliest epoch a trial can be pruned at: the pruner's first rung "
         "(Hyperband's and successive halving's min_resource, the median pruner's "
-        "n_warmup_steps; default: 70%% of the epochs, rounded up, before the last: epoch 7 of 10, where "
-        "a ranking predicts the last epoch's, docs/search.md#the-default-study)",
+        f"n_warmup_steps; default: {first_rung_help()}, where a ranking predicts the last epoch's, "
+        "docs/search.md#the-default-study)",
     )
     group.add_argument("--sampler", choices=tuning.SAMPLERS, default=None, help=f"default {tuning.DEFAULT_SAMPLER}")
     group.add_argument(

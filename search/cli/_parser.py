@@ -6,13 +6,23 @@ Nothing here imports torch or SpikingJelly, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import warnings
 from collections.abc import Callable
 from typing import NoReturn
 
+from search import tuning
+from search.errors import UsageError
 from search.store import BEST_STUDY, DEFAULT_STORAGE, DEFAULT_STUDY, STORAGE_URL_ENV, study_name_problem
-from search.training import CLASS_COUNT, DEVICE_CHOICES, NEURON_BACKENDS, PRECISION_POLICIES
+from search.training import (
+    CLASS_COUNT,
+    DEFAULT_EPOCHS,
+    DEVICE_CHOICES,
+    NEURON_BACKENDS,
+    PRECISION_POLICIES,
+    check_device_name,
+)
 
 
 def _whole_number(text: str) -> int:
@@ -63,11 +73,33 @@ def positive_float(text: str) -> float:
     return value
 
 
+UNRECOGNIZED = "unrecognized arguments: "
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations."""
+    """argparse with one-line errors (``prog: error: message (see --help)``, exit 2) and no abbreviations;
+    an unknown flag gets the command's closest flag as a suggestion (``--trial: did you mean --trials?``)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {message}{self._suggestions(message)} (see --help)\n")
+
+    def _suggestions(self, message: str) -> str:
+        """``; --trial: did you mean --trials?`` for each unknown flag with a close one (difflib), else nothing."""
+        if not message.startswith(UNRECOGNIZED):
+            return ""
+        shown = [
+            option
+            for action in self._actions
+            if action.help != argparse.SUPPRESS
+            for option in action.option_strings
+            if option.startswith("--")
+        ]
+        hints = []
+        for word in message.removeprefix(UNRECOGNIZED).split():
+            flag = word.split("=", 1)[0]
+            if flag.startswith("--") and (close := difflib.get_close_matches(flag, shown, n=1)):
+                hints.append(f"{flag}: did you mean {close[0]}?")
+        return "".join(f"; {hint}" for hint in hints)
 
 
 def make_parser(module: str, doc: str | None) -> Parser:
@@ -128,10 +160,25 @@ def add_storage_flags(
     )
 
 
+def _device_name(text: str) -> str:
+    """``--device`` in form (auto, cpu, cuda, cuda:N); whether the GPU exists is checked once torch loads."""
+    try:
+        return check_device_name(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _neuron_backend(text: str) -> str:
+    """``--neuron-backend`` by name; whether it runs on the device is checked once torch loads (_kernels)."""
+    if text not in NEURON_BACKENDS:
+        raise argparse.ArgumentTypeError(f"unknown kernel {text!r}; valid: {', '.join(NEURON_BACKENDS)}")
+    return text
+
+
 def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     """--device, --precision, --neuron-backend, --data-dir, --download: how and where, not what, to train."""
     group = parser.add_argument_group("runtime")
-    group.add_argument("--device", default="auto", help=f"one of {DEVICE_CHOICES} (default auto)")
+    group.add_argument("--device", default="auto", type=_device_name, help=f"one of {DEVICE_CHOICES} (default auto)")
     group.add_argument(
         "--precision",
         choices=PRECISION_POLICIES,
@@ -140,10 +187,11 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
         "(default auto: a study's or trial's own precision, else bf16 where the device runs it natively, "
         "else fp32; docs/performance.md#precision)",
     )
-    # Checked against the device by search.training._kernels.apply_neuron_backend (a one-line error, exit 2).
+    # Its name here; whether it runs on the device, by search.training._kernels.apply_neuron_backend (exit 2).
     group.add_argument(
         "--neuron-backend",
         default="auto",
+        type=_neuron_backend,
         metavar="{" + ",".join(NEURON_BACKENDS) + "}",
         help="the LIF neurons' kernel (default auto: on a GPU SpikingJelly's native CUDA, "
         "else Triton, else torch; on the CPU the fused compiled recurrence for the LIF "
@@ -169,6 +217,16 @@ def add_compile_flag(parser: argparse.ArgumentParser) -> None:
         help="torch.compile the network for training (same numbers; default: the config's own "
         "setting, off; docs/performance.md says when it pays)",
     )
+
+
+def first_rung_help() -> str:
+    """The default first rung of a pruner in words, for a ``--min-resource`` help (argparse's ``%`` escaped):
+    from ``FIRST_RUNG_SHARE``, the one number search.run's pruners use."""
+    example = tuning.default_min_resource(DEFAULT_EPOCHS)
+    text = (
+        f"{tuning.FIRST_RUNG_SHARE:.0%} of the epochs, rounded up, before the last: epoch {example} of {DEFAULT_EPOCHS}"
+    )
+    return text.replace("%", "%%")
 
 
 def quiet_optuna(errors_only: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from search.formatting import format_duration, without_tta
+from search.formatting import epochs_time_left_s, show_epoch, without_tta
 from search.retrain._comparison import Candidate
 from search.retrain._result import RetrainRun
 from search.training import EpochStats
@@ -55,13 +55,9 @@ class RetrainProgress:
             f"{candidate.label}, seed {seed}: epoch {stats.epoch}/{epochs}, "
             f"train acc {100 * stats.train_acc:.1f}%, {stats.elapsed_s:.0f} s"
         )
-        if not self.log:
-            self.bar.set_postfix_str(where)
-            return
         # Every run still to train is taken to last as long as this one will: the rest of it, then the others.
-        per_epoch = stats.elapsed_s / stats.epoch
-        left = per_epoch * (epochs - stats.epoch) + per_epoch * epochs * max(0, self.to_train - self.trained - 1)
-        print(f"  {where}; about {format_duration(left)} left", flush=True)
+        left = epochs_time_left_s(stats.elapsed_s, stats.epoch, epochs, self.to_train - self.trained - 1)
+        show_epoch(self.bar, where, left, log=self.log)
 
     def close(self) -> None:
         self.bar.close()

@@ -2,7 +2,7 @@
 
 from ._artifacts import open_artifact_store, upload_study_files
 from ._atomic import save_state_dict, write_json, write_text
-from ._outage import STORAGE_PATIENCE_S, PatientRDBStorage, StorageLost
+from ._outage import PatientRDBStorage, StorageLost
 from ._paths import (
     BEST_STUDY,
     DEFAULT_STORAGE,
@@ -13,6 +13,7 @@ from ._paths import (
     study_dir,
     study_name_problem,
 )
+from ._patience import STORAGE_PATIENCE_S
 from ._storage import (
     check_can_create,
     check_file_writable,

@@ -34,8 +34,8 @@ import optuna
 from sqlalchemy import exc as sqlalchemy_exc
 
 from search.errors import UserError
+from search.store._patience import STORAGE_PATIENCE_S
 
-STORAGE_PATIENCE_S = 120.0
 FIRST_WAIT_S = 0.5
 LONGEST_WAIT_S = 8.0
 # What a lost connection looks like (Optuna wraps every SQLAlchemy error of a session in its

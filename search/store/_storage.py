@@ -30,8 +30,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from search.errors import UsageError, UserError
-from search.store._outage import STORAGE_PATIENCE_S, PatientRDBStorage
+from search.store._outage import PatientRDBStorage
 from search.store._paths import DEFAULT_STORAGE
+from search.store._patience import STORAGE_PATIENCE_S
 
 SQLITE_BUSY_TIMEOUT_S = 300
 CONNECT_TIMEOUT_S = 5

@@ -13,14 +13,14 @@ from ._config import (
     TEST_TIME_AUGMENTATIONS,
     TrainConfig,
 )
-from ._data import VALIDATION_SIZE, ImageSet, TrainVal, load_full_train, load_test_set, load_train_val
-from ._device import DEVICE_CHOICES, NEURON_BACKENDS, resolve_device
+from ._data import ImageSet, TrainVal, load_full_train, load_test_set, load_train_val
+from ._device import DEVICE_CHOICES, NEURON_BACKENDS, check_device_name, resolve_device
 from ._energy import ENERGY_ATTR, EnergyCost, energy_sample, measure_energy, measure_prediction_energy
 from ._engine import EpochStats, confusion_counts, evaluate, per_class_accuracy, train
 from ._kernels import apply_neuron_backend, neuron_backend_in_use
 from ._precision import PrecisionChoice, autocast, choose_precision, native_bf16
 from ._silence import silent_reason, steps_taken
-from ._sizes import CLASS_COUNT, EXPECTED_SIZE, SEARCH_TRAIN_SIZE
+from ._sizes import CLASS_COUNT, EXPECTED_SIZE, SEARCH_TRAIN_SIZE, VALIDATION_SIZE
 from ._strategies import (
     STRATEGIES,
     THESIS_BASELINE_TEST,
@@ -69,6 +69,7 @@ __all__ = [
     "bench_one",
     "bench_profile",
     "bench_sweep",
+    "check_device_name",
     "confusion_counts",
     "energy_sample",
     "evaluate",

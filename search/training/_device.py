@@ -16,17 +16,24 @@ DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
 NEURON_BACKENDS = ("auto", "cuda", "triton", "torch", "fused")
 
 
+def check_device_name(name: str) -> str:
+    """``name`` if it is one of :data:`DEVICE_CHOICES` in form; whether that device exists needs torch."""
+    if name not in ("auto", "cpu") and not re.fullmatch(r"cuda(?::\d+)?", name):
+        raise UsageError(f"unknown device {name!r}; valid: {DEVICE_CHOICES}")
+    return name
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``; a clear error otherwise."""
     import torch
 
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
     match = re.fullmatch(r"cuda(?::(\d+))?", name)
-    if not match:
-        raise UsageError(f"unknown device {name!r}; valid: {DEVICE_CHOICES}")
+    assert match is not None
     if not torch.cuda.is_available():
         raise UsageError(f"--device {name}: no CUDA GPU is available on this machine (use cpu or auto)")
     index = int(match.group(1) or 0)

@@ -1,22 +1,26 @@
 """Public surface of ``search.tuning``, loaded lazily (see ``__init__.py``)."""
 
-from ._claim_loop import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat, identity, run_until_target
+from ._claim_loop import identity, run_until_target
 from ._fidelity import (
     WEAK_TAU,
     Agreement,
     agreement_table,
     epoch_agreement,
+    epoch_ranking_problem,
     fidelity_warnings,
     kendall,
     study_agreement,
 )
+from ._heartbeat import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, Heartbeat
 from ._objective import Objective, versions
 from ._progress import SearchProgress
 from ._pruner_replay import full_curves, replay
-from ._search import SearchRun, final_command, run_search, show_study_space
+from ._search import final_command, run_search, show_study_space
+from ._search_run import SearchRun
 from ._settings import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
+    FIRST_RUNG_SHARE,
     OBJECTIVE_NAME,
     PRUNERS,
     SAMPLERS,
@@ -49,6 +53,7 @@ __all__ = [
     "Agreement",
     "agreement_table",
     "epoch_agreement",
+    "epoch_ranking_problem",
     "fidelity_warnings",
     "kendall",
     "study_agreement",
@@ -58,6 +63,7 @@ __all__ = [
     "show_study_space",
     "DEFAULT_PRUNER",
     "DEFAULT_SAMPLER",
+    "FIRST_RUNG_SHARE",
     "FINISHED",
     "GRACE_PERIOD_S",
     "HEARTBEAT_INTERVAL_S",

@@ -49,45 +49,15 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from search.errors import UsageError
 from search.store import HISTORY, RETRY_OF, WORKER, StorageLost
 
-HEARTBEAT_INTERVAL_S = 30
-GRACE_PERIOD_S = 120
-MAX_RETRY = 1
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """How often a running trial says it is alive, and how long silence means its worker died."""
-
-    interval: int = HEARTBEAT_INTERVAL_S
-    grace: int = GRACE_PERIOD_S
-
-    def __post_init__(self) -> None:
-        if self.grace <= self.interval:
-            raise UsageError(
-                f"--grace-period ({self.grace} s) must be longer than --heartbeat-interval ({self.interval} s)"
-            )
-
-    def storage_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``optuna.storages.RDBStorage``."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
-        return {
-            "heartbeat_interval": self.interval,
-            "grace_period": self.grace,
-            "heartbeat_stale_trial_callback": retry,
-        }
 
 
 def identity(index: int | None) -> dict[str, Any]:

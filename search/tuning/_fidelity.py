@@ -28,12 +28,12 @@ from dataclasses import dataclass, replace
 import optuna
 from scipy import stats
 
-from search.formatting import format_table
+from search.formatting import format_table, plural
 from search.tuning._settings import StudySettings
 
 # Below this, a rung's ranking says little about the end's: the warning's threshold.
 WEAK_TAU = 0.5
-# Below this many configurations an interval is not worth printing.
+# Below this many configurations there is no interval (Fieller's variance needs n > 4) and no verdict.
 MIN_CONFIGS = 5
 _Z95 = 1.959963984540054
 _FIELLER_VARIANCE = 0.437
@@ -61,6 +61,8 @@ class Agreement:
     def verdict(self) -> str:
         if math.isnan(self.tau):
             return "no spread"
+        if self.n < MIN_CONFIGS:
+            return f"too few to say (needs {MIN_CONFIGS})"
         if self.tau >= 0.7:
             return "ranks as the end"
         if self.tau >= WEAK_TAU:
@@ -68,7 +70,9 @@ class Agreement:
         return "barely predicts"
 
     def interval_text(self) -> str:
-        return "n/a" if math.isnan(self.lower) else f"[{self.lower:.2f}, {self.upper:.2f}]"
+        if not math.isnan(self.lower):
+            return f"[{self.lower:.2f}, {self.upper:.2f}]"
+        return f"needs {MIN_CONFIGS}" if not math.isnan(self.tau) else "n/a"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -104,6 +108,29 @@ def trials_run_through(study: optuna.Study) -> tuple[list[optuna.trial.FrozenTri
     complete = study.get_trials(deepcopy=False, states=(COMPLETE,))
     epochs = max((len(t.intermediate_values) for t in complete), default=0)
     return [t for t in complete if epochs and set(t.intermediate_values) == set(range(1, epochs + 1))], epochs
+
+
+def epoch_ranking_problem(study: optuna.Study) -> str | None:
+    """Why the study's epochs give nothing to rank against its last epoch, in words (None: they do)."""
+    complete = study.get_trials(deepcopy=False, states=(COMPLETE,))
+    if not complete:
+        return "no trial has completed yet"
+    if len(study.directions) > 1:
+        return (
+            "it has two objectives, and Optuna records no per-epoch values for such a study "
+            "(it prunes none of its trials), so there is no epoch to rank"
+        )
+    trials, epochs = trials_run_through(study)
+    if epochs == 0:
+        return f"its {plural(len(complete), 'complete trial')} recorded no per-epoch values"
+    if epochs == 1:
+        return (
+            f"its trials ran 1 epoch ({len(trials)} of {len(complete)} complete ones): "
+            "there is no earlier epoch to rank against the last"
+        )
+    if len(trials) < 2:
+        return f"{plural(len(trials), 'complete trial')} ran all {epochs} epochs: a ranking needs two"
+    return None
 
 
 def pruning_epochs(settings: StudySettings | None, epochs: int) -> set[int]:

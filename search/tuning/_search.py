@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import optuna
 import torch
 
-from search.errors import UsageError
 from search.formatting import plural
-from search.store import DEFAULT_STORAGE, STORAGE_PATIENCE_S, mask_url, parse_storage_url
+from search.store import DEFAULT_STORAGE, mask_url
 from search.training import (
     VALIDATION_SIZE,
     EpochStats,
@@ -28,18 +26,18 @@ from search.training import (
     load_train_val,
     resolve_device,
 )
-from search.tuning._claim_loop import Heartbeat, identity, run_until_target
+from search.tuning._claim_loop import identity, run_until_target
 from search.tuning._interrupts import check_stop, interrupt_on_signals
 from search.tuning._notes import note_fidelity
 from search.tuning._objective import Objective
 from search.tuning._progress import SearchProgress
-from search.tuning._settings import StudyRequest, StudySettings
+from search.tuning._search_run import SearchRun
+from search.tuning._settings import StudySettings
 from search.tuning._space import kept_space_line
 from search.tuning._start_from import StartFrom, plan_start_from
 from search.tuning._study import FoundStudy, OpenedStudy, find_study, finished_trials, open_study, show_space
 from search.tuning._summary import rung_warnings, summary, trial_line
 from search.tuning._worker_processes import (
-    check_worker_count,
     describe_exit,
     die_with_parent,
     plan_workers,
@@ -48,44 +46,6 @@ from search.tuning._worker_processes import (
 )
 
 INTERRUPTED = "rerun the same command to resume"
-
-
-@dataclass(frozen=True)
-class SearchRun:
-    """What one ``search.run`` asked for, besides what defines the study (its :class:`StudyRequest`)."""
-
-    study: str
-    storage: str
-    request: StudyRequest
-    trials: int
-    argv: tuple[str, ...]  # the command line, for the worker processes this run starts
-    workers: int = 1
-    device: str = "auto"
-    precision: str = "auto"  # --precision: auto (the study's own, else the device's fast one), bf16, fp32
-    neuron_backend: str = "auto"
-    compile: bool | None = None
-    timeout: float | None = None
-    heartbeat_interval: int = 60
-    grace_period: int = 120
-    storage_patience: float = STORAGE_PATIENCE_S  # seconds a worker retries a storage that does not answer
-    data_dir: str | None = None
-    download: bool = False
-    worker_index: int | None = None  # set in a worker process started by a parent run
-    threads: int | None = None
-    debug: bool = False
-    start_from: str | None = None  # --start-from: a study whose best configurations a new study queues
-    start_top: int | None = None  # --start-top: how many of them (None: all)
-    create_only: bool = False  # --create-only: create the study (or check the one there) and train nothing
-    # Told the study after each finished trial and at the end: search.run saves the dashboard's figures.
-    publish: Callable[[optuna.Study], None] | None = None
-
-    @property
-    def is_worker(self) -> bool:
-        return self.worker_index is not None
-
-    @property
-    def prefix(self) -> str:
-        return f"[worker {self.worker_index}] " if self.is_worker else ""
 
 
 def final_command(study: str, storage: str, *extra: str) -> str:
@@ -109,14 +69,9 @@ def run_search(run: SearchRun) -> int:
     interrupt_on_signals(debug=run.debug)
     if run.is_worker:
         die_with_parent()
-    if run.create_only and run.workers > 1:
-        raise UsageError("--create-only trains nothing, so --workers has nothing to share: drop one of the two")
-    check_worker_count(run.workers)
-    heartbeat = Heartbeat(run.heartbeat_interval, run.grace_period)
     device = resolve_device(run.device)
     apply_neuron_backend(run.neuron_backend, device)
-    parse_storage_url(run.storage)
-    options = {**heartbeat.storage_options(), "patience_s": run.storage_patience}
+    options = {**run.heartbeat.storage_options(), "patience_s": run.storage_patience}
     request = replace(
         run.request,
         precision=None if run.precision == "auto" else run.precision,
@@ -225,10 +180,12 @@ def _objective_lines(settings: StudySettings) -> list[str]:
 def _run_here(run: SearchRun, opened: OpenedStudy, data: TrainVal, device: torch.device) -> int:
     """Claim and train trials in this process until the study holds ``run.trials`` finished ones."""
     study, epochs = opened.study, opened.settings.space.epochs
-    progress = SearchProgress(run.trials, len(finished_trials(study)), epochs, enabled=False if run.is_worker else None)
+    progress = SearchProgress(
+        run.trials, len(finished_trials(study)), epochs, enabled=False if run.is_worker else None, prefix=run.prefix
+    )
 
     def on_epoch(number: int, stats: EpochStats) -> None:
-        progress.epoch(number, stats.epoch, stats.val_acc)
+        progress.epoch(number, stats.epoch, stats.val_acc, stats.elapsed_s)
         check_stop()
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

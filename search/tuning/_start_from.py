@@ -23,6 +23,7 @@ import optuna
 
 from search.errors import UsageError, UserError
 from search.store import STARTED_FROM, THESIS_PRESET, study_names
+from search.tuning._search_run import check_start_flags
 from search.tuning._settings import StudySettings
 from search.tuning._study import study_settings
 
@@ -121,12 +122,9 @@ def plan_start_from(
     search.run with the same space and holds a complete trial; an existing study was started
     from the same source (a resume queues nothing again).
     """
+    check_start_flags(name, source, top)
     if source is None:
-        if top is not None:
-            raise UsageError("--start-top K chooses how many configurations --start-from STUDY queues: add it")
         return None
-    if source == name:
-        raise UsageError(f"--start-from {source}: a study cannot start from itself")
     if exists:
         assert storage is not None
         recorded = optuna.load_study(study_name=name, storage=storage).user_attrs.get(STUDY_STARTED_FROM)

@@ -325,38 +325,52 @@ def pick_study(storage: optuna.storages.BaseStorage, name: str, url: str) -> tup
 
     ``best`` compares validation accuracies only between studies searched at the same budget
     (epochs per trial, training and validation images): it takes the highest budget that has
-    a complete trial, then the best study there.  Returns the study and, for ``best``, a line
-    saying what was compared.
+    a complete trial, then the best study there.  Returns the study and, for ``best``, what was
+    compared and which studies were not, each with its reason.
     """
     if name != BEST_STUDY:
         return load_study(storage, name, url), None
     candidates: list[tuple[tuple[int, int, int], float, optuna.Study]] = []
+    skipped: list[str] = []  # "'name' (why)"
+    pareto_complete = False  # a two-objective study holds a complete trial: "no complete trial yet" would mislead
     for study_name in study_names(storage):
         study = optuna.load_study(study_name=study_name, storage=storage)
         if len(study.directions) != 1:
+            skipped.append(f"{study_name!r} (two objectives: no single best trial)")
+            pareto_complete = pareto_complete or bool(
+                study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            )
             continue
         try:
             value = study.best_value
             epochs, train, val = budget_of(study)
         except ValueError:
+            skipped.append(f"{study_name!r} (no complete trial yet)")
             continue
         except UserError as unreadable:  # one study a newer version wrote does not hide the others
             print(f"warning: --study best skips {unreadable}", file=sys.stderr)
             continue
         candidates.append((((train or 0) * (epochs or 0), train or 0, val or 0), value, study))
     if not candidates:
+        if pareto_complete:
+            raise UserError(
+                f"--study best found no single-objective study with a complete trial in {mask_url(url)} "
+                f"(skipped {', '.join(skipped)}); name a study with --study NAME"
+            )
         raise UserError(f"no complete trial yet in any study of {mask_url(url)}; run python -m search.run first")
     top = max(c[0] for c in candidates)
     alike = [c for c in candidates if c[0] == top]
     _, value, chosen = max(alike, key=lambda c: c[1])
-    others = len(candidates) - len(alike)
+    lower = [
+        f"{s.study_name!r} (a lower budget: {describe_budget(budget_of(s))})" for key, _, s in candidates if key != top
+    ]
     why = (
         f"--study best: picked {chosen.study_name!r} (best validation accuracy {100 * value:.2f}%) "
         f"among {len(alike)} stud{'y' if len(alike) == 1 else 'ies'} searched at the highest budget, "
         f"{describe_budget(budget_of(chosen))}"
     )
-    if others:
-        why += f"; {others} stud{'y' if others == 1 else 'ies'} at other budgets not compared"
+    if lower or skipped:
+        why += f"\n--study best: not compared: {', '.join([*lower, *skipped])}; name one with --study NAME"
     return chosen, why
 
 

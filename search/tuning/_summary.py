@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 
-from search.formatting import percent, plural
+from search.formatting import parameter_value, percent, plural
 from search.store import ENERGY_ATTR, ENERGY_FIELD, TrialRecord, mask_url
 from search.tuning._fidelity import epoch_agreement, fidelity_warnings
 from search.tuning._study import epochs_saved, study_settings
@@ -94,7 +94,7 @@ def summary(study: optuna.Study, storage_url: str, next_command: str, warnings: 
         f"best trial {best.number}: validation accuracy {percent(best.value)} "
         f"(epoch {TrialRecord.of(best).best_epoch}){energy_text(best)}"
     )
-    lines += [f"  {k} = {v}" for k, v in best.params.items()]
+    lines += [f"  {k} = {parameter_value(v)}" for k, v in best.params.items()]
     warnings = rung_warnings(study) if warnings is None else warnings
     lines += [f"warning: {w} (python -m search.fidelity)" for w in warnings]
     lines.append(f"next: {next_command}")

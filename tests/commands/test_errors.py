@@ -792,7 +792,10 @@ def rows(fmnist: Path) -> list[Row]:
             "search.run",
             ["--trial", "5"],
             2,
-            ["python -m search.run: error: unrecognized arguments: --trial 5 (see --help)"],
+            [
+                "python -m search.run: error: unrecognized arguments: --trial 5; "
+                "--trial: did you mean --trials? (see --help)"
+            ],
         ),
     ]
 

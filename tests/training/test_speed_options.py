@@ -33,7 +33,11 @@ GPU = torch.device("cuda", 0)  # a device object only: nothing runs on it
     [
         ("cuda", "error: --neuron-backend cuda needs a CUDA GPU"),
         ("triton", "error: --neuron-backend triton needs a CUDA GPU"),
-        ("cupy", "error: unknown --neuron-backend 'cupy'; valid: auto, cuda, triton, torch, fused"),
+        (
+            "cupy",
+            "python -m search.train: error: argument --neuron-backend: unknown kernel 'cupy'; "
+            "valid: auto, cuda, triton, torch, fused (see --help)",
+        ),
     ],
 )
 def test_bad_neuron_backend_is_one_line_exit_2(flag: str, message: str, tmp_path) -> None:

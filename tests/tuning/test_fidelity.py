@@ -11,16 +11,24 @@ import optuna
 import pytest
 from scipy import stats
 
+from search.training import DEFAULT_EPOCHS
 from search.tuning._fidelity import (
     Agreement,
     epoch_agreement,
+    epoch_ranking_problem,
     fidelity_warnings,
     kendall,
     pruning_epochs,
     study_agreement,
     trials_run_through,
 )
-from search.tuning._settings import SETTINGS_ATTR, SpaceSettings, StudySettings
+from search.tuning._settings import (
+    FIRST_RUNG_SHARE,
+    SETTINGS_ATTR,
+    SpaceSettings,
+    StudySettings,
+    default_min_resource,
+)
 from support import assert_one_line_error, run_module
 
 EPOCHS = 9
@@ -79,7 +87,11 @@ def test_kendall_edges():
     flat = kendall([0.5] * 6, [1, 2, 3, 4, 5, 6], "a", "b")
     assert math.isnan(flat.tau) and flat.verdict == "no spread" and not flat.weak
     few = kendall([1, 2, 3], [1, 3, 2], "a", "b")
-    assert not math.isnan(few.tau) and math.isnan(few.lower) and few.interval_text() == "n/a"
+    assert not math.isnan(few.tau) and math.isnan(few.lower) and few.interval_text() == "needs 5"
+    assert few.verdict == "too few to say (needs 5)"  # no verdict without an interval
+    two = kendall([1, 2], [1, 2], "a", "b")
+    assert two.tau == pytest.approx(1.0) and two.verdict == "too few to say (needs 5)"
+    assert kendall([1, 2, 3, 4, 5], [1, 2, 3, 5, 4], "a", "b").verdict == "ranks as the end"  # five: an interval
     with pytest.raises(ValueError, match="pair up"):
         kendall([1, 2], [1, 2, 3], "a", "b")
 
@@ -214,3 +226,45 @@ def test_the_summary_warns_of_a_rung_that_barely_predicts_the_end():
     text = summary(study, "sqlite:///studies/optuna.db", "python -m search.final")
     assert "warning: the rung at epoch 1 barely predicts epoch 9" in text
     assert text.splitlines()[-1] == "next: python -m search.final"
+
+
+def test_why_epochs_cannot_be_ranked_is_said_in_words():
+    assert epoch_ranking_problem(_study(_curves(6))) is None
+    assert epoch_ranking_problem(_study([])) == "no trial has completed yet"
+    one_epoch = _study([{1: 0.5 + i / 100} for i in range(6)])
+    assert epoch_ranking_problem(one_epoch) == (
+        "its trials ran 1 epoch (6 of 6 complete ones): there is no earlier epoch to rank against the last"
+    )
+    unreported = optuna.create_study(direction="maximize")
+    for value in (0.7, 0.8):
+        unreported.add_trial(optuna.trial.create_trial(value=value))
+    assert epoch_ranking_problem(unreported) == "its 2 complete trials recorded no per-epoch values"
+    assert (
+        epoch_ranking_problem(_study([_curves(2)[0], {1: 0.5}]))
+        == "1 complete trial ran all 9 epochs: a ranking needs two"
+    )
+    pareto = optuna.create_study(directions=["maximize", "minimize"])
+    pareto.add_trial(optuna.trial.create_trial(values=[0.8, 2e7]))
+    assert epoch_ranking_problem(pareto).startswith("it has two objectives, and Optuna records no per-epoch values")
+
+
+def test_a_one_epoch_study_says_why_there_is_nothing_to_rank(tmp_path):
+    url = _storage_with(tmp_path, "short", [{1: 0.5 + i / 100} for i in range(6)], _settings(epochs=1))
+    result = run_module("search.fidelity", "--study", "short", "--storage", url, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "study 'short': no ranking of its epochs: its trials ran 1 epoch (6 of 6 complete ones): there is no "
+        "earlier epoch to rank against the last",
+        "nothing to rank: give another study of the same space (--against), or retrain trials (search.final)",
+    ]
+
+
+@pytest.mark.parametrize("command", ["search.fidelity", "search.pruners", "search.run"])
+def test_the_default_first_rung_in_the_help_is_search_runs(command, tmp_path):
+    """The help says what the code does: FIRST_RUNG_SHARE, never a number of its own."""
+    result = run_module(command, "--help", cwd=tmp_path, timeout=60)
+    words = " ".join(result.stdout.split())
+    share = f"{FIRST_RUNG_SHARE:.0%}"
+    example = default_min_resource(DEFAULT_EPOCHS)
+    assert f"{share} of the epochs, rounded up, before the last: epoch {example} of {DEFAULT_EPOCHS}" in words
+    assert "half" not in words
