@@ -32,7 +32,7 @@ def no_search_notice(study: optuna.Study, target: int, *, created: bool) -> str 
         by = f"the {queued} queued first"
     else:
         by = f"{plural(taken, 'trial')} finished or running and {queued} queued"
-    advice = f"ask for --trials {taken + len(waiting) + 1} or more (the same command with it continues this study)"
+    advice = f"rerun with --trials {taken + len(waiting) + 1} or more to search after them (the study continues)"
     if created and thesis:
         advice += ", or start a new --study with --no-thesis"
     return f"note: no searched trial will run: --trials {target} is taken up by {by}; {advice}"

@@ -40,7 +40,7 @@ def test_a_new_study_whose_thesis_recipes_fill_the_target_says_so() -> None:
         assert notice is not None
         assert notice.startswith("note: no searched trial will run:")
         assert f"--trials {target} is taken up by the {len(THESIS_PRESETS)} thesis recipes queued first" in notice
-        assert f"--trials {len(THESIS_PRESETS) + 1} or more" in notice
+        assert f"rerun with --trials {len(THESIS_PRESETS) + 1} or more" in notice
         assert "--no-thesis" in notice
         assert "\n" not in notice
 
