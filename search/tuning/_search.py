@@ -31,6 +31,7 @@ from search.tuning._interrupts import check_stop, interrupt_on_signals
 from search.tuning._notes import note_fidelity
 from search.tuning._objective import Objective
 from search.tuning._progress import SearchProgress
+from search.tuning._queued import no_search_notice
 from search.tuning._search_run import SearchRun
 from search.tuning._settings import StudySettings
 from search.tuning._space import kept_space_line
@@ -143,6 +144,8 @@ def _start_line(
         lines.append(f"{run.prefix}queued: {queued}")
     if settings.space.not_searched:
         lines.append(f"{run.prefix}study {run.study!r} {kept_space_line(settings.space)}")
+    if not run.is_worker and (notice := no_search_notice(opened.study, run.trials, created=not opened.existed)):
+        lines.append(notice)
     return "\n".join(lines)
 
 
@@ -227,6 +230,8 @@ def _run_workers(run: SearchRun, opened: OpenedStudy) -> int:
     )
     if not opened.existed and run.start_from and (queued := StartFrom.describe(study)):
         print(f"queued: {queued}")
+    if notice := no_search_notice(study, run.trials, created=not opened.existed):
+        print(notice)
     procs = start_workers(run.argv, run.storage, plans)
     codes, interrupted = wait_for_workers(procs)
     if interrupted:
