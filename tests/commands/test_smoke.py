@@ -25,10 +25,14 @@ def _make_smoke(folder: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
+    # As a user's top-level make: under `make test` (CI) the inherited MAKELEVEL would make it a sub-make,
+    # which prints "make[1]: Entering directory" around the recipe.
+    env = {k: v for k, v in command_env().items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
-        [make, *flags, "-f", str(REPO_ROOT / "Makefile"), "-o", "setup", "smoke", f"PY={sys.executable}", *SMALLER],
+        [make, *flags, "--no-print-directory", "-f", str(REPO_ROOT / "Makefile"), "-o", "setup", "smoke"]
+        + [f"PY={sys.executable}", *SMALLER],
         cwd=folder,
-        env=command_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
