@@ -597,7 +597,7 @@ def rows(fmnist: Path) -> list[Row]:
             "search.run",
             ["--precision", "fp16"],
             2,
-            ["argument --precision: invalid choice: 'fp16' (choose from 'auto', 'bf16', 'fp32')"],
+            ["argument --precision: invalid choice: 'fp16' (choose from 'auto', 'fp32', 'bf16')"],
         ),
         Row(
             "final-no-storage-file",
